@@ -1,0 +1,223 @@
+"""The compiled model: a dataset turned into indexed NumPy arrays in canonical units.
+
+Quantities are in each item's unit, rates in item units per month, money in EUR, times in
+months from the dataset start. Both engines read a :class:`Model`; neither reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from materiel.io.dataset import Dataset
+from materiel.schema.units import rate_factor, ratio_factor
+
+FloatArray = np.ndarray
+IntArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An uncertain figure per element: central, low and high, shape (n,)."""
+
+    central: FloatArray
+    low: FloatArray
+    high: FloatArray
+
+    @classmethod
+    def from_table(cls, frame: pd.DataFrame, name: str, factor: FloatArray | float = 1.0
+                   ) -> Figure:
+        def col(c: str) -> FloatArray:
+            return frame[c].to_numpy(dtype=float) * factor
+
+        return cls(col(name), col(f"{name}_low"), col(f"{name}_high"))
+
+    def __len__(self) -> int:
+        return len(self.central)
+
+
+def month_index(start: str, month: str) -> int:
+    """Months from ``start`` (YYYY-MM) to ``month`` (YYYY-MM); negative if before."""
+    y0, m0 = map(int, start.split("-"))
+    y1, m1 = map(int, month.split("-"))
+    return (y1 - y0) * 12 + (m1 - m0)
+
+
+def month_labels(start: str, months: int) -> list[str]:
+    y0, m0 = map(int, start.split("-"))
+    return [f"{y0 + (m0 - 1 + t) // 12:04d}-{(m0 - 1 + t) % 12 + 1:02d}" for t in range(months)]
+
+
+@dataclass(frozen=True)
+class Model:
+    """Indexed arrays of one dataset. Index arrays point into ``items``, ``actors`` etc."""
+
+    dataset: Dataset
+    items: pd.Index
+    actors: pd.Index
+    facilities: pd.Index
+    expansions: pd.Index
+    item_unit: pd.Series
+    item_kind: pd.Series
+    item_category: pd.Series
+    item_limited: np.ndarray
+    actor_side: pd.Series
+    # facilities (F)
+    facility_item: IntArray
+    facility_country: IntArray
+    capacity: Figure
+    utilisation: Figure
+    unit_cost: Figure
+    # recipes (R): input quantity per unit of output
+    recipe_item: IntArray
+    recipe_input: IntArray
+    recipe_quantity: Figure
+    # expansions (E)
+    expansion_facility: IntArray
+    added_capacity: Figure
+    capex: Figure
+    lead_time: Figure
+    ramp_time: Figure
+    decided: FloatArray
+    """Month of decision relative to the start; NaN for an option."""
+    # stocks (S), consumption (C), flows (L), allocations (Q)
+    stock_actor: IntArray
+    stock_item: IntArray
+    stock_quantity: Figure
+    consumption_actor: IntArray
+    consumption_item: IntArray
+    consumption_rate: Figure
+    flow_supplier: IntArray
+    flow_recipient: IntArray
+    flow_item: IntArray
+    flow_rate: Figure
+    allocation_recipient: IntArray
+    allocation_item: IntArray
+    allocation_share: Figure
+    item_depth: IntArray
+    """Longest path from a raw input to the item in the bill of materials."""
+
+    @property
+    def start(self) -> str:
+        return self.dataset.meta.start
+
+    def figures(self) -> dict[str, Figure]:
+        """Every uncertain figure, by attribute name, in a fixed order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if isinstance(getattr(self, f.name), Figure)}
+
+    @property
+    def holders(self) -> IntArray:
+        """Actors that hold, use or receive items (those the simulator tracks)."""
+        used = np.concatenate([self.stock_actor, self.consumption_actor, self.flow_recipient,
+                               self.allocation_recipient])
+        return np.unique(used)
+
+    def to_xarray(self) -> xr.Dataset:
+        """Central/low/high figures on named dims, for inspection in a notebook."""
+        bound = pd.Index(["low", "central", "high"], name="bound")
+
+        def da(fig: Figure, dim: str, index: pd.Index) -> xr.DataArray:
+            data = np.stack([fig.low, fig.central, fig.high], axis=-1)
+            return xr.DataArray(data, coords={dim: index, "bound": bound}, dims=(dim, "bound"))
+
+        fac = self.facilities.rename("facility")
+        exp = self.expansions.rename("expansion")
+        return xr.Dataset({
+            "capacity": da(self.capacity, "facility", fac),
+            "utilisation": da(self.utilisation, "facility", fac),
+            "unit_cost": da(self.unit_cost, "facility", fac),
+            "added_capacity": da(self.added_capacity, "expansion", exp),
+            "capex": da(self.capex, "expansion", exp),
+            "lead_time": da(self.lead_time, "expansion", exp),
+            "ramp_time": da(self.ramp_time, "expansion", exp),
+            "facility_item": ("facility", self.items[self.facility_item].to_numpy()),
+        })
+
+
+def _positions(index: pd.Index, values: pd.Series) -> IntArray:
+    return np.asarray(index.get_indexer(values), dtype=np.int64)
+
+
+def _rate_factors(frame: pd.DataFrame, column: str, units: pd.Series) -> FloatArray:
+    return np.array([rate_factor(g, units.iloc[i]) for g, i in
+                     zip(frame[f"{column}_unit"], frame["_item_pos"], strict=True)])
+
+
+def compile_model(dataset: Dataset) -> Model:
+    """Index and convert a validated dataset into a :class:`Model`."""
+    t = dataset.tables
+    items = pd.Index(t["items"]["item"], name="item")
+    actors = pd.Index(t["actors"]["actor"], name="actor")
+    facilities = pd.Index(t["facilities"]["facility"], name="facility")
+    expansions = pd.Index(t["expansions"]["expansion"], name="expansion")
+    units = pd.Series(t["items"]["unit"].to_numpy(), index=items)
+
+    fac = t["facilities"].assign(_item_pos=lambda f: _positions(items, f["item"]))
+    exp = t["expansions"].assign(
+        _fac_pos=lambda f: _positions(facilities, f["facility"]))
+    exp["_item_pos"] = fac["_item_pos"].to_numpy()[exp["_fac_pos"].to_numpy()]
+    rec = t["recipes"]
+    recipe_factor = np.array([
+        ratio_factor(u, units[i], units[o])
+        for u, i, o in zip(rec["unit"], rec["input"], rec["item"], strict=True)
+    ])
+    con = t["consumption"].assign(_item_pos=lambda f: _positions(items, f["item"]))
+    flo = t["flows"].assign(_item_pos=lambda f: _positions(items, f["item"]))
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(items)
+    graph.add_edges_from(zip(rec["input"], rec["item"], strict=True))
+    depth = {item: 0 for item in items}
+    for node in nx.topological_sort(graph):
+        for succ in graph.successors(node):
+            depth[succ] = max(depth[succ], depth[node] + 1)
+
+    start = dataset.meta.start
+    decided = np.array([month_index(start, d) if d else np.nan for d in exp["decided"]],
+                       dtype=float)
+    return Model(
+        dataset=dataset,
+        items=items,
+        actors=actors,
+        facilities=facilities,
+        expansions=expansions,
+        item_unit=units,
+        item_kind=pd.Series(t["items"]["kind"].to_numpy(), index=items),
+        item_category=pd.Series(t["items"]["category"].to_numpy(), index=items),
+        item_limited=t["items"]["limited"].to_numpy(dtype=bool),
+        actor_side=pd.Series(t["actors"]["side"].to_numpy(), index=actors),
+        facility_item=fac["_item_pos"].to_numpy(),
+        facility_country=_positions(actors, fac["country"]),
+        capacity=Figure.from_table(fac, "capacity", _rate_factors(fac, "capacity", units)),
+        utilisation=Figure.from_table(fac, "utilisation"),
+        unit_cost=Figure.from_table(fac, "unit_cost"),
+        recipe_item=_positions(items, rec["item"]),
+        recipe_input=_positions(items, rec["input"]),
+        recipe_quantity=Figure.from_table(rec, "quantity", recipe_factor),
+        expansion_facility=exp["_fac_pos"].to_numpy(),
+        added_capacity=Figure.from_table(exp, "added_capacity",
+                                         _rate_factors(exp, "added_capacity", units)),
+        capex=Figure.from_table(exp, "capex"),
+        lead_time=Figure.from_table(exp, "lead_time"),
+        ramp_time=Figure.from_table(exp, "ramp_time"),
+        decided=decided,
+        stock_actor=_positions(actors, t["stocks"]["actor"]),
+        stock_item=_positions(items, t["stocks"]["item"]),
+        stock_quantity=Figure.from_table(t["stocks"], "quantity"),
+        consumption_actor=_positions(actors, con["actor"]),
+        consumption_item=con["_item_pos"].to_numpy(),
+        consumption_rate=Figure.from_table(con, "rate", _rate_factors(con, "rate", units)),
+        flow_supplier=_positions(actors, flo["supplier"]),
+        flow_recipient=_positions(actors, flo["recipient"]),
+        flow_item=flo["_item_pos"].to_numpy(),
+        flow_rate=Figure.from_table(flo, "rate", _rate_factors(flo, "rate", units)),
+        allocation_recipient=_positions(actors, t["allocations"]["recipient"]),
+        allocation_item=_positions(items, t["allocations"]["item"]),
+        allocation_share=Figure.from_table(t["allocations"], "share"),
+        item_depth=np.array([depth[i] for i in items], dtype=np.int64),
+    )

@@ -1,0 +1,200 @@
+"""The tables of a materiel dataset, described as data.
+
+Units: quantities are in the item's own unit (``items.unit``), money in euros, time in months
+unless a ``*_unit`` column says otherwise (rates may be given per day, week, month or year and
+are converted to per month on load).
+"""
+
+from __future__ import annotations
+
+from materiel.schema.fields import Field, Table
+
+ID = r"[a-z0-9][a-z0-9_\-]*"
+ACTOR_ID = r"[A-Z][A-Z0-9_]{1,15}"
+MONTH = r"\d{4}-\d{2}"
+DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
+
+STATUSES = ("achieved", "claimed", "target", "estimate", "derived", "assumption")
+ITEM_KINDS = ("raw", "intermediate", "end", "service")
+SIDES = ("ukraine", "europe", "us", "russia", "other")
+
+
+def _rate(name: str, description: str, unit: str) -> tuple[Field, Field]:
+    """A sourced rate plus the column saying in which unit it was entered."""
+    return (
+        Field(name, "float", description, unit=unit, uncertain=True, minimum=0.0),
+        Field(
+            f"{name}_unit",
+            "str",
+            f"unit of {name} as entered, '<item unit>/<day|week|month|year>'",
+            pattern=r"[a-z_]+/(day|week|month|year)",
+        ),
+    )
+
+
+SOURCES = Table(
+    "sources",
+    key=("source",),
+    description="Provenance of every figure: one row per public claim or stated assumption.",
+    fields=(
+        Field("source", "str", "source id, referenced by <field>_source columns", pattern=ID),
+        Field("url", "str", "public URL (may be empty only for status 'assumption')", default=""),
+        Field("date", "str", "date of the claim, YYYY, YYYY-MM or YYYY-MM-DD", pattern=DATE),
+        Field("status", "str", "what kind of figure the source gives", allowed=STATUSES),
+        Field("title", "str", "what the source says, paraphrased, or why we assume it"),
+        Field("note", "str", "method for derived figures, conflicts, caveats", default=""),
+    ),
+)
+
+ITEMS = Table(
+    "items",
+    key=("item",),
+    description="Anything that flows: raw materials, intermediates, end items, services.",
+    fields=(
+        Field("item", "str", "item id", pattern=ID),
+        Field("name", "str", "human-readable name"),
+        Field("unit", "str", "counting unit (round, module, body...) or mass unit (kg, t)",
+              pattern=r"[a-z_]+"),
+        Field("kind", "str", "position in the chain", allowed=ITEM_KINDS),
+        Field("category", "str", "class used in summaries (artillery, energetics...)",
+              default=""),
+        Field("limited", "bool", "false if freely bought on the market (no facility needed)",
+              default=True),
+        Field("description", "str", "what it is", default=""),
+    ),
+)
+
+RECIPES = Table(
+    "recipes",
+    key=("item", "input"),
+    description="Bill of materials: input quantity per unit of output item.",
+    fields=(
+        Field("item", "str", "output item", ref="items"),
+        Field("input", "str", "input item", ref="items"),
+        Field("quantity", "float", "input per unit of output, in 'unit'", uncertain=True,
+              minimum=0.0),
+        Field("unit", "str", "'<input unit>/<output unit>', e.g. kg/round",
+              pattern=r"[a-z_]+/[a-z_]+"),
+    ),
+)
+
+ACTORS = Table(
+    "actors",
+    key=("actor",),
+    description="States and groups: Ukraine, European states, the US, Russia and its suppliers.",
+    fields=(
+        Field("actor", "str", "actor id (ISO 3166 alpha-3 where a state)", pattern=ACTOR_ID),
+        Field("name", "str", "name"),
+        Field("side", "str", "which side it is on; 'europe' and 'ukraine' count as European",
+              allowed=SIDES),
+    ),
+)
+
+FACILITIES = Table(
+    "facilities",
+    key=("facility",),
+    description="A production line or plant making one item, in one country.",
+    fields=(
+        Field("facility", "str", "facility id", pattern=ID),
+        Field("name", "str", "plant or line name"),
+        Field("operator", "str", "company operating it"),
+        Field("item", "str", "item it makes (its recipe is the item's recipe)", ref="items"),
+        Field("country", "str", "country where it stands", ref="actors"),
+        *_rate("capacity", "production capacity at the dataset start", "unit/month"),
+        Field("utilisation", "float", "share of capacity under order at the start", unit="1",
+              uncertain=True, minimum=0.0, maximum=1.0),
+        Field("unit_cost", "float", "price paid per unit produced", unit="EUR/unit",
+              uncertain=True, minimum=0.0),
+        Field("note", "str", "free text", default=""),
+    ),
+)
+
+EXPANSIONS = Table(
+    "expansions",
+    key=("expansion",),
+    description=(
+        "Capacity additions. With a 'decided' month they are committed and arrive by "
+        "themselves; without one they are options a plan may choose."
+    ),
+    fields=(
+        Field("expansion", "str", "expansion id", pattern=ID),
+        Field("facility", "str", "facility gaining capacity (a new plant is a facility "
+              "with capacity 0)", ref="facilities"),
+        *_rate("added_capacity", "capacity added at full rate", "unit/month"),
+        Field("capex", "float", "investment cost", unit="EUR", uncertain=True, minimum=0.0),
+        Field("lead_time", "float", "months from decision to first output (build + "
+              "qualification)", unit="month", uncertain=True, minimum=0.0),
+        Field("ramp_time", "float", "months from first output to full rate (linear ramp)",
+              unit="month", uncertain=True, minimum=0.0),
+        Field("decided", "str", "month the investment was decided (YYYY-MM); empty for an "
+              "option", default="", pattern=f"({MONTH})?"),
+        Field("note", "str", "free text", default=""),
+    ),
+)
+
+STOCKS = Table(
+    "stocks",
+    key=("actor", "item"),
+    description="Stocks held by an actor at the dataset start.",
+    fields=(
+        Field("actor", "str", "holder", ref="actors"),
+        Field("item", "str", "item held", ref="items"),
+        Field("quantity", "float", "quantity held", unit="item unit", uncertain=True,
+              minimum=0.0),
+    ),
+)
+
+CONSUMPTION = Table(
+    "consumption",
+    key=("actor", "item"),
+    description="What an actor wants to use at reference intensity 1.0.",
+    fields=(
+        Field("actor", "str", "user", ref="actors"),
+        Field("item", "str", "item used", ref="items"),
+        *_rate("rate", "use at intensity 1.0", "unit/month"),
+    ),
+)
+
+FLOWS = Table(
+    "flows",
+    key=("supplier", "recipient", "item"),
+    description=(
+        "Supply outside the modelled facilities: US deliveries, an actor's own production "
+        "(supplier = recipient), imports such as North Korean shells to Russia."
+    ),
+    fields=(
+        Field("supplier", "str", "who sends or makes it", ref="actors"),
+        Field("recipient", "str", "who receives it", ref="actors"),
+        Field("item", "str", "item", ref="items"),
+        *_rate("rate", "quantity per period", "unit/month"),
+    ),
+)
+
+ALLOCATIONS = Table(
+    "allocations",
+    key=("recipient", "item"),
+    description="Share of European facility output of an end item delivered to a recipient.",
+    fields=(
+        Field("recipient", "str", "receiving actor", ref="actors"),
+        Field("item", "str", "end item", ref="items"),
+        Field("share", "float", "share of monthly European output", unit="1", uncertain=True,
+              minimum=0.0, maximum=1.0),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        SOURCES,
+        ITEMS,
+        RECIPES,
+        ACTORS,
+        FACILITIES,
+        EXPANSIONS,
+        STOCKS,
+        CONSUMPTION,
+        FLOWS,
+        ALLOCATIONS,
+    )
+}
+"""Every table, in load order (referenced tables first)."""

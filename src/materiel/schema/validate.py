@@ -1,0 +1,305 @@
+"""Validate dataset tables against the schema, collecting every problem at once.
+
+Input: one DataFrame of strings per table, as read from a file. Output: typed DataFrames, or a
+:class:`DatasetError` listing each problem with its file, row, field and the allowed values.
+Row numbers are the file's line numbers (the header is line 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import networkx as nx
+import pandas as pd
+import pydantic
+
+from materiel.schema.fields import Field, Table
+from materiel.schema.tables import TABLES
+from materiel.schema.units import UnitError, rate_factor, ratio_factor
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    """One problem in a dataset file."""
+
+    file: str
+    row: int | None
+    field: str | None
+    message: str
+    allowed: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", field '{self.field}'"
+        text = f"{where}: {self.message}"
+        return f"{text} (allowed: {self.allowed})" if self.allowed else text
+
+
+class DatasetError(ValueError):
+    """The dataset is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[DataIssue]) -> None:
+        self.issues = issues
+        lines = "\n".join(f"  - {i}" for i in issues)
+        super().__init__(f"{len(issues)} problem(s) in the dataset:\n{lines}")
+
+
+def _allowed_text(field: Field) -> str | None:
+    if field.allowed:
+        return ", ".join(field.allowed)
+    if field.dtype == "bool":
+        return "true, false"
+    bounds = []
+    if field.minimum is not None:
+        bounds.append(f">= {field.minimum:g}")
+    if field.maximum is not None:
+        bounds.append(f"<= {field.maximum:g}")
+    if field.dtype == "float":
+        return "a number" + (" " + " and ".join(bounds) if bounds else "")
+    if field.pattern:
+        return f"text matching {field.pattern}"
+    return None
+
+
+def _python_type(field: Field) -> Any:
+    kwargs: dict[str, Any] = {}
+    if field.dtype == "float":
+        return (float, pydantic.Field(ge=field.minimum, le=field.maximum, allow_inf_nan=False))
+    if field.dtype == "int":
+        return (int, pydantic.Field(ge=field.minimum, le=field.maximum))
+    if field.dtype == "bool":
+        return (bool, ...)
+    if field.allowed:
+        return (Literal[field.allowed], ...)  # type: ignore[valid-type]
+    if field.pattern:
+        kwargs["pattern"] = f"^(?:{field.pattern})$"
+    return (str, pydantic.Field(**kwargs))
+
+
+def row_model(table: Table) -> type[pydantic.BaseModel]:
+    """A pydantic model validating one row of ``table`` (built from the schema)."""
+    spec: dict[str, Any] = {}
+    for field in table.fields:
+        py_type, info = _python_type(field)
+        spec[field.name] = (py_type, info)
+        if field.uncertain:
+            spec[f"{field.name}_low"] = (py_type, info)
+            spec[f"{field.name}_high"] = (py_type, info)
+            spec[f"{field.name}_source"] = (str, pydantic.Field(min_length=1))
+    config = pydantic.ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model: type[pydantic.BaseModel] = pydantic.create_model(
+        f"{table.name.title()}Row", __config__=config, **spec
+    )
+    return model
+
+
+ROW_MODELS = {name: row_model(table) for name, table in TABLES.items()}
+
+
+def _field_of(table: Table, column: str) -> Field:
+    for f in table.fields:
+        if column in f.columns:
+            return f
+    return table.fields[0]
+
+
+def _check_columns(table: Table, raw: pd.DataFrame) -> list[DataIssue]:
+    issues = []
+    expected = table.columns
+    for column in expected:
+        field = _field_of(table, column)
+        if column not in raw.columns and (field.required or field.uncertain):
+            issues.append(DataIssue(table.filename, 1, column, "required column is missing",
+                                    ", ".join(expected)))
+    for column in raw.columns:
+        if column not in expected:
+            issues.append(DataIssue(table.filename, 1, column, "unknown column",
+                                    ", ".join(expected)))
+    return issues
+
+
+def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]]:
+    model = ROW_MODELS[table.name]
+    issues: list[DataIssue] = []
+    rows: list[dict[str, Any]] = []
+    for position, record in enumerate(raw.to_dict("records")):
+        line = position + 2
+        values: dict[str, Any] = {}
+        for field in table.fields:
+            for column in field.columns:
+                text = str(record.get(column, "")).strip()
+                if text == "" and not field.uncertain and not field.required:
+                    values[column] = field.default
+                elif text != "":
+                    values[column] = text
+        try:
+            rows.append(model.model_validate(values).model_dump())
+        except pydantic.ValidationError as error:
+            for e in error.errors():
+                column = str(e["loc"][0]) if e["loc"] else None
+                field = _field_of(table, column) if column else None
+                message = "missing value" if e["type"] == "missing" else e["msg"]
+                if column in values:
+                    message = f"{message}; got '{values[column]}'"
+                allowed = _allowed_text(field) if field else None
+                if column and column.endswith("_source"):
+                    allowed = "a source id from sources.csv"
+                issues.append(DataIssue(table.filename, line, column, message, allowed))
+    frame = pd.DataFrame(rows, columns=list(table.columns))
+    if not issues:  # index = file line number, so later checks can name the row
+        frame.index = pd.RangeIndex(2, 2 + len(frame))
+    return frame, issues
+
+
+def _check_keys(table: Table, frame: pd.DataFrame) -> list[DataIssue]:
+    duplicated = frame.duplicated(list(table.key), keep="first")
+    return [
+        DataIssue(table.filename, int(line), ",".join(table.key),
+                  f"duplicate key {tuple(frame.loc[line, list(table.key)])}",
+                  "each key once")
+        for line in frame.index[duplicated]
+    ]
+
+
+def _check_ranges(table: Table, frame: pd.DataFrame, sources: set[str]) -> list[DataIssue]:
+    issues = []
+    for field in table.uncertain_fields:
+        n = field.name
+        bad = (frame[f"{n}_low"] > frame[n]) | (frame[n] > frame[f"{n}_high"])
+        for line in frame.index[bad]:
+            low, mid, high = frame.loc[line, [f"{n}_low", n, f"{n}_high"]]
+            issues.append(DataIssue(table.filename, int(line), n,
+                                    f"range is not ordered: low {low:g}, central {mid:g}, "
+                                    f"high {high:g}", "low <= central <= high"))
+        unknown = ~frame[f"{n}_source"].isin(sources)
+        for line in frame.index[unknown]:
+            issues.append(DataIssue(table.filename, int(line), f"{n}_source",
+                                    f"unknown source '{frame.loc[line, f'{n}_source']}'",
+                                    "a source id from sources.csv"))
+    return issues
+
+
+def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]]) -> list[DataIssue]:
+    issues = []
+    for field in table.fields:
+        if field.ref is None or field.ref not in keys:
+            continue
+        known = keys[field.ref]
+        for line in frame.index[~frame[field.name].isin(known)]:
+            examples = ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")
+            issues.append(DataIssue(table.filename, int(line), field.name,
+                                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
+                                    examples))
+    return issues
+
+
+def _check_sources(frame: pd.DataFrame) -> list[DataIssue]:
+    missing = (frame["url"] == "") & (frame["status"] != "assumption")
+    issues = [
+        DataIssue("sources.csv", int(line), "url",
+                  "a URL is required unless the status is 'assumption'", "http(s)://...")
+        for line in frame.index[missing]
+    ]
+    bad_url = (frame["url"] != "") & ~frame["url"].str.match(r"^https?://")
+    issues += [
+        DataIssue("sources.csv", int(line), "url", f"not a web address: '{frame.loc[line, 'url']}'",
+                  "http(s)://...")
+        for line in frame.index[bad_url]
+    ]
+    return issues
+
+
+def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+    units = tables["items"].set_index("item")["unit"]
+    issues = []
+    for name, field in (("facilities", "capacity"), ("expansions", "added_capacity"),
+                        ("consumption", "rate"), ("flows", "rate")):
+        frame = tables[name]
+        if name == "expansions":
+            item = frame["facility"].map(tables["facilities"].set_index("facility")["item"])
+        else:
+            item = frame["item"]
+        for line, given, it in zip(frame.index, frame[f"{field}_unit"], item, strict=True):
+            if it not in units:
+                continue
+            try:
+                rate_factor(given, units[it])
+            except UnitError as e:
+                issues.append(DataIssue(f"{name}.csv", int(line), f"{field}_unit", str(e),
+                                        f"{units[it]}/day, {units[it]}/week, "
+                                        f"{units[it]}/month or {units[it]}/year"))
+    recipes = tables["recipes"]
+    for line, out, inp, given in zip(recipes.index, recipes["item"], recipes["input"],
+                                     recipes["unit"], strict=True):
+        if out in units and inp in units:
+            try:
+                ratio_factor(given, units[inp], units[out])
+            except UnitError as e:
+                issues.append(DataIssue("recipes.csv", int(line), "unit", str(e),
+                                        f"{units[inp]}/{units[out]}"))
+    return issues
+
+
+def _check_chain(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+    recipes, items, facilities = tables["recipes"], tables["items"], tables["facilities"]
+    graph = nx.DiGraph(list(zip(recipes["input"], recipes["item"], strict=True)))
+    issues = []
+    try:
+        cycle = nx.find_cycle(graph)
+        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+        line = recipes.index[(recipes["input"] == cycle[0][0]) & (recipes["item"] == cycle[0][1])]
+        issues.append(DataIssue("recipes.csv", int(line[0]) if len(line) else None, "input",
+                                f"the bill of materials has a cycle: {path}",
+                                "an acyclic bill of materials"))
+    except nx.NetworkXNoCycle:
+        pass
+    made = set(facilities["item"])
+    limited = set(items.loc[items["limited"], "item"])
+    for line, inp in zip(recipes.index, recipes["input"], strict=True):
+        if inp in limited and inp not in made:
+            issues.append(DataIssue("recipes.csv", int(line), "input",
+                                    f"input '{inp}' is limited but no facility makes it",
+                                    "add a facility making it, or set limited=false in items.csv"))
+    for line, item in zip(facilities.index, facilities["item"], strict=True):
+        if item in set(items.loc[~items["limited"], "item"]):
+            issues.append(DataIssue("facilities.csv", int(line), "item",
+                                    f"'{item}' is marked unlimited, so a facility making it "
+                                    "is never used", "a limited item"))
+    return issues
+
+
+def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Validate raw string tables; return typed tables or raise :class:`DatasetError`."""
+    issues: list[DataIssue] = []
+    typed: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        frame = raw[name]
+        column_issues = _check_columns(table, frame)
+        issues += column_issues
+        if column_issues:
+            continue
+        typed[name], row_issues = _validate_rows(table, frame)
+        issues += row_issues
+    if issues:
+        raise DatasetError(issues)
+    keys = {name: set(typed[name][TABLES[name].key[0]]) for name in typed
+            if len(TABLES[name].key) == 1}
+    sources = keys["sources"]
+    for name, table in TABLES.items():
+        frame = typed[name]
+        issues += _check_keys(table, frame)
+        issues += _check_refs(table, frame, keys)
+        issues += _check_ranges(table, frame, sources)
+    issues += _check_sources(typed["sources"])
+    if not issues:
+        issues += _check_units(typed)
+        issues += _check_chain(typed)
+    if issues:
+        raise DatasetError(issues)
+    return typed
+
