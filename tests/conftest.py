@@ -20,8 +20,12 @@ SRC = "src_test"
 
 def fig(central: float, low: float | None = None, high: float | None = None) -> dict[str, Any]:
     """Columns of a sourced figure (low = high = central unless given)."""
-    return {"": central, "_low": central if low is None else low,
-            "_high": central if high is None else high, "_source": SRC}
+    return {
+        "": central,
+        "_low": central if low is None else low,
+        "_high": central if high is None else high,
+        "_source": SRC,
+    }
 
 
 def row(**values: Any) -> dict[str, Any]:
@@ -37,14 +41,27 @@ def row(**values: Any) -> dict[str, Any]:
 
 def tiny_tables() -> dict[str, list[dict[str, Any]]]:
     return {
-        "sources": [row(source=SRC, url="", date="2026", status="assumption",
-                        title="test figure", note="")],
+        "sources": [
+            row(source=SRC, url="", date="2026", status="assumption", title="test figure", note="")
+        ],
         "items": [
             row(item="acid", name="Acid", unit="t", kind="raw", category="", limited="false"),
-            row(item="powder", name="Powder", unit="t", kind="intermediate",
-                category="energetics", limited="true"),
-            row(item="shell", name="Shell", unit="round", kind="end", category="artillery",
-                limited="true"),
+            row(
+                item="powder",
+                name="Powder",
+                unit="t",
+                kind="intermediate",
+                category="energetics",
+                limited="true",
+            ),
+            row(
+                item="shell",
+                name="Shell",
+                unit="round",
+                kind="end",
+                category="artillery",
+                limited="true",
+            ),
         ],
         "recipes": [
             row(item="shell", input="powder", quantity=fig(10.0), unit="kg/round"),
@@ -57,17 +74,40 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
             row(actor="USA", name="United States", side="us"),
         ],
         "facilities": [
-            row(facility="powder_plant", name="Powder plant", operator="A", item="powder",
-                country="DEU", capacity=fig(1200.0), capacity_unit="t/year",
-                utilisation=fig(1.0), unit_cost=fig(10_000.0)),
-            row(facility="shell_plant", name="Shell plant", operator="B", item="shell",
-                country="DEU", capacity=fig(20_000.0), capacity_unit="round/month",
-                utilisation=fig(1.0), unit_cost=fig(4_000.0)),
+            row(
+                facility="powder_plant",
+                name="Powder plant",
+                operator="A",
+                item="powder",
+                country="DEU",
+                capacity=fig(1200.0),
+                capacity_unit="t/year",
+                utilisation=fig(1.0),
+                unit_cost=fig(10_000.0),
+            ),
+            row(
+                facility="shell_plant",
+                name="Shell plant",
+                operator="B",
+                item="shell",
+                country="DEU",
+                capacity=fig(20_000.0),
+                capacity_unit="round/month",
+                utilisation=fig(1.0),
+                unit_cost=fig(4_000.0),
+            ),
         ],
         "expansions": [
-            row(expansion="powder_line", facility="powder_plant", added_capacity=fig(50.0),
-                added_capacity_unit="t/month", capex=fig(1e8), lead_time=fig(6.0),
-                ramp_time=fig(0.0), decided=""),
+            row(
+                expansion="powder_line",
+                facility="powder_plant",
+                added_capacity=fig(50.0),
+                added_capacity_unit="t/month",
+                capex=fig(1e8),
+                lead_time=fig(6.0),
+                ramp_time=fig(0.0),
+                decided="",
+            ),
         ],
         "stocks": [row(actor="UKR", item="shell", quantity=fig(10_000.0))],
         "consumption": [
@@ -75,10 +115,20 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
             row(actor="RUS", item="shell", rate=fig(30_000.0), rate_unit="round/month"),
         ],
         "flows": [
-            row(supplier="USA", recipient="UKR", item="shell", rate=fig(5_000.0),
-                rate_unit="round/month"),
-            row(supplier="RUS", recipient="RUS", item="shell", rate=fig(30_000.0),
-                rate_unit="round/month"),
+            row(
+                supplier="USA",
+                recipient="UKR",
+                item="shell",
+                rate=fig(5_000.0),
+                rate_unit="round/month",
+            ),
+            row(
+                supplier="RUS",
+                recipient="RUS",
+                item="shell",
+                rate=fig(30_000.0),
+                rate_unit="round/month",
+            ),
         ],
         "allocations": [row(recipient="UKR", item="shell", share=fig(0.5))],
     }
@@ -88,7 +138,8 @@ def write_dataset(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path
     """Write tables as CSV files plus a dataset.yaml into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dataset.yaml").write_text(
-        'name: tiny\nversion: "1"\nstart: "2027-01"\ndescription: test\n', encoding="utf-8")
+        'name: tiny\nversion: "1"\nstart: "2027-01"\ndescription: test\n', encoding="utf-8"
+    )
     for name, rows in tables.items():
         columns = list(TABLES[name].columns)
         with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:

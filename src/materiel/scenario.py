@@ -103,12 +103,26 @@ class Budget(_Event):
 
 
 Event = Annotated[
-    USSupplyStops | Ceasefire | Intensity | SupplierOutage | DeepStrike | Orders | Allocation
+    USSupplyStops
+    | Ceasefire
+    | Intensity
+    | SupplierOutage
+    | DeepStrike
+    | Orders
+    | Allocation
     | Budget,
     pydantic.Field(discriminator="type"),
 ]
-EVENT_TYPES = ("us_supply_stops", "ceasefire", "intensity", "supplier_outage", "deep_strike",
-               "orders", "allocation", "budget")
+EVENT_TYPES = (
+    "us_supply_stops",
+    "ceasefire",
+    "intensity",
+    "supplier_outage",
+    "deep_strike",
+    "orders",
+    "allocation",
+    "budget",
+)
 
 
 class Scenario(pydantic.BaseModel):
@@ -141,13 +155,23 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not path.exists():
         path = SCENARIO_DIR / f"{name_or_path}.yaml"
     if not path.exists():
-        raise DatasetError([DataIssue(str(name_or_path), None, None, "no such scenario",
-                                      ", ".join(available_scenarios()) + " or a .yaml path")])
+        raise DatasetError(
+            [
+                DataIssue(
+                    str(name_or_path),
+                    None,
+                    None,
+                    "no such scenario",
+                    ", ".join(available_scenarios()) + " or a .yaml path",
+                )
+            ]
+        )
     try:
         content: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise DatasetError([DataIssue(path.name, None, None,
-                                      f"not valid YAML: {e}".splitlines()[0])]) from None
+        raise DatasetError(
+            [DataIssue(path.name, None, None, f"not valid YAML: {e}".splitlines()[0])]
+        ) from None
     return parse_scenario(content, path.name)
 
 

@@ -28,8 +28,9 @@ class DatasetMeta(pydantic.BaseModel):
 
     name: str
     version: str
-    start: str = pydantic.Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                                description="first simulated month, YYYY-MM")
+    start: str = pydantic.Field(
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="first simulated month, YYYY-MM"
+    )
     currency: str = "EUR"
     description: str = ""
 
@@ -70,8 +71,10 @@ def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:
     except yaml.YAMLError as e:
         return [DataIssue(path.name, None, None, f"not valid YAML: {e}".splitlines()[0])]
     except pydantic.ValidationError as e:
-        return [DataIssue(path.name, None, ".".join(map(str, err["loc"])), err["msg"])
-                for err in e.errors()]
+        return [
+            DataIssue(path.name, None, ".".join(map(str, err["loc"])), err["msg"])
+            for err in e.errors()
+        ]
 
 
 def load_dataset(path: Path | str | None = None) -> Dataset:

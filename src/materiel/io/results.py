@@ -24,8 +24,10 @@ def save_result(result: xr.Dataset, path: Path) -> Path:
         names = [k for k, v in result.data_vars.items() if "actor" in v.dims]
         frame = result[names].drop_vars("unit").to_dataframe().reset_index()
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        meta = {**(table.schema.metadata or {}),
-                **{f"materiel.{k}".encode(): str(v).encode() for k, v in result.attrs.items()}}
+        meta = {
+            **(table.schema.metadata or {}),
+            **{f"materiel.{k}".encode(): str(v).encode() for k, v in result.attrs.items()},
+        }
         pq.write_table(table.replace_schema_metadata(meta), path)
     else:
         raise ValueError(f"cannot save to '{path.name}': use one of {', '.join(SUFFIXES)}")

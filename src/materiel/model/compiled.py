@@ -29,8 +29,7 @@ class Figure:
     high: FloatArray
 
     @classmethod
-    def from_table(cls, frame: pd.DataFrame, name: str, factor: FloatArray | float = 1.0
-                   ) -> Figure:
+    def from_table(cls, frame: pd.DataFrame, name: str, factor: FloatArray | float = 1.0) -> Figure:
         def col(c: str) -> FloatArray:
             return frame[c].to_numpy(dtype=float) * factor
 
@@ -107,14 +106,23 @@ class Model:
 
     def figures(self) -> dict[str, Figure]:
         """Every uncertain figure, by attribute name, in a fixed order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if isinstance(getattr(self, f.name), Figure)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), Figure)
+        }
 
     @property
     def holders(self) -> IntArray:
         """Actors that hold, use or receive items (those the simulator tracks)."""
-        used = np.concatenate([self.stock_actor, self.consumption_actor, self.flow_recipient,
-                               self.allocation_recipient])
+        used = np.concatenate(
+            [
+                self.stock_actor,
+                self.consumption_actor,
+                self.flow_recipient,
+                self.allocation_recipient,
+            ]
+        )
         return np.unique(used)
 
     def to_xarray(self) -> xr.Dataset:
@@ -127,16 +135,18 @@ class Model:
 
         fac = self.facilities.rename("facility")
         exp = self.expansions.rename("expansion")
-        return xr.Dataset({
-            "capacity": da(self.capacity, "facility", fac),
-            "utilisation": da(self.utilisation, "facility", fac),
-            "unit_cost": da(self.unit_cost, "facility", fac),
-            "added_capacity": da(self.added_capacity, "expansion", exp),
-            "capex": da(self.capex, "expansion", exp),
-            "lead_time": da(self.lead_time, "expansion", exp),
-            "ramp_time": da(self.ramp_time, "expansion", exp),
-            "facility_item": ("facility", self.items[self.facility_item].to_numpy()),
-        })
+        return xr.Dataset(
+            {
+                "capacity": da(self.capacity, "facility", fac),
+                "utilisation": da(self.utilisation, "facility", fac),
+                "unit_cost": da(self.unit_cost, "facility", fac),
+                "added_capacity": da(self.added_capacity, "expansion", exp),
+                "capex": da(self.capex, "expansion", exp),
+                "lead_time": da(self.lead_time, "expansion", exp),
+                "ramp_time": da(self.ramp_time, "expansion", exp),
+                "facility_item": ("facility", self.items[self.facility_item].to_numpy()),
+            }
+        )
 
 
 def _positions(index: pd.Index, values: pd.Series) -> IntArray:
@@ -144,8 +154,12 @@ def _positions(index: pd.Index, values: pd.Series) -> IntArray:
 
 
 def _rate_factors(frame: pd.DataFrame, column: str, units: pd.Series) -> FloatArray:
-    return np.array([rate_factor(g, units.iloc[i]) for g, i in
-                     zip(frame[f"{column}_unit"], frame["_item_pos"], strict=True)])
+    return np.array(
+        [
+            rate_factor(g, units.iloc[i])
+            for g, i in zip(frame[f"{column}_unit"], frame["_item_pos"], strict=True)
+        ]
+    )
 
 
 def compile_model(dataset: Dataset) -> Model:
@@ -158,14 +172,15 @@ def compile_model(dataset: Dataset) -> Model:
     units = pd.Series(t["items"]["unit"].to_numpy(), index=items)
 
     fac = t["facilities"].assign(_item_pos=lambda f: _positions(items, f["item"]))
-    exp = t["expansions"].assign(
-        _fac_pos=lambda f: _positions(facilities, f["facility"]))
+    exp = t["expansions"].assign(_fac_pos=lambda f: _positions(facilities, f["facility"]))
     exp["_item_pos"] = fac["_item_pos"].to_numpy()[exp["_fac_pos"].to_numpy()]
     rec = t["recipes"]
-    recipe_factor = np.array([
-        ratio_factor(u, units[i], units[o])
-        for u, i, o in zip(rec["unit"], rec["input"], rec["item"], strict=True)
-    ])
+    recipe_factor = np.array(
+        [
+            ratio_factor(u, units[i], units[o])
+            for u, i, o in zip(rec["unit"], rec["input"], rec["item"], strict=True)
+        ]
+    )
     con = t["consumption"].assign(_item_pos=lambda f: _positions(items, f["item"]))
     flo = t["flows"].assign(_item_pos=lambda f: _positions(items, f["item"]))
 
@@ -178,8 +193,9 @@ def compile_model(dataset: Dataset) -> Model:
             depth[succ] = max(depth[succ], depth[node] + 1)
 
     start = dataset.meta.start
-    decided = np.array([month_index(start, d) if d else np.nan for d in exp["decided"]],
-                       dtype=float)
+    decided = np.array(
+        [month_index(start, d) if d else np.nan for d in exp["decided"]], dtype=float
+    )
     return Model(
         dataset=dataset,
         items=items,
@@ -200,8 +216,9 @@ def compile_model(dataset: Dataset) -> Model:
         recipe_input=_positions(items, rec["input"]),
         recipe_quantity=Figure.from_table(rec, "quantity", recipe_factor),
         expansion_facility=exp["_fac_pos"].to_numpy(),
-        added_capacity=Figure.from_table(exp, "added_capacity",
-                                         _rate_factors(exp, "added_capacity", units)),
+        added_capacity=Figure.from_table(
+            exp, "added_capacity", _rate_factors(exp, "added_capacity", units)
+        ),
         capex=Figure.from_table(exp, "capex"),
         lead_time=Figure.from_table(exp, "lead_time"),
         ramp_time=Figure.from_table(exp, "ramp_time"),

@@ -48,8 +48,7 @@ def _window(month: int, months: int | None, horizon: int) -> slice:
     return slice(month, horizon if months is None else min(horizon, month + months))
 
 
-def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
-                     ) -> ScenarioArrays:
+def compile_scenario(model: Model, scenario: Scenario, months: int | None = None) -> ScenarioArrays:
     """Apply events in file order (a later event overrides an earlier one where they clash)."""
     m = scenario.months if months is None else months
     n_a, n_f, n_l = len(model.actors), len(model.facilities), len(model.flow_rate)
@@ -70,18 +69,17 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
     actors = list(model.actors)
     for i, event in enumerate(scenario.events):
         if isinstance(event, USSupplyStops):
-            flow_factor[event.month:, side[model.flow_supplier] == "us"] = 0.0
+            flow_factor[event.month :, side[model.flow_supplier] == "us"] = 0.0
         elif isinstance(event, Ceasefire):
-            intensity[event.month:, :] = event.intensity
+            intensity[event.month :, :] = event.intensity
         elif isinstance(event, Intensity):
             unknown = [a for a in event.actors or [] if a not in model.actors]
             if unknown:
                 bad(i, "actors", f"unknown actor(s) {', '.join(unknown)}", actors)
                 continue
-            cols = (model.actors.get_indexer(event.actors) if event.actors
-                    else np.arange(n_a))
+            cols = model.actors.get_indexer(event.actors) if event.actors else np.arange(n_a)
             for step in sorted(event.profile, key=lambda s: s.month):
-                intensity[step.month:, cols] = step.factor
+                intensity[step.month :, cols] = step.factor
         elif isinstance(event, SupplierOutage):
             window = _window(event.month, event.months, m)
             keep = 1.0 - event.fraction
@@ -92,8 +90,12 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
                 availability[window, model.facility_country == a] *= keep
                 flow_factor[window, model.flow_supplier == a] *= keep
             else:
-                bad(i, "node", f"unknown facility or actor '{event.node}'",
-                    list(model.facilities) + actors)
+                bad(
+                    i,
+                    "node",
+                    f"unknown facility or actor '{event.node}'",
+                    list(model.facilities) + actors,
+                )
         elif isinstance(event, DeepStrike):
             if event.target not in model.actors:
                 bad(i, "target", f"unknown actor '{event.target}'", actors)
@@ -113,19 +115,35 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
             chosen = european_facility.copy()
             if event.items:
                 chosen &= np.isin(model.facility_item, model.items.get_indexer(event.items))
-            order_level[event.month:, chosen] = event.level
+            order_level[event.month :, chosen] = event.level
         elif isinstance(event, Allocation):
             rows = np.flatnonzero(
                 (model.actors[model.allocation_recipient] == event.recipient)
-                & (model.items[model.allocation_item] == event.item))
+                & (model.items[model.allocation_item] == event.item)
+            )
             if len(rows) == 0:
-                known = [f"{r}/{it}" for r, it in zip(model.actors[model.allocation_recipient],
-                                                      model.items[model.allocation_item],
-                                                      strict=True)]
+                known = [
+                    f"{r}/{it}"
+                    for r, it in zip(
+                        model.actors[model.allocation_recipient],
+                        model.items[model.allocation_item],
+                        strict=True,
+                    )
+                ]
                 bad(i, "item", f"no allocation row for {event.recipient}/{event.item}", known)
                 continue
-            allocation[event.month:, rows] = event.share
+            allocation[event.month :, rows] = event.share
     if issues:
         raise DatasetError(issues)
-    return ScenarioArrays(scenario.name, m, scenario.probability, scenario.budget, intensity,
-                          availability, flow_factor, order_level, allocation, stock_loss)
+    return ScenarioArrays(
+        scenario.name,
+        m,
+        scenario.probability,
+        scenario.budget,
+        intensity,
+        availability,
+        flow_factor,
+        order_level,
+        allocation,
+        stock_loss,
+    )

@@ -19,11 +19,12 @@ def uniforms(seed: int, start: int, stop: int, width: int) -> FloatArray:
     if stop <= start:
         return np.empty((0, width))
     first, last = start // BLOCK, (stop - 1) // BLOCK
-    blocks = [np.random.default_rng([seed, b]).random((BLOCK, width))
-              for b in range(first, last + 1)]
+    blocks = [
+        np.random.default_rng([seed, b]).random((BLOCK, width)) for b in range(first, last + 1)
+    ]
     joined = np.concatenate(blocks)
     offset = first * BLOCK
-    return joined[start - offset: stop - offset]
+    return joined[start - offset : stop - offset]
 
 
 def triangular(u: FloatArray, fig: Figure) -> FloatArray:
@@ -37,20 +38,20 @@ def triangular(u: FloatArray, fig: Figure) -> FloatArray:
     return np.where(span > 0, np.where(u < split, left, right), c)
 
 
-def sample(model: Model, draws: int, seed: int, start: int = 0,
-           uncertain: bool = True) -> dict[str, FloatArray]:
+def sample(
+    model: Model, draws: int, seed: int, start: int = 0, uncertain: bool = True
+) -> dict[str, FloatArray]:
     """Draw every uncertain figure: name -> array (draws, n).
 
     With ``uncertain=False`` every draw takes the central values.
     """
     figures = model.figures()
     if not uncertain:
-        return {k: np.broadcast_to(f.central, (draws, len(f))).copy()
-                for k, f in figures.items()}
+        return {k: np.broadcast_to(f.central, (draws, len(f))).copy() for k, f in figures.items()}
     width = sum(len(f) for f in figures.values())
     u = uniforms(seed, start, start + draws, width)
     out, col = {}, 0
     for name, fig in figures.items():
-        out[name] = triangular(u[:, col: col + len(fig)], fig)
+        out[name] = triangular(u[:, col : col + len(fig)], fig)
         col += len(fig)
     return out

@@ -53,13 +53,20 @@ ITEMS = Table(
     fields=(
         Field("item", "str", "item id", pattern=ID),
         Field("name", "str", "human-readable name"),
-        Field("unit", "str", "counting unit (round, module, body...) or mass unit (kg, t)",
-              pattern=r"[a-z_]+"),
+        Field(
+            "unit",
+            "str",
+            "counting unit (round, module, body...) or mass unit (kg, t)",
+            pattern=r"[a-z_]+",
+        ),
         Field("kind", "str", "position in the chain", allowed=ITEM_KINDS),
-        Field("category", "str", "class used in summaries (artillery, energetics...)",
-              default=""),
-        Field("limited", "bool", "false if freely bought on the market (no facility needed)",
-              default=True),
+        Field("category", "str", "class used in summaries (artillery, energetics...)", default=""),
+        Field(
+            "limited",
+            "bool",
+            "false if freely bought on the market (no facility needed)",
+            default=True,
+        ),
         Field("description", "str", "what it is", default=""),
     ),
 )
@@ -71,10 +78,12 @@ RECIPES = Table(
     fields=(
         Field("item", "str", "output item", ref="items"),
         Field("input", "str", "input item", ref="items"),
-        Field("quantity", "float", "input per unit of output, in 'unit'", uncertain=True,
-              minimum=0.0),
-        Field("unit", "str", "'<input unit>/<output unit>', e.g. kg/round",
-              pattern=r"[a-z_]+/[a-z_]+"),
+        Field(
+            "quantity", "float", "input per unit of output, in 'unit'", uncertain=True, minimum=0.0
+        ),
+        Field(
+            "unit", "str", "'<input unit>/<output unit>', e.g. kg/round", pattern=r"[a-z_]+/[a-z_]+"
+        ),
     ),
 )
 
@@ -85,8 +94,12 @@ ACTORS = Table(
     fields=(
         Field("actor", "str", "actor id (ISO 3166 alpha-3 where a state)", pattern=ACTOR_ID),
         Field("name", "str", "name"),
-        Field("side", "str", "which side it is on; 'europe' and 'ukraine' count as European",
-              allowed=SIDES),
+        Field(
+            "side",
+            "str",
+            "which side it is on; 'europe' and 'ukraine' count as European",
+            allowed=SIDES,
+        ),
     ),
 )
 
@@ -101,10 +114,23 @@ FACILITIES = Table(
         Field("item", "str", "item it makes (its recipe is the item's recipe)", ref="items"),
         Field("country", "str", "country where it stands", ref="actors"),
         *_rate("capacity", "production capacity at the dataset start", "unit/month"),
-        Field("utilisation", "float", "share of capacity under order at the start", unit="1",
-              uncertain=True, minimum=0.0, maximum=1.0),
-        Field("unit_cost", "float", "price paid per unit produced", unit="EUR/unit",
-              uncertain=True, minimum=0.0),
+        Field(
+            "utilisation",
+            "float",
+            "share of capacity under order at the start",
+            unit="1",
+            uncertain=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Field(
+            "unit_cost",
+            "float",
+            "price paid per unit produced",
+            unit="EUR/unit",
+            uncertain=True,
+            minimum=0.0,
+        ),
         Field("note", "str", "free text", default=""),
     ),
 )
@@ -118,16 +144,37 @@ EXPANSIONS = Table(
     ),
     fields=(
         Field("expansion", "str", "expansion id", pattern=ID),
-        Field("facility", "str", "facility gaining capacity (a new plant is a facility "
-              "with capacity 0)", ref="facilities"),
+        Field(
+            "facility",
+            "str",
+            "facility gaining capacity (a new plant is a facility with capacity 0)",
+            ref="facilities",
+        ),
         *_rate("added_capacity", "capacity added at full rate", "unit/month"),
         Field("capex", "float", "investment cost", unit="EUR", uncertain=True, minimum=0.0),
-        Field("lead_time", "float", "months from decision to first output (build + "
-              "qualification)", unit="month", uncertain=True, minimum=0.0),
-        Field("ramp_time", "float", "months from first output to full rate (linear ramp)",
-              unit="month", uncertain=True, minimum=0.0),
-        Field("decided", "str", "month the investment was decided (YYYY-MM); empty for an "
-              "option", default="", pattern=f"({MONTH})?"),
+        Field(
+            "lead_time",
+            "float",
+            "months from decision to first output (build + qualification)",
+            unit="month",
+            uncertain=True,
+            minimum=0.0,
+        ),
+        Field(
+            "ramp_time",
+            "float",
+            "months from first output to full rate (linear ramp)",
+            unit="month",
+            uncertain=True,
+            minimum=0.0,
+        ),
+        Field(
+            "decided",
+            "str",
+            "month the investment was decided (YYYY-MM); empty for an option",
+            default="",
+            pattern=f"({MONTH})?",
+        ),
         Field("note", "str", "free text", default=""),
     ),
 )
@@ -139,8 +186,7 @@ STOCKS = Table(
     fields=(
         Field("actor", "str", "holder", ref="actors"),
         Field("item", "str", "item held", ref="items"),
-        Field("quantity", "float", "quantity held", unit="item unit", uncertain=True,
-              minimum=0.0),
+        Field("quantity", "float", "quantity held", unit="item unit", uncertain=True, minimum=0.0),
     ),
 )
 
@@ -177,8 +223,15 @@ ALLOCATIONS = Table(
     fields=(
         Field("recipient", "str", "receiving actor", ref="actors"),
         Field("item", "str", "end item", ref="items"),
-        Field("share", "float", "share of monthly European output", unit="1", uncertain=True,
-              minimum=0.0, maximum=1.0),
+        Field(
+            "share",
+            "float",
+            "share of monthly European output",
+            unit="1",
+            uncertain=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
     ),
 )
 

@@ -114,12 +114,16 @@ def _check_columns(table: Table, raw: pd.DataFrame) -> list[DataIssue]:
     for column in expected:
         field = _field_of(table, column)
         if column not in raw.columns and (field.required or field.uncertain):
-            issues.append(DataIssue(table.filename, 1, column, "required column is missing",
-                                    ", ".join(expected)))
+            issues.append(
+                DataIssue(
+                    table.filename, 1, column, "required column is missing", ", ".join(expected)
+                )
+            )
     for column in raw.columns:
         if column not in expected:
-            issues.append(DataIssue(table.filename, 1, column, "unknown column",
-                                    ", ".join(expected)))
+            issues.append(
+                DataIssue(table.filename, 1, column, "unknown column", ", ".join(expected))
+            )
     return issues
 
 
@@ -159,9 +163,13 @@ def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[
 def _check_keys(table: Table, frame: pd.DataFrame) -> list[DataIssue]:
     duplicated = frame.duplicated(list(table.key), keep="first")
     return [
-        DataIssue(table.filename, int(line), ",".join(table.key),
-                  f"duplicate key {tuple(frame.loc[line, list(table.key)])}",
-                  "each key once")
+        DataIssue(
+            table.filename,
+            int(line),
+            ",".join(table.key),
+            f"duplicate key {tuple(frame.loc[line, list(table.key)])}",
+            "each key once",
+        )
         for line in frame.index[duplicated]
     ]
 
@@ -173,14 +181,26 @@ def _check_ranges(table: Table, frame: pd.DataFrame, sources: set[str]) -> list[
         bad = (frame[f"{n}_low"] > frame[n]) | (frame[n] > frame[f"{n}_high"])
         for line in frame.index[bad]:
             low, mid, high = frame.loc[line, [f"{n}_low", n, f"{n}_high"]]
-            issues.append(DataIssue(table.filename, int(line), n,
-                                    f"range is not ordered: low {low:g}, central {mid:g}, "
-                                    f"high {high:g}", "low <= central <= high"))
+            issues.append(
+                DataIssue(
+                    table.filename,
+                    int(line),
+                    n,
+                    f"range is not ordered: low {low:g}, central {mid:g}, high {high:g}",
+                    "low <= central <= high",
+                )
+            )
         unknown = ~frame[f"{n}_source"].isin(sources)
         for line in frame.index[unknown]:
-            issues.append(DataIssue(table.filename, int(line), f"{n}_source",
-                                    f"unknown source '{frame.loc[line, f'{n}_source']}'",
-                                    "a source id from sources.csv"))
+            issues.append(
+                DataIssue(
+                    table.filename,
+                    int(line),
+                    f"{n}_source",
+                    f"unknown source '{frame.loc[line, f'{n}_source']}'",
+                    "a source id from sources.csv",
+                )
+            )
     return issues
 
 
@@ -192,23 +212,39 @@ def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]])
         known = keys[field.ref]
         for line in frame.index[~frame[field.name].isin(known)]:
             examples = ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")
-            issues.append(DataIssue(table.filename, int(line), field.name,
-                                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
-                                    examples))
+            issues.append(
+                DataIssue(
+                    table.filename,
+                    int(line),
+                    field.name,
+                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
+                    examples,
+                )
+            )
     return issues
 
 
 def _check_sources(frame: pd.DataFrame) -> list[DataIssue]:
     missing = (frame["url"] == "") & (frame["status"] != "assumption")
     issues = [
-        DataIssue("sources.csv", int(line), "url",
-                  "a URL is required unless the status is 'assumption'", "http(s)://...")
+        DataIssue(
+            "sources.csv",
+            int(line),
+            "url",
+            "a URL is required unless the status is 'assumption'",
+            "http(s)://...",
+        )
         for line in frame.index[missing]
     ]
     bad_url = (frame["url"] != "") & ~frame["url"].str.match(r"^https?://")
     issues += [
-        DataIssue("sources.csv", int(line), "url", f"not a web address: '{frame.loc[line, 'url']}'",
-                  "http(s)://...")
+        DataIssue(
+            "sources.csv",
+            int(line),
+            "url",
+            f"not a web address: '{frame.loc[line, 'url']}'",
+            "http(s)://...",
+        )
         for line in frame.index[bad_url]
     ]
     return issues
@@ -217,8 +253,12 @@ def _check_sources(frame: pd.DataFrame) -> list[DataIssue]:
 def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
     units = tables["items"].set_index("item")["unit"]
     issues = []
-    for name, field in (("facilities", "capacity"), ("expansions", "added_capacity"),
-                        ("consumption", "rate"), ("flows", "rate")):
+    for name, field in (
+        ("facilities", "capacity"),
+        ("expansions", "added_capacity"),
+        ("consumption", "rate"),
+        ("flows", "rate"),
+    ):
         frame = tables[name]
         if name == "expansions":
             item = frame["facility"].map(tables["facilities"].set_index("facility")["item"])
@@ -230,18 +270,28 @@ def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
             try:
                 rate_factor(given, units[it])
             except UnitError as e:
-                issues.append(DataIssue(f"{name}.csv", int(line), f"{field}_unit", str(e),
-                                        f"{units[it]}/day, {units[it]}/week, "
-                                        f"{units[it]}/month or {units[it]}/year"))
+                issues.append(
+                    DataIssue(
+                        f"{name}.csv",
+                        int(line),
+                        f"{field}_unit",
+                        str(e),
+                        f"{units[it]}/day, {units[it]}/week, {units[it]}/month or {units[it]}/year",
+                    )
+                )
     recipes = tables["recipes"]
-    for line, out, inp, given in zip(recipes.index, recipes["item"], recipes["input"],
-                                     recipes["unit"], strict=True):
+    for line, out, inp, given in zip(
+        recipes.index, recipes["item"], recipes["input"], recipes["unit"], strict=True
+    ):
         if out in units and inp in units:
             try:
                 ratio_factor(given, units[inp], units[out])
             except UnitError as e:
-                issues.append(DataIssue("recipes.csv", int(line), "unit", str(e),
-                                        f"{units[inp]}/{units[out]}"))
+                issues.append(
+                    DataIssue(
+                        "recipes.csv", int(line), "unit", str(e), f"{units[inp]}/{units[out]}"
+                    )
+                )
     return issues
 
 
@@ -253,23 +303,41 @@ def _check_chain(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
         cycle = nx.find_cycle(graph)
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         line = recipes.index[(recipes["input"] == cycle[0][0]) & (recipes["item"] == cycle[0][1])]
-        issues.append(DataIssue("recipes.csv", int(line[0]) if len(line) else None, "input",
-                                f"the bill of materials has a cycle: {path}",
-                                "an acyclic bill of materials"))
+        issues.append(
+            DataIssue(
+                "recipes.csv",
+                int(line[0]) if len(line) else None,
+                "input",
+                f"the bill of materials has a cycle: {path}",
+                "an acyclic bill of materials",
+            )
+        )
     except nx.NetworkXNoCycle:
         pass
     made = set(facilities["item"])
     limited = set(items.loc[items["limited"], "item"])
     for line, inp in zip(recipes.index, recipes["input"], strict=True):
         if inp in limited and inp not in made:
-            issues.append(DataIssue("recipes.csv", int(line), "input",
-                                    f"input '{inp}' is limited but no facility makes it",
-                                    "add a facility making it, or set limited=false in items.csv"))
+            issues.append(
+                DataIssue(
+                    "recipes.csv",
+                    int(line),
+                    "input",
+                    f"input '{inp}' is limited but no facility makes it",
+                    "add a facility making it, or set limited=false in items.csv",
+                )
+            )
     for line, item in zip(facilities.index, facilities["item"], strict=True):
         if item in set(items.loc[~items["limited"], "item"]):
-            issues.append(DataIssue("facilities.csv", int(line), "item",
-                                    f"'{item}' is marked unlimited, so a facility making it "
-                                    "is never used", "a limited item"))
+            issues.append(
+                DataIssue(
+                    "facilities.csv",
+                    int(line),
+                    "item",
+                    f"'{item}' is marked unlimited, so a facility making it is never used",
+                    "a limited item",
+                )
+            )
     return issues
 
 
@@ -287,8 +355,9 @@ def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         issues += row_issues
     if issues:
         raise DatasetError(issues)
-    keys = {name: set(typed[name][TABLES[name].key[0]]) for name in typed
-            if len(TABLES[name].key) == 1}
+    keys = {
+        name: set(typed[name][TABLES[name].key[0]]) for name in typed if len(TABLES[name].key) == 1
+    }
     sources = keys["sources"]
     for name, table in TABLES.items():
         frame = typed[name]
@@ -302,4 +371,3 @@ def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     if issues:
         raise DatasetError(issues)
     return typed
-

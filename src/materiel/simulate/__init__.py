@@ -32,16 +32,26 @@ DIMS = {
     "fire_ratio": ("draw", "month"),
 }
 UNITS = {
-    "capacity": "item unit/month", "production": "item unit/month",
-    "industry_stock": "item unit", "input_use": "item unit/month",
-    "delivered": "item unit/month", "stock": "item unit", "wanted": "item unit/month",
-    "fired": "item unit/month", "shortfall": "item unit/month", "cost": "EUR/month",
+    "capacity": "item unit/month",
+    "production": "item unit/month",
+    "industry_stock": "item unit",
+    "input_use": "item unit/month",
+    "delivered": "item unit/month",
+    "stock": "item unit",
+    "wanted": "item unit/month",
+    "fired": "item unit/month",
+    "shortfall": "item unit/month",
+    "cost": "EUR/month",
     "fire_ratio": "Ukraine:Russia artillery rounds fired",
 }
 
 
-def to_xarray(model: Model, arrays: dict[str, FloatArray], first_draw: int,
-              attrs: dict[str, str | int | float]) -> xr.Dataset:
+def to_xarray(
+    model: Model,
+    arrays: dict[str, FloatArray],
+    first_draw: int,
+    attrs: dict[str, str | int | float],
+) -> xr.Dataset:
     """Label engine arrays with dims and coordinates."""
     d, m = arrays["cost"].shape
     coords = {
@@ -57,10 +67,18 @@ def to_xarray(model: Model, arrays: dict[str, FloatArray], first_draw: int,
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def simulate(model: Model, scenario: Scenario, draws: int = 1000, seed: int = 0,
-             months: int | None = None, plan: Plan | None = None, uncertain: bool = True,
-             first_draw: int = 0, chunk: int = 4096,
-             progress: Callable[[int], None] | None = None) -> xr.Dataset:
+def simulate(
+    model: Model,
+    scenario: Scenario,
+    draws: int = 1000,
+    seed: int = 0,
+    months: int | None = None,
+    plan: Plan | None = None,
+    uncertain: bool = True,
+    first_draw: int = 0,
+    chunk: int = 4096,
+    progress: Callable[[int], None] | None = None,
+) -> xr.Dataset:
     """Simulate ``draws`` Monte Carlo draws of ``scenario``.
 
     Draw ``d`` depends only on (seed, d), so results do not depend on ``chunk`` or on how
@@ -72,8 +90,9 @@ def simulate(model: Model, scenario: Scenario, draws: int = 1000, seed: int = 0,
     for lo in range(first_draw, first_draw + draws, chunk):
         n = min(chunk, first_draw + draws - lo)
         p = sample(model, n, seed, start=lo, uncertain=uncertain)
-        parts.append(run(model, sc, p, plan,
-                         None if progress is None else (lambda _t, n=n: progress(n))))
+        parts.append(
+            run(model, sc, p, plan, None if progress is None else (lambda _t, n=n: progress(n)))
+        )
     arrays = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     attrs: dict[str, str | int | float] = {
         "package_version": __version__,

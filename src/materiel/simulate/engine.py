@@ -15,7 +15,7 @@ import numpy as np
 
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
-from materiel.model.plan import Plan
+from materiel.model.plan import Plan, builds
 
 
 def _one_hot(index: IntArray, width: int) -> FloatArray:
@@ -35,23 +35,20 @@ def ramp_fraction(months: int, online: FloatArray, ramp_time: FloatArray) -> Flo
     return np.clip(np.nan_to_num(frac, nan=0.0, neginf=0.0), 0.0, 1.0)
 
 
-def online_month(model: Model, lead_time: FloatArray, plan: Plan | None) -> FloatArray:
-    """Month each expansion delivers first output (inf if never), shape (D, E)."""
-    start = model.decided.copy()
-    if plan is not None:
-        option = np.isnan(start)
-        start[option] = plan.expansion_start[option]
-    online = start + lead_time
-    return np.where(np.isnan(online), np.inf, online)
+def capacity_path(
+    model: Model, p: dict[str, FloatArray], sc: ScenarioArrays, plan: Plan | None
+) -> FloatArray:
+    """Working capacity per draw, month and facility (units/month), shape (D, M, F).
 
-
-def capacity_path(model: Model, p: dict[str, FloatArray], sc: ScenarioArrays,
-                  plan: Plan | None) -> FloatArray:
-    """Working capacity per draw, month and facility (units/month), shape (D, M, F)."""
-    online = online_month(model, p["lead_time"], plan)
-    frac = ramp_fraction(sc.months, online, p["ramp_time"])  # (D, M, E)
-    added = (frac * p["added_capacity"][:, None, :]) @ _one_hot(
-        model.expansion_facility, len(model.facilities))
+    Base capacity plus every build (committed expansions and the plan's) ramping up from
+    ``decision month + lead time``, times the scenario's availability.
+    """
+    exp, month, scale = builds(model, plan)
+    online = month + p["lead_time"][:, exp]
+    frac = ramp_fraction(sc.months, online, p["ramp_time"][:, exp])  # (D, M, K)
+    added = (frac * (p["added_capacity"][:, exp] * scale)[:, None, :]) @ _one_hot(
+        model.expansion_facility[exp], len(model.facilities)
+    )
     return (p["capacity"][:, None, :] + added) * sc.availability[None]
 
 
@@ -77,29 +74,49 @@ def _tiers(model: Model, recipe_quantity: FloatArray) -> list[_Tier]:
             slot_row[j, : len(r)] = r
         pad = slot_row < 0
         inputs = np.where(pad, n_items, model.recipe_input[slot_row])
-        inputs = np.where(pad | ~model.item_limited[np.minimum(inputs, n_items - 1)],
-                          n_items, inputs)
+        inputs = np.where(
+            pad | ~model.item_limited[np.minimum(inputs, n_items - 1)], n_items, inputs
+        )
         quantity = np.where(pad[None], 0.0, recipe_quantity[:, slot_row])
-        tiers.append(_Tier(fac, inputs, quantity, _one_hot(inputs.ravel(), n_items + 1),
-                           _one_hot(model.facility_item[fac], n_items + 1)))
+        tiers.append(
+            _Tier(
+                fac,
+                inputs,
+                quantity,
+                _one_hot(inputs.ravel(), n_items + 1),
+                _one_hot(model.facility_item[fac], n_items + 1),
+            )
+        )
     return tiers
 
 
-def planned_production(model: Model, p: dict[str, FloatArray], sc: ScenarioArrays,
-                       capacity: FloatArray, plan: Plan | None) -> FloatArray:
+def planned_production(
+    model: Model,
+    p: dict[str, FloatArray],
+    sc: ScenarioArrays,
+    capacity: FloatArray,
+    plan: Plan | None,
+) -> FloatArray:
     """Production ordered per draw, month and facility (units/month), shape (D, M, F)."""
-    level = np.where(np.isnan(sc.order_level)[None], p["utilisation"][:, None, :],
-                     sc.order_level[None])
+    level = np.where(
+        np.isnan(sc.order_level)[None], p["utilisation"][:, None, :], sc.order_level[None]
+    )
     planned = capacity * level
     if plan is not None and plan.orders is not None:
         orders = plan.orders[: sc.months]
-        planned = np.where(np.isnan(orders)[None], planned,
-                           np.minimum(capacity, np.nan_to_num(orders)[None]))
+        planned = np.where(
+            np.isnan(orders)[None], planned, np.minimum(capacity, np.nan_to_num(orders)[None])
+        )
     return planned
 
 
-def run(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan | None = None,
-        progress: Callable[[int], None] | None = None) -> dict[str, FloatArray]:
+def run(
+    model: Model,
+    sc: ScenarioArrays,
+    p: dict[str, FloatArray],
+    plan: Plan | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, FloatArray]:
     """Simulate sampled parameters ``p`` (each (D, n)); return arrays keyed by variable name.
 
     Shapes: production/capacity (D, M, F); industry_stock/input_use (D, M, I);
@@ -143,8 +160,11 @@ def run(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan |
         "fired": np.zeros((d, m, n_h * n_items), f32),
         "cost": np.zeros((d, m), f32),
     }
-    start = plan.expansion_start if plan is not None else np.full(len(model.expansions), np.nan)
-    capex_month = np.where(np.isnan(model.decided) & ~np.isnan(start), start, -1)
+    # purchases: end items and services are bought (their price covers their inputs)
+    bought = np.isin(model.item_kind.to_numpy()[model.facility_item], ("end", "service"))
+    price = p["unit_cost"] * bought
+    plan = plan or Plan.empty()
+    capex = p["capex"][:, plan.expansion] * plan.scale  # (D, K) charged in the decision month
 
     for t in range(m):
         produced = np.zeros((d, len(model.facilities)))
@@ -164,8 +184,9 @@ def run(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan |
             used += take
             produced[:, tier.facilities] = made
 
-        share = np.where(np.isnan(sc.allocation_share[t]), p["allocation_share"],
-                         sc.allocation_share[t])
+        share = np.where(
+            np.isnan(sc.allocation_share[t]), p["allocation_share"], sc.allocation_share[t]
+        )
         share = share / np.maximum(1.0, _per_item_total(share, q_item, n_items))
         allocated = share * (produced @ fac_item)[:, q_item]
         industry[:, :n_items] -= allocated @ q_from[:, :n_items]
@@ -184,8 +205,7 @@ def run(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan |
         out["stock"][:, t] = stock
         out["wanted"][:, t, c_flat] = wanted
         out["fired"][:, t, c_flat] = fired
-        out["cost"][:, t] = (produced * p["unit_cost"]).sum(axis=1) + p["capex"][
-            :, capex_month == t].sum(axis=1)
+        out["cost"][:, t] = (produced * price).sum(axis=1) + capex[:, plan.month == t].sum(axis=1)
         if progress is not None:
             progress(t)
 
@@ -203,7 +223,7 @@ def run(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan |
 
 def _per_item_total(share: FloatArray, item: IntArray, n_items: int) -> FloatArray:
     """For each allocation row, the total share allocated of its item (to rescale > 1)."""
-    totals = np.zeros(share.shape[:-1] + (n_items,))
+    totals = np.zeros((*share.shape[:-1], n_items))
     np.add.at(totals, (..., item), share)
     return totals[..., item]
 

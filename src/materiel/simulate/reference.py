@@ -13,11 +13,12 @@ import numpy as np
 
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import ScenarioArrays
-from materiel.model.plan import Plan
+from materiel.model.plan import Plan, builds
 
 
-def run_reference(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray],
-                  plan: Plan | None = None) -> dict[str, FloatArray]:
+def run_reference(
+    model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan | None = None
+) -> dict[str, FloatArray]:
     """Return production (D, M, F) and shortfall (D, M, H, I) computed draw by draw."""
     n_draws, months = p["capacity"].shape[0], sc.months
     n_f, n_i = len(model.facilities), len(model.items)
@@ -25,8 +26,9 @@ def run_reference(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray],
     production = np.zeros((n_draws, months, n_f))
     shortfall = np.zeros((n_draws, months, len(holders), n_i))
     recipes: dict[int, list[tuple[int, int]]] = {}
-    for r, (out_item, in_item) in enumerate(zip(model.recipe_item, model.recipe_input,
-                                                strict=True)):
+    for r, (out_item, in_item) in enumerate(
+        zip(model.recipe_item, model.recipe_input, strict=True)
+    ):
         recipes.setdefault(int(out_item), []).append((r, int(in_item)))
     order = sorted(range(n_f), key=lambda f: model.item_depth[model.facility_item[f]])
     tiers: dict[int, list[int]] = {}
@@ -34,26 +36,25 @@ def run_reference(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray],
         tiers.setdefault(int(model.item_depth[model.facility_item[f]]), []).append(f)
 
     for d in range(n_draws):
-        start = [float(x) for x in model.decided]
-        if plan is not None:
-            start = [float(plan.expansion_start[e]) if math.isnan(s) else s
-                     for e, s in enumerate(start)]
+        additions = list(zip(*builds(model, plan), strict=True))
         industry = [0.0] * n_i
         stock = {(a, i): 0.0 for a in holders for i in range(n_i)}
         for s in range(len(model.stock_actor)):
-            stock[(int(model.stock_actor[s]), int(model.stock_item[s]))] += p["stock_quantity"][d, s]
+            stock[(int(model.stock_actor[s]), int(model.stock_item[s]))] += p["stock_quantity"][
+                d, s
+            ]
         for t in range(months):
             made_now = [0.0] * n_f
             for level in sorted(tiers):
                 planned = {}
                 for f in tiers[level]:
                     cap = p["capacity"][d, f]
-                    for e in range(len(model.expansions)):
-                        if model.expansion_facility[e] != f or math.isnan(start[e]):
+                    for e, month, scale in additions:
+                        if model.expansion_facility[e] != f:
                             continue
-                        online = start[e] + p["lead_time"][d, e]
+                        online = month + p["lead_time"][d, e]
                         frac = (t - online + 1) / (p["ramp_time"][d, e] + 1)
-                        cap += p["added_capacity"][d, e] * min(1.0, max(0.0, frac))
+                        cap += scale * p["added_capacity"][d, e] * min(1.0, max(0.0, frac))
                     cap *= sc.availability[t, f]
                     level_t = sc.order_level[t, f]
                     want = cap * (p["utilisation"][d, f] if math.isnan(level_t) else level_t)
@@ -76,8 +77,9 @@ def run_reference(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray],
                 for f in tiers[level]:
                     for r, i in recipes.get(int(model.facility_item[f]), []):
                         if model.item_limited[i]:
-                            industry[i] = max(0.0, industry[i]
-                                              - made_now[f] * p["recipe_quantity"][d, r])
+                            industry[i] = max(
+                                0.0, industry[i] - made_now[f] * p["recipe_quantity"][d, r]
+                            )
                 for f in tiers[level]:
                     industry[int(model.facility_item[f])] += made_now[f]
             produced_item = [0.0] * n_i
@@ -90,8 +92,9 @@ def run_reference(model: Model, sc: ScenarioArrays, p: dict[str, FloatArray],
                 shares.append(p["allocation_share"][d, q] if math.isnan(s) else s)
             totals: dict[int, float] = {}
             for q, s in enumerate(shares):
-                totals[int(model.allocation_item[q])] = totals.get(
-                    int(model.allocation_item[q]), 0.0) + s
+                totals[int(model.allocation_item[q])] = (
+                    totals.get(int(model.allocation_item[q]), 0.0) + s
+                )
             for a in holders:
                 for i in range(n_i):
                     stock[(a, i)] *= 1.0 - sc.stock_loss[t, a]

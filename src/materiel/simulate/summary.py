@@ -30,19 +30,23 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     total_wanted = res["wanted"].sum("month")
     first = xr.where(short.any("month"), short.argmax("month"), months)
     q = total_short.quantile([0.05, 0.5, 0.95], dim="draw")
-    table = pd.DataFrame({
-        "unit": res["unit"].to_numpy(),
-        "wanted": total_wanted.mean("draw").to_numpy(),
-        "shortfall_mean": total_short.mean("draw").to_numpy(),
-        "shortfall_p5": q.sel(quantile=0.05).to_numpy(),
-        "shortfall_p50": q.sel(quantile=0.5).to_numpy(),
-        "shortfall_p95": q.sel(quantile=0.95).to_numpy(),
-        "shortfall_share": (total_short / total_wanted.where(total_wanted > 0)).mean("draw")
-        .to_numpy(),
-        "p_short": short.any("month").mean("draw").to_numpy(),
-        "sustained_p50": first.quantile(0.5, dim="draw").to_numpy(),
-        "sustained_p10": first.quantile(0.1, dim="draw").to_numpy(),
-    }, index=pd.Index(res["item"].to_numpy(), name="item"))
+    table = pd.DataFrame(
+        {
+            "unit": res["unit"].to_numpy(),
+            "wanted": total_wanted.mean("draw").to_numpy(),
+            "shortfall_mean": total_short.mean("draw").to_numpy(),
+            "shortfall_p5": q.sel(quantile=0.05).to_numpy(),
+            "shortfall_p50": q.sel(quantile=0.5).to_numpy(),
+            "shortfall_p95": q.sel(quantile=0.95).to_numpy(),
+            "shortfall_share": (total_short / total_wanted.where(total_wanted > 0))
+            .mean("draw")
+            .to_numpy(),
+            "p_short": short.any("month").mean("draw").to_numpy(),
+            "sustained_p50": first.quantile(0.5, dim="draw").to_numpy(),
+            "sustained_p10": first.quantile(0.1, dim="draw").to_numpy(),
+        },
+        index=pd.Index(res["item"].to_numpy(), name="item"),
+    )
     return table
 
 
@@ -51,13 +55,19 @@ def by_month(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     used = result["wanted"].sel(actor=actor).sum(["draw", "month"]) > 0
     res = result.sel(actor=actor, item=used)
     q = res["shortfall"].quantile([0.05, 0.5, 0.95], dim="draw")
-    frame = xr.Dataset({
-        "p_short": short_months(result, actor).sel(item=used).mean("draw"),
-        "wanted_mean": res["wanted"].mean("draw"),
-        "shortfall_p5": q.sel(quantile=0.05, drop=True),
-        "shortfall_p50": q.sel(quantile=0.5, drop=True),
-        "shortfall_p95": q.sel(quantile=0.95, drop=True),
-    }).drop_vars(["unit", "actor"], errors="ignore").to_dataframe()
+    frame = (
+        xr.Dataset(
+            {
+                "p_short": short_months(result, actor).sel(item=used).mean("draw"),
+                "wanted_mean": res["wanted"].mean("draw"),
+                "shortfall_p5": q.sel(quantile=0.05, drop=True),
+                "shortfall_p50": q.sel(quantile=0.5, drop=True),
+                "shortfall_p95": q.sel(quantile=0.95, drop=True),
+            }
+        )
+        .drop_vars(["unit", "actor"], errors="ignore")
+        .to_dataframe()
+    )
     return frame.reset_index()
 
 
@@ -67,10 +77,12 @@ def fire_ratio(result: xr.Dataset) -> pd.DataFrame:
         return pd.DataFrame()
     fr = result["fire_ratio"]
     q = fr.quantile([0.1, 0.5, 0.9], dim="draw", skipna=True)
-    return pd.DataFrame({
-        "date": result["date"].to_numpy(),
-        "p10": q.sel(quantile=0.1).to_numpy(),
-        "p50": q.sel(quantile=0.5).to_numpy(),
-        "p90": q.sel(quantile=0.9).to_numpy(),
-    }, index=pd.Index(result["month"].to_numpy(), name="month"))
-
+    return pd.DataFrame(
+        {
+            "date": result["date"].to_numpy(),
+            "p10": q.sel(quantile=0.1).to_numpy(),
+            "p50": q.sel(quantile=0.5).to_numpy(),
+            "p90": q.sel(quantile=0.9).to_numpy(),
+        },
+        index=pd.Index(result["month"].to_numpy(), name="month"),
+    )

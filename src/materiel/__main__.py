@@ -1,0 +1,3 @@
+from materiel.cli import app
+
+app()

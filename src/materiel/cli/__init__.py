@@ -1,0 +1,6 @@
+"""Command-line interface: ``materiel --help``. Each command lives in its own module."""
+
+from materiel.cli import simulate as _simulate  # noqa: F401  (registers the command)
+from materiel.cli.app import app
+
+__all__ = ["app"]

@@ -1,0 +1,117 @@
+"""``materiel simulate``: Monte Carlo simulation of a scenario."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from materiel.cli.app import DataOption, app, out, progress_bar, user_errors
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+    ],
+    draws: Annotated[int, typer.Option(min=1, help="Monte Carlo draws.")] = 1000,
+    months: Annotated[
+        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")] = 0,
+    actor: Annotated[str, typer.Option(help="Actor whose shortfall is summarised.")] = "UKR",
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Results file (.nc netCDF or .parquet) [default: materiel-results/SCENARIO.nc].",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary on stdout.")
+    ] = False,
+    data: DataOption = None,
+) -> None:
+    """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities."""
+    with user_errors():
+        from materiel.io.dataset import load_dataset
+        from materiel.io.results import SUFFIXES, save_result
+        from materiel.model.compiled import compile_model
+        from materiel.scenario import load_scenario
+        from materiel.simulate import simulate as run_simulation
+        from materiel.simulate.summary import fire_ratio, summarize
+
+        target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
+        if target.suffix not in SUFFIXES:
+            raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        model = compile_model(load_dataset(data))
+        scen = load_scenario(scenario)
+        if actor not in model.actors[model.holders]:
+            raise ValueError(
+                f"--actor '{actor}' is not tracked; choose one of "
+                + ", ".join(model.actors[model.holders])
+            )
+        horizon = months or scen.months
+        with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
+            result = run_simulation(
+                model, scen, draws=draws, seed=seed, months=months, progress=advance
+            )
+        save_result(result, target)
+        table = summarize(result, actor)
+        ratio = fire_ratio(result)
+    if as_json:
+        payload: dict[str, Any] = {
+            "scenario": scen.name,
+            "draws": draws,
+            "months": horizon,
+            "seed": seed,
+            "actor": actor,
+            "results_file": str(target),
+            "summary": json.loads(table.reset_index().to_json(orient="records")),
+            "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
+            "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    _print_summary(table, scen.name, actor, draws, horizon)
+    if not ratio.empty:
+        last = ratio.iloc[-1]
+        out.print(
+            f"Fire ratio Ukraine:Russia in {last['date']}: median {last['p50']:.2f} "
+            f"(p10 {last['p10']:.2f}, p90 {last['p90']:.2f})"
+        )
+    out.print(f"Results saved to [bold]{target}[/]")
+
+
+def _print_summary(table: Any, name: str, actor: str, draws: int, months: int) -> None:
+    t = Table(title=f"{name}: {actor} shortfall over {months} months ({draws:,} draws)")
+    for col, just in (
+        ("item", "left"),
+        ("unit", "left"),
+        ("need", "right"),
+        ("shortfall p50 [p5-p95]", "right"),
+        ("unmet", "right"),
+        ("P(short month)", "right"),
+        ("months sustained p50 / p10", "right"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for item, row in table.iterrows():
+        t.add_row(
+            str(item),
+            row["unit"],
+            _fmt(row["wanted"]),
+            f"{_fmt(row['shortfall_p50'])} [{_fmt(row['shortfall_p5'])}-"
+            f"{_fmt(row['shortfall_p95'])}]",
+            f"{row['shortfall_share']:.0%}",
+            f"{row['p_short']:.0%}",
+            f"{row['sustained_p50']:.0f} / {row['sustained_p10']:.0f}",
+        )
+    out.print(t)
