@@ -52,8 +52,8 @@ def simulate(
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
-        model = compile_model(load_dataset(data))
         scen = load_scenario(scenario)
+        model = compile_model(load_dataset(data))
         if actor not in model.actors[model.holders]:
             raise ValueError(
                 f"--actor '{actor}' is not tracked; choose one of "

@@ -60,7 +60,7 @@ class Dataset:
 def _read_csv(path: Path) -> pd.DataFrame | DataIssue:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         return DataIssue(path.name, None, None, f"cannot read as CSV: {e}".splitlines()[0])
 
 

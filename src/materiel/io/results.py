@@ -16,7 +16,7 @@ def save_result(result: xr.Dataset, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".nc":
         encoding = {name: {"zlib": True, "complevel": 1} for name in result.data_vars}
-        result.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+        result.to_netcdf(path, engine="netcdf4", encoding=encoding)
     elif path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -36,4 +36,4 @@ def save_result(result: xr.Dataset, path: Path) -> Path:
 
 def load_result(path: Path) -> xr.Dataset:
     """Read a netCDF result written by :func:`save_result`."""
-    return xr.load_dataset(path, engine="h5netcdf")
+    return xr.load_dataset(path, engine="netcdf4")

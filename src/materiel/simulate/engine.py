@@ -119,7 +119,7 @@ def run(
 ) -> dict[str, FloatArray]:
     """Simulate sampled parameters ``p`` (each (D, n)); return arrays keyed by variable name.
 
-    Shapes: production/capacity (D, M, F); industry_stock/input_use (D, M, I);
+    Shapes: production/capacity (D, M, F); industry_stock/input_use/allocated (D, M, I);
     delivered/stock/wanted/fired/shortfall (D, M, H, I) over holder actors H; cost and
     fire_ratio (D, M).
     """
@@ -154,6 +154,7 @@ def run(
         "production": np.zeros((d, m, len(model.facilities)), f32),
         "industry_stock": np.zeros((d, m, n_items), f32),
         "input_use": np.zeros((d, m, n_items), f32),
+        "allocated": np.zeros((d, m, n_items), f32),
         "delivered": np.zeros((d, m, n_h * n_items), f32),
         "stock": np.zeros((d, m, n_h * n_items), f32),
         "wanted": np.zeros((d, m, n_h * n_items), f32),
@@ -173,7 +174,7 @@ def run(
             ordered = planned[:, t, tier.facilities]
             request = ordered[:, :, None] * tier.quantity
             total = request.reshape(d, -1) @ tier.scatter_inputs
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = np.where(total > 0, np.minimum(1.0, industry / total), 1.0)
             made = ordered * ratio[:, tier.inputs].min(axis=-1)
             take = (made[:, :, None] * tier.quantity).reshape(d, -1) @ tier.scatter_inputs
@@ -189,7 +190,8 @@ def run(
         )
         share = share / np.maximum(1.0, _per_item_total(share, q_item, n_items))
         allocated = share * (produced @ fac_item)[:, q_item]
-        industry[:, :n_items] -= allocated @ q_from[:, :n_items]
+        allocated_item = allocated @ q_from[:, :n_items]
+        industry[:, :n_items] -= allocated_item
         arrivals = allocated @ q_dest + (p["flow_rate"] * sc.flow_factor[t]) @ l_dest
 
         stock *= np.repeat(1.0 - sc.stock_loss[t, holders], n_items)
@@ -201,6 +203,7 @@ def run(
         out["production"][:, t] = produced
         out["industry_stock"][:, t] = industry[:, :n_items]
         out["input_use"][:, t] = used[:, :n_items]
+        out["allocated"][:, t] = allocated_item
         out["delivered"][:, t] = arrivals
         out["stock"][:, t] = stock
         out["wanted"][:, t, c_flat] = wanted
@@ -216,7 +219,7 @@ def run(
     if ua is not None and ru is not None:
         fired_ua = out["fired"][:, :, ua][..., artillery].sum(-1)
         fired_ru = out["fired"][:, :, ru][..., artillery].sum(-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out["fire_ratio"] = np.where(fired_ru > 0, fired_ua / fired_ru, np.nan).astype(f32)
     return out
 
