@@ -150,7 +150,7 @@ class Model:
 
 
 def _positions(index: pd.Index, values: pd.Series) -> IntArray:
-    return np.asarray(index.get_indexer(values), dtype=np.int64)
+    return np.asarray(index.get_indexer(pd.Index(values)), dtype=np.int64)
 
 
 def _rate_factors(frame: pd.DataFrame, column: str, units: pd.Series) -> FloatArray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from materiel.model.compiled import FloatArray, Model
 from materiel.scenario import (
@@ -77,7 +78,9 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
             if unknown:
                 bad(i, "actors", f"unknown actor(s) {', '.join(unknown)}", actors)
                 continue
-            cols = model.actors.get_indexer(event.actors) if event.actors else np.arange(n_a)
+            cols = (
+                model.actors.get_indexer(pd.Index(event.actors)) if event.actors else np.arange(n_a)
+            )
             for step in sorted(event.profile, key=lambda s: s.month):
                 intensity[step.month :, cols] = step.factor
         elif isinstance(event, SupplierOutage):
@@ -114,7 +117,9 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
                 continue
             chosen = european_facility.copy()
             if event.items:
-                chosen &= np.isin(model.facility_item, model.items.get_indexer(event.items))
+                chosen &= np.isin(
+                    model.facility_item, model.items.get_indexer(pd.Index(event.items))
+                )
             order_level[event.month :, chosen] = event.level
         elif isinstance(event, Allocation):
             rows = np.flatnonzero(

@@ -69,6 +69,14 @@ def to_xarray(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
+def _per_month(progress: Callable[[int], None] | None, n: int) -> Callable[[int], None] | None:
+    """Adapt a draw-month progress callback to the engine's per-month callback."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda _month: report(n)
+
+
 def simulate(
     model: Model,
     scenario: Scenario,
@@ -92,9 +100,7 @@ def simulate(
     for lo in range(first_draw, first_draw + draws, chunk):
         n = min(chunk, first_draw + draws - lo)
         p = sample(model, n, seed, start=lo, uncertain=uncertain)
-        parts.append(
-            run(model, sc, p, plan, None if progress is None else (lambda _t, n=n: progress(n)))
-        )
+        parts.append(run(model, sc, p, plan, _per_month(progress, n)))
     arrays = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     attrs: dict[str, str | int | float] = {
         "package_version": __version__,

@@ -146,7 +146,7 @@ def run(
     industry = np.zeros((d, n_items + 1))
     industry[:, n_items] = np.inf
     stock = np.zeros((d, n_h * n_items))
-    np.add.at(stock, (slice(None), s_flat), p["stock_quantity"])
+    stock += p["stock_quantity"] @ _one_hot(s_flat, n_h * n_items)
 
     f32 = np.float32
     out = {
@@ -226,9 +226,8 @@ def run(
 
 def _per_item_total(share: FloatArray, item: IntArray, n_items: int) -> FloatArray:
     """For each allocation row, the total share allocated of its item (to rescale > 1)."""
-    totals = np.zeros((*share.shape[:-1], n_items))
-    np.add.at(totals, (..., item), share)
-    return totals[..., item]
+    totals: FloatArray = (share @ _one_hot(item, n_items))[..., item]
+    return totals
 
 
 def _actor_pos(model: Model, holders: IntArray, side: str) -> int | None:
