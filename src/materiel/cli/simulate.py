@@ -14,7 +14,11 @@ from materiel.cli.app import DataOption, app, out, progress_bar, user_errors
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
+    """Compact number: 3.53M, 281k, 12.5, 0.42."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:.3g}{suffix}"
+    return f"{x:.3g}"
 
 
 @app.command()
@@ -38,6 +42,14 @@ def simulate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary on stdout.")
     ] = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Plan file from `materiel plan`: its builds, and its orders for this scenario "
+            "if it has them.",
+        ),
+    ] = None,
     data: DataOption = None,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities."""
@@ -60,9 +72,14 @@ def simulate(
                 + ", ".join(model.actors[model.holders])
             )
         horizon = months or scen.months
+        plan = None
+        if plan_file is not None:
+            from materiel.optimize.io import load_plan
+
+            plan = load_plan(plan_file, model, scen.name, horizon)
         with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
             result = run_simulation(
-                model, scen, draws=draws, seed=seed, months=months, progress=advance
+                model, scen, draws=draws, seed=seed, months=months, plan=plan, progress=advance
             )
         save_result(result, target)
         table = summarize(result, actor)
@@ -97,10 +114,10 @@ def _print_summary(table: Any, name: str, actor: str, draws: int, months: int) -
         ("item", "left"),
         ("unit", "left"),
         ("need", "right"),
-        ("shortfall p50 [p5-p95]", "right"),
+        ("short p50 [p5-p95]", "right"),
         ("unmet", "right"),
-        ("P(short month)", "right"),
-        ("months sustained p50 / p10", "right"),
+        ("P(short)", "right"),
+        ("sustained p50/p10", "right"),
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for item, row in table.iterrows():
