@@ -127,12 +127,20 @@ def _check_columns(table: Table, raw: pd.DataFrame) -> list[DataIssue]:
     return issues
 
 
+def _line_numbers(raw: pd.DataFrame) -> list[int]:
+    """File line number of each row: the index if it is named ``line``, else position + 2."""
+    if raw.index.name == "line":
+        return [int(i) for i in raw.index]
+    return list(range(2, 2 + len(raw)))
+
+
 def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]]:
+    """Typed rows that validated (index = line number) and the problems of the others."""
     model = ROW_MODELS[table.name]
     issues: list[DataIssue] = []
     rows: list[dict[str, Any]] = []
-    for position, record in enumerate(raw.to_dict("records")):
-        line = position + 2
+    lines: list[int] = []
+    for line, record in zip(_line_numbers(raw), raw.to_dict("records"), strict=True):
         values: dict[str, Any] = {}
         for field in table.fields:
             for column in field.columns:
@@ -143,20 +151,20 @@ def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[
                     values[column] = text
         try:
             rows.append(model.model_validate(values).model_dump())
+            lines.append(line)
         except pydantic.ValidationError as error:
             for e in error.errors():
-                column = str(e["loc"][0]) if e["loc"] else None
-                field = _field_of(table, column) if column else None
+                where = str(e["loc"][0]) if e["loc"] else None
+                bad = _field_of(table, where) if where else None
                 message = "missing value" if e["type"] == "missing" else e["msg"]
-                if column in values:
-                    message = f"{message}; got '{values[column]}'"
-                allowed = _allowed_text(field) if field else None
-                if column and column.endswith("_source"):
+                if where in values:
+                    message = f"{message}; got '{values[where]}'"
+                allowed = _allowed_text(bad) if bad else None
+                if where and where.endswith("_source"):
                     allowed = "a source id from sources.csv"
-                issues.append(DataIssue(table.filename, line, column, message, allowed))
+                issues.append(DataIssue(table.filename, line, where, message, allowed))
     frame = pd.DataFrame(rows, columns=list(table.columns))
-    if not issues:  # index = file line number, so later checks can name the row
-        frame.index = pd.RangeIndex(2, 2 + len(frame))
+    frame.index = pd.Index(lines, dtype="int64")  # file line numbers, so checks name the row
     return frame, issues
 
 
@@ -176,31 +184,20 @@ def _check_keys(table: Table, frame: pd.DataFrame) -> list[DataIssue]:
 
 def _check_ranges(table: Table, frame: pd.DataFrame, sources: set[str]) -> list[DataIssue]:
     issues = []
-    for field in table.uncertain_fields:
-        n = field.name
-        bad = (frame[f"{n}_low"] > frame[n]) | (frame[n] > frame[f"{n}_high"])
-        for line in frame.index[bad]:
-            low, mid, high = frame.loc[line, [f"{n}_low", n, f"{n}_high"]]
-            issues.append(
-                DataIssue(
-                    table.filename,
-                    int(line),
-                    n,
-                    f"range is not ordered: low {low:g}, central {mid:g}, high {high:g}",
-                    "low <= central <= high",
+    for n in (field.name for field in table.uncertain_fields):
+        columns = [f"{n}_low", n, f"{n}_high", f"{n}_source"]
+        for line, (low, mid, high, source) in zip(
+            frame.index, frame[columns].to_numpy(), strict=True
+        ):
+            if not low <= mid <= high:
+                message = f"range is not ordered: low {low:g}, central {mid:g}, high {high:g}"
+                issues.append(
+                    DataIssue(table.filename, int(line), n, message, "low <= central <= high")
                 )
-            )
-        unknown = ~frame[f"{n}_source"].isin(sources)
-        for line in frame.index[unknown]:
-            issues.append(
-                DataIssue(
-                    table.filename,
-                    int(line),
-                    f"{n}_source",
-                    f"unknown source '{frame.loc[line, f'{n}_source']}'",
-                    "a source id from sources.csv",
-                )
-            )
+            if source not in sources:
+                message = f"unknown source '{source}'"
+                allowed = "a source id from sources.csv"
+                issues.append(DataIssue(table.filename, int(line), f"{n}_source", message, allowed))
     return issues
 
 
@@ -225,45 +222,33 @@ def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]])
 
 
 def _check_sources(frame: pd.DataFrame) -> list[DataIssue]:
-    missing = (frame["url"] == "") & (frame["status"] != "assumption")
-    issues = [
-        DataIssue(
-            "sources.csv",
-            int(line),
-            "url",
-            "a URL is required unless the status is 'assumption'",
-            "http(s)://...",
-        )
-        for line in frame.index[missing]
-    ]
-    bad_url = (frame["url"] != "") & ~frame["url"].str.match(r"^https?://")
-    issues += [
-        DataIssue(
-            "sources.csv",
-            int(line),
-            "url",
-            f"not a web address: '{frame.loc[line, 'url']}'",
-            "http(s)://...",
-        )
-        for line in frame.index[bad_url]
-    ]
+    issues = []
+    for line, url, status in zip(frame.index, frame["url"], frame["status"], strict=True):
+        if url == "" and status != "assumption":
+            message = "a URL is required unless the status is 'assumption'"
+        elif url != "" and not url.startswith(("http://", "https://")):
+            message = f"not a web address: '{url}'"
+        else:
+            continue
+        issues.append(DataIssue("sources.csv", int(line), "url", message, "http(s)://..."))
     return issues
 
 
 def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
-    units = tables["items"].set_index("item")["unit"]
+    units = tables["items"].drop_duplicates("item").set_index("item")["unit"]
     issues = []
+    facilities = tables.get("facilities", pd.DataFrame(columns=["facility", "item"]))
+    made_by = facilities.drop_duplicates("facility").set_index("facility")["item"]
     for name, field in (
         ("facilities", "capacity"),
         ("expansions", "added_capacity"),
         ("consumption", "rate"),
         ("flows", "rate"),
     ):
+        if name not in tables:
+            continue
         frame = tables[name]
-        if name == "expansions":
-            item = frame["facility"].map(tables["facilities"].set_index("facility")["item"])
-        else:
-            item = frame["item"]
+        item = frame["facility"].map(made_by) if name == "expansions" else frame["item"]
         for line, given, it in zip(frame.index, frame[f"{field}_unit"], item, strict=True):
             if it not in units:
                 continue
@@ -279,7 +264,7 @@ def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
                         f"{units[it]}/day, {units[it]}/week, {units[it]}/month or {units[it]}/year",
                     )
                 )
-    recipes = tables["recipes"]
+    recipes = tables.get("recipes", pd.DataFrame(columns=["item", "input", "unit"]))
     for line, out, inp, given in zip(
         recipes.index, recipes["item"], recipes["input"], recipes["unit"], strict=True
     ):
@@ -295,7 +280,8 @@ def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
     return issues
 
 
-def _check_chain(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+def _check_chain(tables: Mapping[str, pd.DataFrame], made_known: bool = True) -> list[DataIssue]:
+    """Cycles in the bill of materials; inputs nobody makes (only if ``made_known``)."""
     recipes, items, facilities = tables["recipes"], tables["items"], tables["facilities"]
     graph = nx.DiGraph(list(zip(recipes["input"], recipes["item"], strict=True)))
     issues = []
@@ -317,7 +303,7 @@ def _check_chain(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
     made = set(facilities["item"])
     limited = set(items.loc[items["limited"], "item"])
     for line, inp in zip(recipes.index, recipes["input"], strict=True):
-        if inp in limited and inp not in made:
+        if made_known and inp in limited and inp not in made:
             issues.append(
                 DataIssue(
                     "recipes.csv",
@@ -341,33 +327,68 @@ def _check_chain(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
     return issues
 
 
-def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Validate raw string tables; return typed tables or raise :class:`DatasetError`."""
+def _known_keys(raw: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
+    """Key values written in each single-key table, also in rows that failed validation
+    (so a reference to a row with a bad value is not reported twice)."""
+    keys: dict[str, set[str]] = {}
+    for name, table in TABLES.items():
+        frame = raw.get(name)
+        if len(table.key) == 1 and frame is not None and table.key[0] in frame.columns:
+            keys[name] = {str(v).strip() for v in frame[table.key[0]]}
+    return keys
+
+
+def _cross_checks(
+    typed: Mapping[str, pd.DataFrame], keys: Mapping[str, set[str]], complete: set[str]
+) -> list[DataIssue]:
+    """Checks across rows and tables, on the rows that validated. A check that could be wrong
+    about failed rows (no facility makes an input) needs its table in ``complete``."""
     issues: list[DataIssue] = []
-    typed: dict[str, pd.DataFrame] = {}
     for name, table in TABLES.items():
-        frame = raw[name]
-        column_issues = _check_columns(table, frame)
-        issues += column_issues
-        if column_issues:
+        if name not in typed:
             continue
-        typed[name], row_issues = _validate_rows(table, frame)
-        issues += row_issues
-    if issues:
-        raise DatasetError(issues)
-    keys = {
-        name: set(typed[name][TABLES[name].key[0]]) for name in typed if len(TABLES[name].key) == 1
-    }
-    sources = keys["sources"]
-    for name, table in TABLES.items():
         frame = typed[name]
         issues += _check_keys(table, frame)
         issues += _check_refs(table, frame, keys)
-        issues += _check_ranges(table, frame, sources)
-    issues += _check_sources(typed["sources"])
-    if not issues:
+        if "sources" in keys:
+            issues += _check_ranges(table, frame, keys["sources"])
+    if "sources" in typed:
+        issues += _check_sources(typed["sources"])
+    if "items" in typed:
         issues += _check_units(typed)
-        issues += _check_chain(typed)
+    if {"recipes", "items", "facilities"} <= set(typed):
+        issues += _check_chain(typed, made_known="facilities" in complete)
+    return issues
+
+
+def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Validate raw string tables; return typed tables or raise :class:`DatasetError`.
+
+    Every problem is reported at once: a table with missing or unknown columns is skipped,
+    rows that fail are reported, and the cross-table checks (keys, references, ranges, units,
+    cycles) still run on the rows that validated. Row numbers are file line numbers: a raw
+    frame's index if it is named ``line`` (e.g. rows read from a spreadsheet), else position + 2.
+    """
+    issues: list[DataIssue] = []
+    typed: dict[str, pd.DataFrame] = {}
+    complete: set[str] = set()
+    for name, table in TABLES.items():
+        if name not in raw:
+            issues.append(DataIssue(table.filename, None, None, "table is missing"))
+            continue
+        column_issues = _check_columns(table, raw[name])
+        issues += column_issues
+        if column_issues:
+            continue
+        typed[name], row_issues = _validate_rows(table, raw[name])
+        issues += row_issues
+        if not row_issues:
+            complete.add(name)
+    issues += _cross_checks(typed, _known_keys(raw), complete)
     if issues:
+        order = {table.filename: i for i, table in enumerate(TABLES.values())}
+        issues.sort(key=lambda i: (order.get(i.file, len(order)), i.row or 0))
         raise DatasetError(issues)
+    for frame in typed.values():
+        frame.index = pd.RangeIndex(2, 2 + len(frame))
     return typed
