@@ -234,3 +234,14 @@ def test_scenario_event_reference_checked(tiny_dir: Path) -> None:
         compile_scenario(model, bad)
     issue = caught.value.issues[0]
     assert issue.field == "events.0.node" and issue.allowed and "powder_plant" in issue.allowed
+
+
+def test_row_numbers_count_blank_lines(tmp_path: Path) -> None:
+    folder = write_dataset(tmp_path, tiny_tables())
+    path = folder / "flows.csv"
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header, "", rows[0].replace("USA", "XXX"), *rows[1:]]) + "\n")
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(folder)
+    issue = caught.value.issues[0]
+    assert (issue.file, issue.row, issue.field) == ("flows.csv", 3, "supplier")

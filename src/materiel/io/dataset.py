@@ -59,9 +59,14 @@ class Dataset:
 
 def _read_csv(path: Path) -> pd.DataFrame | DataIssue:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False
+        )
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         return DataIssue(path.name, None, None, f"cannot read as CSV: {e}".splitlines()[0])
+    # index = line number in the file (header is line 1), so errors point at the right line
+    frame.index = pd.RangeIndex(2, 2 + len(frame), name="line")
+    return frame[~(frame == "").all(axis=1)]
 
 
 def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:

@@ -75,7 +75,7 @@ def _python_type(field: Field) -> Any:
     if field.dtype == "bool":
         return (bool, ...)
     if field.allowed:
-        return (Literal[field.allowed], ...)  # type: ignore[valid-type]
+        return (Literal[field.allowed], ...)
     if field.pattern:
         kwargs["pattern"] = f"^(?:{field.pattern})$"
     return (str, pydantic.Field(**kwargs))
