@@ -1,0 +1,182 @@
+"""``materiel plan``: optimise investments and orders over one or more scenarios."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from materiel.cli.app import DataOption, app, err, out, user_errors
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
+    return list(frame.itertuples())
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
+@app.command()
+def plan(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+    ],
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Budget in EUR per year for every scenario [default: each "
+            "scenario's own; none if it sets none].",
+        ),
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
+    ] = None,
+    scenarios: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated scenarios planned together (two-stage, weighted by "
+            "probability); SCENARIO is always included."
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Plan file (.json) [default: materiel-results/plan-SCENARIO"
+            ".json]; replay it with `materiel simulate SCENARIO --plan FILE`.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the plan's tables as JSON on stdout.")
+    ] = False,
+    solver_log: Annotated[
+        bool, typer.Option("--solver-log", help="Show the HiGHS log on stderr.")
+    ] = False,
+    data: DataOption = None,
+) -> None:
+    """Optimise investments (shared) and monthly orders (per scenario) to close the gap."""
+    from materiel.optimize import PlanError
+
+    with user_errors():
+        from materiel.io.dataset import load_dataset
+        from materiel.model.compiled import compile_model
+        from materiel.optimize import plan as optimise
+        from materiel.optimize import save_plan
+        from materiel.scenario import load_scenario
+
+        target = out_file or Path("materiel-results") / f"plan-{Path(scenario).stem}.json"
+        if target.suffix != ".json":
+            raise ValueError(f"--out must end in .json, got '{target.name}'")
+        names = [scenario] + [s.strip() for s in (scenarios or "").split(",") if s.strip()]
+        chosen = [load_scenario(n) for n in dict.fromkeys(names)]
+        chosen = list({s.name: s for s in chosen}.values())
+        model = compile_model(load_dataset(data))
+        if not as_json:
+            err.print(f"optimising {', '.join(s.name for s in chosen)} ...")
+        try:
+            result = optimise(model, chosen, months=months, budget=budget, log=solver_log)
+        except PlanError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            raise typer.Exit(1) from None
+        save_plan(result, target)
+    by_item = result.shortfall_by_item()
+    if as_json:
+        payload = {
+            "scenarios": [s.name for s in chosen],
+            "weights": dict(
+                zip(result.scenarios, result.data.weight.to_numpy().tolist(), strict=True)
+            ),
+            "months": len(result.data.coords["month"]),
+            "plan_file": str(target),
+            "summary": result.summary,
+            "investments": _records(result.investments),
+            "shortfall": _records(by_item),
+            "shortfall_monthly": _records(result.shortfall),
+            "production": _records(result.production),
+            "capacity_duals": _records(result.capacity_duals),
+            "budget_duals": _records(result.budget_duals),
+        }
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
+        return
+    _print(result, by_item)
+    out.print(
+        f"Plan saved to [bold]{target}[/]; test it under uncertainty with "
+        f"`materiel simulate {chosen[0].name} --plan {target}`"
+    )
+
+
+def _print(result: Any, by_item: pd.DataFrame) -> None:
+    s = result.summary
+    out.print(
+        f"Capex EUR {_fmt(s['capex_eur'])}; expected purchases EUR "
+        f"{_fmt(s['expected_purchases_eur'])}; objective EUR {_fmt(s['objective'])} "
+        "(costs + shortfall penalty)"
+    )
+    inv = Table(title="Investments")
+    for col in (
+        "expansion",
+        "facility",
+        "decide",
+        "scale",
+        "capex EUR",
+        "first output",
+        "adds /month",
+    ):
+        inv.add_column(col, justify="left" if col in ("expansion", "facility") else "right")
+    for r in _rows(result.investments):
+        inv.add_row(
+            r.expansion,
+            r.facility,
+            r.date,
+            f"{r.scale:.0%}",
+            _fmt(r.capex_eur),
+            r.first_output_date,
+            f"{_fmt(r.added_capacity)} {r.unit}",
+        )
+    out.print(inv)
+    short = Table(title="Shortfall remaining (probability-weighted, whole horizon)")
+    for col in ("actor", "item", "unit", "wanted", "unmet", "unmet %"):
+        short.add_column(col, justify="left" if col in ("actor", "item", "unit") else "right")
+    for r in _rows(by_item):
+        short.add_row(
+            r.actor, r.item, r.unit, _fmt(r.wanted), _fmt(r.unmet), f"{r.unmet_share:.0%}"
+        )
+    out.print(short)
+    duals = Table(title="Value of capacity (EUR of objective per unit/month, whole horizon)")
+    for col in ("facility", "item", "value", "months binding"):
+        duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
+    top = result.capacity_duals.query("value_eur_per_unit_month > 0").head(10)
+    for r in _rows(top):
+        duals.add_row(
+            r.facility,
+            f"{r.item} ({r.unit})",
+            _fmt(r.value_eur_per_unit_month),
+            str(r.months_binding),
+        )
+    out.print(duals)
+    if not result.budget_duals.empty:
+        money = Table(title="Budget (EUR) and the value of one more euro")
+        for col in ("scenario", "year", "budget", "spent", "value per EUR"):
+            money.add_column(col, justify="left" if col == "scenario" else "right")
+        for r in _rows(result.budget_duals):
+            money.add_row(
+                r.scenario,
+                str(r.year),
+                _fmt(r.budget_eur),
+                _fmt(r.spent_eur),
+                f"{r.value_eur_per_eur:.2f}",
+            )
+        out.print(money)

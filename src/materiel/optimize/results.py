@@ -1,0 +1,235 @@
+"""Tidy tables from a solved LP: investments, production, shortfall and duals.
+
+Units: quantities in the item's unit, rates per month, money in EUR. Duals are in EUR of
+objective (probability-weighted costs plus the shortfall penalty) per unit of the resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import linopy
+import numpy as np
+import pandas as pd
+
+from materiel.model.compiled import FloatArray, month_labels
+from materiel.model.plan import Plan
+from materiel.optimize.data import PlanData
+
+BUILD_TOL = 1e-9
+"""Builds below this share of an option are dropped from plans."""
+REPORT_TOL = 1e-6
+"""Builds below this share are left out of the investment table."""
+
+
+def dates(start: str, months: np.ndarray | pd.Series) -> np.ndarray:
+    """YYYY-MM of each month index (>= 0) counted from ``start``."""
+    index = np.asarray(months, dtype=int)
+    if index.size == 0:
+        return np.array([], dtype=str)
+    return np.asarray(month_labels(start, int(index.max()) + 1))[index]
+
+
+@dataclass
+class PlanResult:
+    """A solved plan. Tables are tidy pandas DataFrames (see :func:`collect`)."""
+
+    data: PlanData
+    lp: linopy.Model
+    objective: float
+    """Optimal objective, EUR (expected costs plus the shortfall penalty)."""
+    investments: pd.DataFrame
+    production: pd.DataFrame
+    shortfall: pd.DataFrame
+    capacity_duals: pd.DataFrame
+    budget_duals: pd.DataFrame
+    summary: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(self.data.coords["scenario"])
+
+    def shortfall_by_item(self) -> pd.DataFrame:
+        """Probability-weighted wanted and unmet over the horizon per actor and item."""
+        w = pd.Series(self.data.weight.to_numpy(), index=self.scenarios)
+        frame = self.shortfall.assign(weight=self.shortfall["scenario"].map(w))
+        for col in ("wanted", "fired", "unmet"):
+            frame[col] = frame[col] * frame["weight"]
+        table = frame.groupby(["actor", "item", "unit"], as_index=False)[
+            ["wanted", "fired", "unmet"]
+        ].sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table["unmet_share"] = np.where(
+                table["wanted"] > 0, table["unmet"] / table["wanted"], 0.0
+            )
+        return table
+
+    def plan_for(self, scenario: str | None = None) -> Plan:
+        """The builds and ``scenario``'s orders (default: the first scenario) as a
+        :class:`Plan` for the simulator."""
+        name = scenario or self.scenarios[0]
+        if name not in self.scenarios:
+            raise ValueError(f"scenario '{name}' is not in this plan: {', '.join(self.scenarios)}")
+        build = self.lp.solution["build"].fillna(0.0).to_numpy()
+        e, t = np.nonzero(build > BUILD_TOL)
+        orders = self.lp.solution["production"].sel(scenario=name).to_numpy()
+        return Plan(
+            expansion=self.data.options[e],
+            month=t.astype(float),
+            scale=np.minimum(build[e, t], 1.0),
+            orders=np.maximum(orders, 0.0),
+        )
+
+
+def added_by_builds(d: PlanData, build: FloatArray) -> FloatArray:
+    """Capacity added per month and facility by a build solution (E, M), shape (M, F)."""
+    per_option = np.einsum("edt,ed->te", d.added.to_numpy(), build)
+    out = np.zeros((len(d.coords["month"]), len(d.coords["facility"])))
+    np.add.at(out.T, d.expansion_facility, per_option.T)
+    return out
+
+
+def investments(d: PlanData, build: FloatArray) -> pd.DataFrame:
+    """One row per build: what, where, when, cost and when it delivers."""
+    model = d.model
+    e, t = np.nonzero(build > REPORT_TOL)
+    opt = d.options[e]
+    online = t + model.lead_time.central[opt]
+    first = np.floor(online).astype(int)
+    full = np.ceil(online + model.ramp_time.central[opt]).astype(int)
+    fac = model.expansion_facility[opt]
+    item = model.items[model.facility_item[fac]]
+    scale = build[e, t]
+    return pd.DataFrame(
+        {
+            "expansion": model.expansions[opt],
+            "facility": model.facilities[fac],
+            "item": item,
+            "unit": model.item_unit[item].to_numpy(),
+            "month": t,
+            "date": dates(model.start, t),
+            "scale": scale,
+            "capex_eur": model.capex.central[opt] * scale,
+            "first_output_month": first,
+            "first_output_date": dates(model.start, first),
+            "full_rate_month": full,
+            "added_capacity": model.added_capacity.central[opt] * scale,
+        }
+    )
+
+
+def _frame(values: FloatArray, d: PlanData, dims: tuple[str, ...], name: str) -> pd.DataFrame:
+    index = pd.MultiIndex.from_product([d.coords[k] for k in dims], names=list(dims))
+    return pd.DataFrame({name: np.asarray(values).ravel()}, index=index)
+
+
+def production_table(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
+    """Production, working capacity and purchases per scenario, month and facility."""
+    sol = lp.solution
+    build = sol["build"].fillna(0.0).to_numpy()
+    capacity = d.capacity.to_numpy() + d.availability.to_numpy() * added_by_builds(d, build)[None]
+    made = sol["production"].to_numpy()
+    dims = ("scenario", "month", "facility")
+    table = _frame(made, d, dims, "production")
+    table["capacity"] = capacity.ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["utilisation"] = np.where(capacity > 0, made / capacity, 0.0).ravel()
+    table["purchases_eur"] = (made * d.price.to_numpy()).ravel()
+    table = table.reset_index()
+    model = d.model
+    item = model.items[np.tile(model.facility_item, len(table) // len(model.facilities))]
+    table.insert(3, "item", item)
+    table.insert(4, "unit", model.item_unit[item].to_numpy())
+    table.insert(2, "date", dates(model.start, table["month"]))
+    return table
+
+
+def shortfall_table(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
+    """Wanted, fired, unmet and stock of each penalised demand per scenario and month."""
+    sol = lp.solution
+    dims = ("scenario", "month", "demand")
+    table = _frame(d.wanted.to_numpy(), d, dims, "wanted")
+    for name, var in (("fired", "fired"), ("unmet", "unmet"), ("stock", "holder_stock")):
+        table[name] = sol[var].to_numpy().ravel()
+    table = table.reset_index()
+    split = table["demand"].str.split("/", n=1, expand=True)
+    table.insert(2, "date", dates(d.model.start, table["month"]))
+    table.insert(3, "actor", split[0] if len(table) else [])
+    table.insert(4, "item", split[1] if len(table) else [])
+    table.insert(5, "unit", d.model.item_unit.reindex(table["item"]).to_numpy())
+    return table.drop(columns="demand")
+
+
+def capacity_duals(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
+    """Marginal value of one more unit/month of base capacity at each facility over the
+    horizon: -sum over scenarios and months of dual x availability (EUR per unit/month)."""
+    dual = lp.constraints["capacity"].dual.fillna(0.0).to_numpy()  # (S, M, F)
+    avail = d.availability.to_numpy()
+    value = -(dual * avail).sum(axis=(0, 1))
+    model = d.model
+    item = model.items[model.facility_item]
+    return pd.DataFrame(
+        {
+            "facility": model.facilities,
+            "item": item,
+            "unit": model.item_unit[item].to_numpy(),
+            "value_eur_per_unit_month": value,
+            "months_binding": (dual < -1e-9).any(axis=0).sum(axis=0),
+        }
+    ).sort_values("value_eur_per_unit_month", ascending=False, ignore_index=True)
+
+
+def budget_duals(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
+    """Budget per scenario and year, money spent, and the marginal value of one more euro
+    (EUR of objective per EUR of budget; 0 when the budget is not binding)."""
+    columns = ["scenario", "year", "months", "budget_eur", "spent_eur", "value_eur_per_eur"]
+    if "budget" not in lp.constraints:
+        return pd.DataFrame(columns=columns)
+    con = lp.constraints["budget"]
+    dual = con.dual.to_numpy()
+    rhs = con.rhs.to_numpy()
+    spent = (lp.solution["production"] * d.price).sum("facility").groupby(d.year).sum()
+    spent_v = spent.to_numpy()
+    if len(d.options):
+        capex = (lp.solution["build"].fillna(0.0) * d.capex).sum("expansion")
+        spent_v = spent_v + capex.groupby(d.year).sum().to_numpy()[None]
+    scen, year = np.meshgrid(
+        np.arange(len(d.coords["scenario"])), np.arange(len(d.coords["year"])), indexing="ij"
+    )
+    keep = d.budget.notnull().to_numpy()[scen.ravel()]
+    return pd.DataFrame(
+        {
+            "scenario": np.asarray(d.coords["scenario"])[scen.ravel()],
+            "year": year.ravel(),
+            "months": (d.year_share.to_numpy() * 12).astype(int)[year.ravel()],
+            "budget_eur": rhs.ravel(),
+            "spent_eur": spent_v.ravel(),
+            "value_eur_per_eur": -np.nan_to_num(dual.ravel()),
+        }
+    )[keep].reset_index(drop=True)
+
+
+def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
+    """All tables of a solved LP."""
+    sol = lp.solution
+    build = sol["build"].fillna(0.0).to_numpy()
+    w = d.weight.to_numpy()
+    purchases = (sol["production"].to_numpy() * d.price.to_numpy()).sum(axis=(1, 2))
+    unmet = sol["unmet"].to_numpy()
+    summary = {
+        "objective": objective,
+        "capex_eur": float((build.sum(axis=1) * d.capex.to_numpy()).sum()),
+        "expected_purchases_eur": float(w @ purchases),
+        "expected_penalty_eur": float(w @ (unmet * d.penalty.to_numpy()).sum(axis=(1, 2))),
+    }
+    return PlanResult(
+        data=d,
+        lp=lp,
+        objective=objective,
+        investments=investments(d, build),
+        production=production_table(d, lp),
+        shortfall=shortfall_table(d, lp),
+        capacity_duals=capacity_duals(d, lp),
+        budget_duals=budget_duals(d, lp),
+        summary=summary,
+    )

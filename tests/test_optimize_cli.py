@@ -1,0 +1,100 @@
+"""``materiel plan`` and ``materiel simulate --plan`` end to end, as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def materiel(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "materiel", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_plan_json_then_simulate_the_plan(tiny_dir: Path, tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    proc = materiel(
+        "plan",
+        "imposed-deal",
+        "--data",
+        str(tiny_dir),
+        "--months",
+        "8",
+        "--budget",
+        "5e8",
+        "--scenarios",
+        "protracted-talks",
+        "--json",
+        "--out",
+        str(plan_file),
+    )
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)  # no solver banner on stdout
+    assert payload["scenarios"] == ["imposed-deal", "protracted-talks"]
+    assert sum(payload["weights"].values()) == pytest.approx(1.0)
+    assert payload["investments"][0]["expansion"] == "powder_line"
+    assert {r["scenario"] for r in payload["budget_duals"]} == set(payload["scenarios"])
+    assert {"facility", "value_eur_per_unit_month"} <= set(payload["capacity_duals"][0])
+    lp_short = sum(
+        r["unmet"] for r in payload["shortfall_monthly"] if r["scenario"] == "imposed-deal"
+    )
+    # the tiny dataset has no uncertainty: every draw replays the LP exactly
+    sim = materiel(
+        "simulate",
+        "imposed-deal",
+        "--data",
+        str(tiny_dir),
+        "--months",
+        "8",
+        "--draws",
+        "2",
+        "--plan",
+        str(plan_file),
+        "--json",
+        "--out",
+        str(tmp_path / "sim.nc"),
+    )
+    assert sim.returncode == 0, sim.stderr
+    (shell,) = json.loads(sim.stdout)["summary"]
+    assert shell["shortfall_mean"] == pytest.approx(lp_short, rel=1e-5)
+
+
+def test_plan_prints_tables(tiny_dir: Path, tmp_path: Path) -> None:
+    proc = materiel(
+        "plan",
+        "imposed-deal",
+        "--data",
+        str(tiny_dir),
+        "--months",
+        "6",
+        "--out",
+        str(tmp_path / "p.json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    for title in ("Investments", "Shortfall remaining", "Value of capacity", "Plan saved"):
+        assert title in proc.stdout
+
+
+def test_plan_user_errors_exit_2(tiny_dir: Path, tmp_path: Path) -> None:
+    bad_out = materiel("plan", "imposed-deal", "--data", str(tiny_dir), "--out", "p.txt")
+    assert bad_out.returncode == 2 and ".json" in bad_out.stderr
+    unknown = materiel("plan", "no-such-scenario", "--data", str(tiny_dir))
+    assert unknown.returncode == 2 and "no such scenario" in unknown.stderr
+    junk = tmp_path / "junk.json"
+    junk.write_text("{}")
+    sim = materiel(
+        "simulate",
+        "imposed-deal",
+        "--data",
+        str(tiny_dir),
+        "--plan",
+        str(junk),
+        "--out",
+        str(tmp_path / "s.nc"),
+    )
+    assert sim.returncode == 2 and "not a materiel plan file" in sim.stderr
