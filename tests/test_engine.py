@@ -159,3 +159,21 @@ def test_vectorised_engine_matches_per_draw_reference(tiny_dir: Path) -> None:
     slow = run_reference(model, sc, p, plan)
     np.testing.assert_allclose(fast["production"], slow["production"], rtol=1e-5)
     np.testing.assert_allclose(fast["shortfall"], slow["shortfall"], rtol=1e-5, atol=1e-2)
+
+
+def test_plan_orders_scale_with_the_line_capacity(tiny_dir: Path) -> None:
+    # The plan orders 5,000 rounds/month from a line whose central capacity is 20,000 (a 25 %
+    # order). A draw where the line can make 30,000 makes 7,500; powder (100 t) allows 10,000.
+    model = model_of(tiny_dir)
+    orders = np.full((2, 2), np.nan)
+    orders[:, 1] = 5_000.0
+    plan = Plan(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), orders)
+    sc = compile_scenario(model, scenario(months=2))
+    p = sample(model, 1, seed=0, uncertain=False)
+    from materiel.simulate.engine import run
+
+    central = run(model, sc, p, plan)["production"][0, :, 1]
+    p["capacity"][0, 1] = 30_000.0
+    bigger = run(model, sc, p, plan)["production"][0, :, 1]
+    assert central == pytest.approx([5_000, 5_000])
+    assert bigger == pytest.approx([7_500, 7_500])

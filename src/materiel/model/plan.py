@@ -19,7 +19,8 @@ class Plan:
     Builds, shape (K,) each: ``expansion`` (index into ``model.expansions``; options only),
     ``month`` (decision month; output starts ``lead_time`` months later) and ``scale`` (share
     of the option's added capacity and capex, in (0, 1]). ``orders``: production ordered per
-    month and facility (item units/month), shape (months, F); NaN = the scenario's order level.
+    month and facility (item units/month at central capacity), shape (months, F); NaN = the
+    scenario's order level. The simulator scales an order with the line's sampled capacity.
     """
 
     expansion: IntArray

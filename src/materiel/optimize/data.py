@@ -130,11 +130,16 @@ def normalised_shares(model: Model, sc: ScenarioArrays) -> FloatArray:
 
 
 def _reference_price(model: Model) -> FloatArray:
-    """Highest unit cost of any facility making each item (global highest if none), EUR."""
+    """Highest unit cost of any facility making each item, EUR.
+
+    Items no facility makes (e.g. supplied only by flows) get the median price: no decision
+    changes their shortfall, so their penalty only needs to be of a sensible scale.
+    """
     cost = model.unit_cost.central
     price = np.zeros(len(model.items))
     np.maximum.at(price, model.facility_item, cost)
-    fallback = cost.max() if len(cost) else 1.0
+    positive = cost[cost > 0]
+    fallback = float(np.median(positive)) if len(positive) else 1.0
     return np.where(price > 0, price, fallback if fallback > 0 else 1.0)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import Plan, builds
+from materiel.model.sampling import sample
 
 
 def _one_hot(index: IntArray, width: int) -> FloatArray:
@@ -103,11 +104,24 @@ def planned_production(
     )
     planned = capacity * level
     if plan is not None and plan.orders is not None:
-        orders = plan.orders[: sc.months]
-        planned = np.where(
-            np.isnan(orders)[None], planned, np.minimum(capacity, np.nan_to_num(orders)[None])
-        )
+        share = order_share(model, sc, plan)
+        planned = np.where(np.isnan(share)[None], planned, capacity * np.nan_to_num(share)[None])
     return planned
+
+
+def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
+    """A plan's orders as shares of each line's central working capacity, shape (M, F).
+
+    The plan orders O units/month where the central capacity is C; a draw with capacity C'
+    then makes C' * min(1, O / C): a line that turns out bigger or smaller scales its order.
+    With central values this is exactly O. NaN where the plan gives no order.
+    """
+    assert plan.orders is not None
+    orders = plan.orders[: sc.months]
+    central = capacity_path(model, sample(model, 1, 0, uncertain=False), sc, plan)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(central > 0, np.minimum(1.0, orders / central), 0.0)
+    return np.where(np.isnan(orders), np.nan, share)
 
 
 def run(

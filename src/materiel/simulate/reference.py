@@ -14,6 +14,7 @@ import numpy as np
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import Plan, builds
+from materiel.simulate.engine import order_share
 
 
 def run_reference(
@@ -35,6 +36,7 @@ def run_reference(
     for f in order:
         tiers.setdefault(int(model.item_depth[model.facility_item[f]]), []).append(f)
 
+    share = None if plan is None or plan.orders is None else order_share(model, sc, plan)
     for d in range(n_draws):
         additions = list(zip(*builds(model, plan), strict=True))
         industry = [0.0] * n_i
@@ -58,10 +60,8 @@ def run_reference(
                     cap *= sc.availability[t, f]
                     level_t = sc.order_level[t, f]
                     want = cap * (p["utilisation"][d, f] if math.isnan(level_t) else level_t)
-                    if plan is not None and plan.orders is not None:
-                        o = plan.orders[t, f]
-                        if not math.isnan(o):
-                            want = min(cap, o)
+                    if share is not None and not math.isnan(share[t, f]):
+                        want = cap * share[t, f]
                     planned[f] = want
                 request = [0.0] * n_i
                 for f in tiers[level]:
