@@ -1,0 +1,207 @@
+"""``materiel chokepoints``: which facilities, items and source countries matter most for
+end-item output, by node removal in the simulator and by the optimiser's capacity duals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from materiel.analysis.common import end_item_mask, item_price
+from materiel.model.compiled import FloatArray, Model
+from materiel.model.events import compile_scenario
+from materiel.model.sampling import sample
+from materiel.scenario import Scenario
+from materiel.simulate.engine import capacity_path, run
+
+COLUMNS = [
+    "node_type",
+    "node",
+    "name",
+    "item",
+    "country",
+    "rank",
+    "lost_share",
+    "lost_share_half",
+    "lost_value_eur",
+    "worst_item",
+    "worst_item_lost_share",
+    "dual_eur_per_unit_month",
+    "dual_value_eur",
+    "suppliers",
+    "single_source",
+    "sole_source_of",
+]
+NODE_TYPES = ("facility", "item", "country")
+TOL = 1e-6
+"""Shares and duals below this are round-off (the engine works in float32) and shown as 0."""
+
+
+def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Candidate nodes and their membership (N, F): facilities with capacity in the horizon,
+    limited non-end items made by such facilities, countries hosting them."""
+    names = model.dataset.tables["facilities"]["name"].to_numpy()
+    item_names = model.dataset.tables["items"].set_index("item")["name"]
+    country_names = model.dataset.tables["actors"].set_index("actor")["name"]
+    fac = np.flatnonzero(working)
+    n_f = len(model.facilities)
+    made = np.unique(model.facility_item[fac])
+    items = made[model.item_limited[made] & ~end_item_mask(model)[made]]
+    countries = np.unique(model.facility_country[fac])
+    member = np.concatenate(
+        [
+            np.eye(n_f, dtype=bool)[fac],
+            (model.facility_item[None, :] == items[:, None]) & working[None, :],
+            (model.facility_country[None, :] == countries[:, None]) & working[None, :],
+        ]
+    )
+    fi, fc = model.facility_item[fac], model.facility_country[fac]
+    nodes = pd.DataFrame(
+        {
+            "node_type": ["facility"] * len(fac)
+            + ["item"] * len(items)
+            + ["country"] * len(countries),
+            "node": [*model.facilities[fac], *model.items[items], *model.actors[countries]],
+            "name": [
+                *names[fac],
+                *item_names.reindex(model.items[items]).to_numpy(),
+                *country_names.reindex(model.actors[countries]).to_numpy(),
+            ],
+            "item": [*model.items[fi], *model.items[items], *[""] * len(countries)],
+            "country": [*model.actors[fc], *[""] * len(items), *model.actors[countries]],
+        }
+    )
+    return nodes, member
+
+
+def _removal(
+    model: Model, scenario: Scenario, member: np.ndarray, fractions: tuple[float, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """End-item output over the horizon (item units) with no node removed, shape (I,), and
+    with each node cut by each fraction, shape (len(fractions), N, I). One vectorised run:
+    draw 0 is the base, then one draw per (fraction, node) with central parameters."""
+    n = len(member)
+    rows = 1 + n * len(fractions)
+    p = sample(model, rows, seed=0, uncertain=False)
+    cut = np.concatenate([np.zeros((1, member.shape[1]))] + [f * member for f in fractions])
+    p["capacity"] = p["capacity"] * (1.0 - cut)
+    p["added_capacity"] = p["added_capacity"] * (1.0 - cut[:, model.expansion_facility])
+    out = run(model, compile_scenario(model, scenario), p)
+    onehot = np.zeros((len(model.facilities), len(model.items)))
+    onehot[np.arange(len(model.facilities)), model.facility_item] = 1.0
+    made = out["production"].astype(float).sum(axis=1) @ onehot  # (rows, I)
+    made = made * end_item_mask(model)[None, :]
+    return made[0], made[1:].reshape(len(fractions), n, -1)
+
+
+def _duals(model: Model, scenario: Scenario, member: np.ndarray) -> tuple[FloatArray, FloatArray]:
+    """Per node: the highest capacity dual of its facilities (EUR per unit/month over the
+    horizon) and the sum of dual x working capacity (EUR)."""
+    from materiel.optimize import plan
+
+    result = plan(model, [scenario])
+    duals = result.capacity_duals.set_index("facility")["value_eur_per_unit_month"]
+    dual = duals.reindex(model.facilities).fillna(0.0).to_numpy()
+    capacity = result.production.groupby("facility", sort=False)["capacity"].mean()
+    capacity_f = capacity.reindex(model.facilities).fillna(0.0).to_numpy()
+    per_unit = np.where(member, dual[None, :], -np.inf).max(axis=1)
+    per_unit = np.where(np.isfinite(per_unit), per_unit, 0.0)
+    return per_unit, member.astype(float) @ (dual * capacity_f)
+
+
+def chokepoints(
+    model: Model,
+    scenario: Scenario,
+    *,
+    draws: int = 1,
+    seed: int = 0,
+    fraction: float = 1.0,
+    duals: bool = True,
+) -> pd.DataFrame:
+    """Facilities, items and source countries ranked by the end-item output lost when each
+    is removed, with the optimiser's capacity duals and single-source flags.
+
+    Node removal re-simulates the scenario with central values (deterministic, so ``draws``
+    and ``seed`` are ignored): a facility loses ``fraction`` of its capacity (and of its
+    committed expansions), an item all its facilities, a country every facility it hosts.
+    Output is counted over the horizon; lost_share is the lost end-item output valued at
+    each end item's mean unit cost, as a share of the base value; lost_share_half the same
+    with half the node's capacity cut (it separates items whose full removal stops every end
+    item alike). A removal can raise another end item's output when lines compete for a
+    shared input; the loss then comes out negative for that item.
+
+    Columns: node_type (facility | item | country), node, name, item, country, rank (1 =
+    biggest loss within its node type; ties broken by the half cut, then the dual value),
+    lost_share and lost_share_half (0-1), lost_value_eur (EUR over the horizon), worst_item
+    and worst_item_lost_share (the end item losing the largest share), dual_eur_per_unit_month
+    (the optimiser's value of one more unit/month of capacity over the horizon, highest of the
+    node's facilities; EUR per item unit/month), dual_value_eur (sum over the node's
+    facilities of dual x mean working capacity, EUR), suppliers (facilities with capacity in
+    month 0 making the node's item; for countries: the number of items it alone supplies),
+    single_source (in month 0 the only facility, or the only country, supplying a limited
+    item), sole_source_of (for countries: those items).
+    ``duals=False`` skips the optimiser (dual columns NaN).
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"the removal fraction must be in (0, 1], got {fraction}")
+    central = sample(model, 1, seed=0, uncertain=False)
+    capacity = capacity_path(model, central, compile_scenario(model, scenario), None)[0]
+    working = capacity.max(axis=0) > 0  # (F,) facilities with capacity in the horizon
+    nodes, member = _nodes(model, working)
+    if len(nodes) == 0:
+        return pd.DataFrame(columns=COLUMNS)
+    base, removed = _removal(model, scenario, member, (fraction, 0.5 * fraction))
+    price = item_price(model)
+    if float(base @ price) <= 0:  # no prices: count units
+        price = np.ones_like(price)
+    lost = base[None, None, :] - removed  # (2, N, I)
+    total = float(base @ price)
+    shares = (lost @ price) / total if total > 0 else np.full(lost.shape[:2], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_item = np.where(base > 0, lost[0] / base, np.nan)  # (N, I)
+    ranked = np.where(np.isnan(by_item), -np.inf, by_item)
+    worst = ranked.argmax(axis=1)
+    has_worst = np.isfinite(ranked.max(axis=1, initial=-np.inf))
+
+    n_i, n_a = len(model.items), len(model.actors)
+    now = capacity[0] > 0  # single sources are judged on the supply at the start
+    suppliers = np.bincount(model.facility_item[now], minlength=n_i)
+    sources = np.zeros((n_i, n_a), dtype=bool)  # item i has a facility in country a at start
+    sources[model.facility_item[now], model.facility_country[now]] = True
+    sole = (sources.sum(axis=1) == 1) & model.item_limited  # (I,) one supplier country
+    is_country = (nodes["node_type"] == "country").to_numpy()
+    sole_of = [
+        ", ".join(model.items[sole & sources[:, model.actors.get_loc(c)]]) if country else ""
+        for c, country in zip(nodes["country"], is_country, strict=True)
+    ]
+    item_pos = model.items.get_indexer(pd.Index(nodes["item"].where(~is_country, None)))
+    n_sup = np.where(item_pos >= 0, suppliers[item_pos], 0)
+    single_facility = (n_sup == 1) & model.item_limited[item_pos] & (item_pos >= 0)
+    frame = nodes.assign(
+        lost_share=shares[0],
+        lost_share_half=shares[1],
+        lost_value_eur=lost[0] @ item_price(model),
+        worst_item=np.where(has_worst, model.items[worst].to_numpy(), ""),
+        worst_item_lost_share=np.where(has_worst, by_item[np.arange(len(nodes)), worst], np.nan),
+        dual_eur_per_unit_month=np.nan,
+        dual_value_eur=np.nan,
+        suppliers=np.where(is_country, [len(s.split(", ")) if s else 0 for s in sole_of], n_sup),
+        single_source=np.where(is_country, [bool(s) for s in sole_of], single_facility),
+        sole_source_of=sole_of,
+    )
+    if duals:
+        per_unit, value = _duals(model, scenario, member)
+        frame["dual_eur_per_unit_month"] = per_unit
+        frame["dual_value_eur"] = value
+    for col in ("lost_share", "lost_share_half", "worst_item_lost_share"):
+        noise = frame[col].abs() < TOL  # float32 output: round-off, not a loss
+        frame[col] = frame[col].mask(noise, 0.0)
+        if col == "lost_share":
+            frame["lost_value_eur"] = frame["lost_value_eur"].mask(noise, 0.0)
+    for col in ("dual_eur_per_unit_month", "dual_value_eur"):  # solver round-off, in EUR
+        frame[col] = frame[col].mask(frame[col].abs() < 1e-3, 0.0)
+    key = ["lost_share", "lost_share_half", "dual_value_eur"]
+    frame = frame.sort_values(key, ascending=False, na_position="last", kind="stable")
+    frame["rank"] = frame.groupby("node_type").cumcount() + 1
+    frame["_type"] = frame["node_type"].map({t: i for i, t in enumerate(NODE_TYPES)})
+    frame = frame.sort_values(["_type", "rank"], kind="stable")
+    return frame.reset_index(drop=True)[COLUMNS]

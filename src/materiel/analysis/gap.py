@@ -1,0 +1,117 @@
+"""``materiel gap``: if US deliveries stop in month k, what is Ukraine short of, by item and
+month, how much of it can Europe fill (stocks, idle capacity, expansions) and what is left?"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from materiel.analysis.common import date_labels, main_actor, us_stop_month, with_events
+from materiel.analysis.layers import LAYERS, layered
+from materiel.model.compiled import Model
+from materiel.scenario import Scenario
+from materiel.simulate import simulate
+from materiel.simulate.summary import SHORT
+
+DEFAULT_STOP = 2
+"""US stop month used when neither the option nor the scenario sets one."""
+
+COLUMNS = [
+    "item",
+    "unit",
+    "month",
+    "date",
+    "wanted",
+    "shortfall_with_us",
+    "us_lost",
+    "gap",
+    "from_stocks",
+    "from_idle_capacity",
+    "from_expansions",
+    "residual",
+    "residual_p50",
+    "residual_p95",
+    "p_residual",
+    "p_residual_by",
+]
+
+
+def gap(
+    model: Model,
+    scenario: Scenario,
+    *,
+    draws: int = 200,
+    seed: int = 0,
+    stop_month: int | None = None,
+    stock_release: float = 0.5,
+    actor: str | None = None,
+) -> pd.DataFrame:
+    """Ukraine's gap after a US stop in month k and how Europe fills it, per item and month.
+
+    k is ``stop_month``, else the scenario's ``us_supply_stops`` month, else 2; the scenario's
+    own US-stop events are replaced by one at k. The gap is the holder's shortfall in that run;
+    it is filled in order by European stocks (``stock_release`` of what Europe holds at k),
+    idle capacity (order books to full capacity from k) and every expansion option decided at
+    k (see :mod:`materiel.analysis.layers`). Per draw, gap = from_stocks + from_idle_capacity +
+    from_expansions + residual, so the means add up too.
+
+    One row per (item, month) from month k on. Columns (item units/month unless noted):
+    wanted, shortfall_with_us (the shortfall had the US kept delivering), us_lost (US
+    deliveries lost), gap, from_stocks, from_idle_capacity, from_expansions, residual (means
+    over draws), residual_p50 / residual_p95 (percentiles), p_residual (probability that more
+    than 1 % of the month's need stays unmet), p_residual_by (probability of such a month at
+    or before this one, from k on).
+    """
+    k = stop_month if stop_month is not None else us_stop_month(scenario)
+    k = DEFAULT_STOP if k is None else k
+    if not 0 <= k < scenario.months:
+        raise ValueError(f"the US stop month must be in 0-{scenario.months - 1}, got {k}")
+    holder = actor or main_actor(model, "ukraine")
+    stopped = with_events(
+        scenario, [{"type": "us_supply_stops", "month": k}], drop=["us_supply_stops"]
+    )
+    layers = layered(model, stopped, k, draws=draws, seed=seed, release=stock_release, actor=holder)
+    kept = with_events(scenario, drop=["us_supply_stops"])
+    with_us = simulate(model, kept, draws=draws, seed=seed).sel(actor=holder, item=layers.items)
+
+    after = slice(k, None)
+    wanted = layers.wanted[:, after]
+    residual = layers.residual[:, after]
+    short = (residual > SHORT * wanted) & (wanted > 0)
+    columns = {
+        "wanted": wanted.mean(0),
+        "shortfall_with_us": with_us["shortfall"].to_numpy()[:, after].mean(0),
+        "us_lost": (with_us["delivered"].to_numpy()[:, after] - layers.delivered[:, after]).mean(0),
+        "gap": layers.shortfall[:, after].mean(0),
+        **{f"from_{name}": layers.filled[name][:, after].mean(0) for name in LAYERS},
+        "residual": residual.mean(0),
+        "residual_p50": np.percentile(residual, 50, axis=0),
+        "residual_p95": np.percentile(residual, 95, axis=0),
+        "p_residual": short.mean(0),
+        "p_residual_by": np.maximum.accumulate(short, axis=1).mean(0),
+    }
+    months = np.arange(k, scenario.months)
+    n_items = len(layers.items)
+    frame = pd.DataFrame(
+        {
+            "item": np.tile(layers.items, len(months)),
+            "unit": np.tile(layers.units, len(months)),
+            "month": np.repeat(months, n_items),
+            "date": np.repeat(date_labels(model, months), n_items),
+            **{name: np.asarray(v, dtype=float).ravel() for name, v in columns.items()},
+        }
+    )
+    return frame.sort_values(["item", "month"], kind="stable", ignore_index=True)[COLUMNS]
+
+
+def gap_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per item: totals over the months of a :func:`gap` table (item units) and the share of
+    the gap each layer fills; p_residual_any is the probability of at least one month with a
+    residual gap."""
+    sums = ["wanted", "gap", "from_stocks", "from_idle_capacity", "from_expansions", "residual"]
+    out = table.groupby(["item", "unit"], sort=False)[sums].sum()
+    out["p_residual_any"] = table.groupby(["item", "unit"], sort=False)["p_residual_by"].last()
+    total = out["gap"].where(out["gap"] > 0)
+    for name in ("from_stocks", "from_idle_capacity", "from_expansions", "residual"):
+        out[f"{name}_share"] = (out[name] / total).fillna(0.0)
+    return out.reset_index()

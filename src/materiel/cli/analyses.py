@@ -1,0 +1,376 @@
+"""The analysis commands: ``materiel gap | outlook | chokepoints | dependencies | coordination
+| deterrence | efficiency``. Each runs one function of :mod:`materiel.analysis` and prints a
+table (or ``--json``), with ``--csv`` and ``--png`` to save the full table and a plot."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from materiel.cli.app import DataOption, app, err, out, user_errors
+
+ScenarioOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scenario", "-s", help="Scenario name or YAML path [default: the analysis' own]."
+    ),
+]
+DrawsOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Monte Carlo draws [default: the analysis' own; 1 if deterministic]."),
+]
+SeedOption = Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the table as JSON on stdout.")]
+CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write the full table as CSV.")]
+PngOption = Annotated[Path | None, typer.Option("--png", help="Write a static plot as PNG.")]
+RowsOption = Annotated[int, typer.Option(min=1, help="Rows shown in the terminal table.")]
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.stem}-{suffix}{path.suffix}")
+
+
+def run_analysis(
+    names: list[str],
+    scenario: str | None,
+    data: Path | None,
+    draws: int | None,
+    seed: int,
+    as_json: bool,
+    csv: Path | None,
+    png: Path | None,
+    rows: int = 40,
+    **options: Any,
+) -> None:
+    """Load, run ``names`` (the first gets ``options``), save and print. Shared by every
+    analysis command; bad input exits with code 2 and a message, never a traceback."""
+    with user_errors():
+        from materiel.analysis.registry import REGISTRY
+        from materiel.io.dataset import load_dataset
+        from materiel.model.compiled import compile_model
+        from materiel.report.tables import records, rich_table
+        from materiel.scenario import load_scenario
+
+        first = REGISTRY[names[0]]
+        if png is not None and png.suffix.lower() != ".png":
+            raise ValueError(f"--png must end in .png, got '{png.name}'")
+        scen = load_scenario(scenario or first.scenario)
+        model = compile_model(load_dataset(data))
+        tables = {}
+        for k, name in enumerate(names):
+            spec = REGISTRY[name]
+            n = draws or spec.draws
+            kwargs = options if k == 0 else {}
+            if as_json:
+                tables[name] = _call(spec, model, scen, n, seed, kwargs)
+            else:
+                with err.status(f"{spec.title}: {scen.name} ({n:,} draws)"):
+                    tables[name] = _call(spec, model, scen, n, seed, kwargs)
+        for k, (name, table) in enumerate(tables.items()):
+            spec = REGISTRY[name]
+            if csv is not None:
+                table.to_csv(csv if k == 0 else _with_suffix(csv, name), index=False)
+            if png is not None:
+                from materiel.report.static import save_png
+
+                save_png(spec.static(table), png if k == 0 else _with_suffix(png, name))
+    if as_json:
+        payload = {
+            "analysis": names[0],
+            "scenario": scen.name,
+            "draws": draws,
+            "seed": seed,
+            "options": {k: v for k, v in options.items() if v is not None},
+            "dataset": {
+                "name": model.dataset.meta.name,
+                "version": model.dataset.meta.version,
+                "digest": model.dataset.digest,
+            },
+            "tables": {name: records(table) for name, table in tables.items()},
+        }
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        return
+    for name, table in tables.items():
+        spec = REGISTRY[name]
+        shown = spec.condensed(table)
+        out.print(rich_table(shown, f"{spec.title} — {scen.name}", rows, spec.terminal))
+        if len(shown) > rows:
+            out.print(f"[dim]{rows} of {len(shown)} rows shown; --csv FILE writes them all.[/]")
+    for path in (csv, png):
+        if path is not None:
+            out.print(
+                f"Saved [bold]{path}[/]" + (" (and one per extra table)" if len(names) > 1 else "")
+            )
+
+
+def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict) -> Any:
+    """Run one analysis; a solver failure (PlanError, a RuntimeError) exits with code 1."""
+    try:
+        return spec.run(model, scen, draws=draws, seed=seed, **kwargs)
+    except RuntimeError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Ukraine's gap after a US stop; what European stocks, orders and expansions fill.",
+)
+def gap(
+    scenario: ScenarioOption = None,
+    month: Annotated[
+        int | None,
+        typer.Option(min=0, help="Month US deliveries stop [default: scenario's, else 2]."),
+    ] = None,
+    stock_release: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of European holdings handed over.")
+    ] = 0.5,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """If US deliveries stop in month k: Ukraine's gap by item and month, what Europe fills
+    from stocks, idle capacity and expansions, and the residual gap with its probability."""
+    run_analysis(
+        ["gap"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        stop_month=month,
+        stock_release=stock_release,
+    )
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="What Europe can deliver in the next months from stocks and orders, vs the need.",
+)
+def outlook(
+    scenario: ScenarioOption = None,
+    months: Annotated[int, typer.Option(min=1, max=240, help="Months ahead.")] = 4,
+    start: Annotated[int, typer.Option(min=0, help="First month of the window.")] = 0,
+    stock_release: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of European holdings handed over.")
+    ] = 0.5,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """What Europe can deliver to Ukraine in the next months, by item, from stocks and from
+    capacity that needs only orders, against Ukraine's need."""
+    run_analysis(
+        ["outlook"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        months=months,
+        start=start,
+        stock_release=stock_release,
+    )
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Facilities, items and countries ranked by output lost when removed; LP duals.",
+)
+def chokepoints(
+    scenario: ScenarioOption = None,
+    fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of a node's capacity removed.")
+    ] = 1.0,
+    duals: Annotated[bool, typer.Option(help="Also solve the LP for capacity duals.")] = True,
+    rows: RowsOption = 30,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """Facilities, items and source countries ranked by the end-item output lost when each is
+    removed (re-simulated) and by the optimiser's capacity duals; flags single sources."""
+    if fraction <= 0:
+        err.print("[bold red]error:[/] --fraction must be above 0")
+        raise typer.Exit(2)
+    run_analysis(
+        ["chokepoints"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        rows,
+        fraction=fraction,
+        duals=duals,
+    )
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Share of each end item's inputs from outside Europe, by country (whole BOM).",
+)
+def dependencies(
+    scenario: ScenarioOption = None,
+    month: Annotated[int, typer.Option(min=0, help="Month whose capacity sets the shares.")] = 0,
+    basis: Annotated[
+        str,
+        typer.Option(help="Weigh suppliers by 'output' (capacity x utilisation) or 'capacity'."),
+    ] = "output",
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """For each end item, the share of its inputs (through the whole bill of materials) from
+    outside Europe, and from which countries. The terminal shows the summary per end item;
+    --csv and --json give every (end item, input, country) row."""
+    run_analysis(
+        ["dependencies"], scenario, data, draws, seed, as_json, csv, png, month=month, basis=basis
+    )
+
+
+def _weights(text: str) -> str | dict[str, float]:
+    if text in ("equal", "capacity"):
+        return text
+    try:
+        pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+        return {k.strip(): float(v) for k, v in pairs}
+    except ValueError:
+        raise ValueError(
+            f"--weights must be 'equal', 'capacity' or like 'DEU=0.3,FRA=0.2', got '{text}'"
+        ) from None
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Pooled vs national procurement: shortfall, cost and the cost of fragmentation.",
+)
+def coordination(
+    scenario: ScenarioOption = None,
+    weights: Annotated[
+        str,
+        typer.Option(help="National shares of the demand: equal, capacity or DEU=0.3,FRA=0.2,..."),
+    ] = "equal",
+    budget: Annotated[
+        float | None, typer.Option(min=0.0, help="Budget EUR/year [default: scenario's].")
+    ] = None,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """The same demand served by pooled European procurement vs each nation buying only from
+    its own industry (and, stricter, with national supply chains): shortfall, cost and the
+    difference, from the optimiser."""
+    with user_errors():
+        parsed = _weights(weights)
+    run_analysis(
+        ["coordination"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        60,
+        weights=parsed,
+        budget=budget,
+    )
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Russia's restocking vs Ukraine and Europe after a ceasefire; SEAD munitions.",
+)
+def deterrence(
+    scenario: ScenarioOption = None,
+    ceasefire_month: Annotated[
+        int | None, typer.Option(min=0, help="Ceasefire month [default: scenario's, else 6].")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, help="Russia:West stock ratio that counts as crossed.")
+    ] = 3.0,
+    months: Annotated[
+        int | None, typer.Option(min=1, max=240, help="Horizon [default: scenario's].")
+    ] = None,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """After a ceasefire: Russia's artillery restocking against Ukraine's and Europe's stocks
+    and production, the month a balance threshold is crossed; and the munitions a European
+    campaign against air defences would need against their stock and production (the second
+    table; --csv/--png write it next to the first, suffixed -sead)."""
+    run_analysis(
+        ["deterrence", "sead"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        60,
+        ceasefire_month=ceasefire_month,
+        threshold=threshold,
+        months=months,
+    )
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Each expansion option's EUR per unit/month added and months to first output.",
+)
+def efficiency(
+    scenario: ScenarioOption = None,
+    decide_month: Annotated[int, typer.Option(min=0, help="Month the options are decided.")] = 0,
+    lp: Annotated[bool, typer.Option(help="Also solve the LP for each option's value.")] = True,
+    data: DataOption = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    png: PngOption = None,
+) -> None:
+    """Each expansion option's euros per added unit per month and per end item gained, and
+    the months to its first output."""
+    run_analysis(
+        ["efficiency"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        decide_month=decide_month,
+        lp=lp,
+    )

@@ -1,0 +1,69 @@
+"""``materiel report SCENARIO --html FILE``: every analysis in one self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from materiel.cli.app import DataOption, app, err, out, user_errors
+
+
+@app.command(
+    rich_help_panel="Analyses",
+    short_help="Every analysis in one self-contained HTML report (opens offline).",
+)
+def report(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+    ],
+    html: Annotated[Path, typer.Option("--html", help="HTML file to write.")],
+    png_dir: Annotated[
+        Path | None, typer.Option("--png-dir", help="Also write one static PNG per analysis here.")
+    ] = None,
+    draws: Annotated[
+        int, typer.Option(min=1, help="Monte Carlo draws of the stochastic analyses.")
+    ] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")] = 0,
+    data: DataOption = None,
+) -> None:
+    """Write a self-contained HTML report (plots embedded, opens offline) with every analysis,
+    the sources of the data used and the run metadata."""
+    with user_errors():
+        from materiel.io.dataset import load_dataset
+        from materiel.model.compiled import compile_model
+        from materiel.report import build_report, render_html
+        from materiel.scenario import load_scenario
+
+        if html.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"--html must end in .html, got '{html.name}'")
+        scen = load_scenario(scenario)
+        model = compile_model(load_dataset(data))
+        with err.status("starting") as status:
+            result = build_report(
+                model,
+                scen,
+                draws=draws,
+                seed=seed,
+                progress=lambda name: status.update(f"report {scen.name}: {name}"),
+            )
+            status.update("rendering HTML")
+            text = render_html(result)
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(text, encoding="utf-8")
+        if png_dir is not None:
+            from materiel.report.static import save_png
+
+            png_dir.mkdir(parents=True, exist_ok=True)
+            for section in result.sections:
+                if section.table is not None:
+                    save_png(
+                        section.spec.static(section.table), png_dir / f"{section.spec.name}.png"
+                    )
+    for section in result.sections:
+        if section.error:
+            err.print(f"[yellow]warning:[/] {section.spec.name} not computed: {section.error}")
+    out.print(f"Report written to [bold]{html}[/] ({len(text) / 1e6:.1f} MB)")
+    if png_dir is not None:
+        out.print(f"Static plots in [bold]{png_dir}[/]")

@@ -1,0 +1,89 @@
+"""Chokepoints: a known single-source input ranks first; removing a node never raises output."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import fig, row, tiny_tables
+from materiel.analysis import chokepoints
+from materiel.model.compiled import Figure, Model
+from test_analysis_common import facility, item, model_of, scenario
+
+
+def fuze_chain() -> dict:
+    """Shells need 10 kg powder and one fuze. Powder: DEU and FRA plants, 60 t/month each
+    (12,000 rounds' worth); fuzes: one DEU plant, 10,000/month (the single source, binding);
+    shells: two DEU lines of 10,000/month. Output 10,000 rounds/month."""
+    t = tiny_tables()
+    t["items"].append(item("fuze", "fuze", "intermediate", "metal_parts"))
+    t["recipes"].append(row(item="shell", input="fuze", quantity=fig(1.0), unit="fuze/round"))
+    t["actors"].append(row(actor="FRA", name="France", side="europe"))
+    t["facilities"] = [
+        facility("powder_deu", "powder", "DEU", 60.0, "t/month"),
+        facility("powder_fra", "powder", "FRA", 60.0, "t/month"),
+        facility("fuze_deu", "fuze", "DEU", 10_000.0, "fuze/month"),
+        facility("shells_a", "shell", "DEU", 10_000.0, "round/month", unit_cost=4_000.0),
+        facility("shells_b", "shell", "DEU", 10_000.0, "round/month", unit_cost=4_000.0),
+    ]
+    t["expansions"] = []
+    return t
+
+
+def test_single_source_input_ranks_first(tmp_path: Path) -> None:
+    model = model_of(tmp_path, fuze_chain())
+    table = chokepoints(model, scenario(3), duals=True).set_index(["node_type", "node"])
+    fac = table.loc["facility"].sort_values("rank")
+    assert fac.index[0] == "fuze_deu"
+    assert fac.loc["fuze_deu", "lost_share"] == pytest.approx(1.0)
+    assert bool(fac.loc["fuze_deu", "single_source"])
+    # one powder plant gone: 60 t -> 6,000 rounds (40 % lost); a shell line: nothing lost
+    assert fac.loc["powder_fra", "lost_share"] == pytest.approx(0.4)
+    assert fac.loc["shells_a", "lost_share"] == pytest.approx(0.0, abs=1e-9)
+    assert not fac.loc["powder_fra", "single_source"]
+    # items: both stop everything when removed; half a cut separates them (fuze 50 %, powder
+    # 60 t -> 6,000: 40 %), so the single-source fuze ranks first
+    items = table.loc["item"].sort_values("rank")
+    assert items.index[0] == "fuze"
+    assert items.loc["fuze", "lost_share_half"] == pytest.approx(0.5)
+    assert items.loc["powder", "lost_share_half"] == pytest.approx(0.4)
+    countries = table.loc["country"]
+    assert countries.loc["DEU", "lost_share"] == pytest.approx(1.0)
+    assert "fuze" in countries.loc["DEU", "sole_source_of"]
+    # the optimiser values the binding fuze line, not the slack shell lines
+    assert fac.loc["fuze_deu", "dual_eur_per_unit_month"] > 0
+    assert fac.loc["shells_a", "dual_eur_per_unit_month"] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def chain_model(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    return model_of(tmp_path_factory.mktemp("prop"), fuze_chain())
+
+
+capacities = st.lists(st.floats(0.0, 25_000.0), min_size=5, max_size=5)
+utilisations = st.lists(st.floats(0.1, 1.0), min_size=5, max_size=5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(caps=capacities, use=utilisations)
+def test_removing_a_node_never_raises_output(
+    chain_model: Model, caps: list[float], use: list[float]
+) -> None:
+    # powder in t/month: scale the draws so the two inputs and the lines all bind sometimes
+    scale = np.array([0.01, 0.01, 1.0, 1.0, 1.0])
+    cap = np.array(caps) * scale
+    model = dataclasses.replace(
+        chain_model,
+        capacity=Figure(cap, cap, cap),
+        utilisation=Figure(np.array(use), np.array(use), np.array(use)),
+    )
+    table = chokepoints(model, scenario(4), duals=False)
+    assert (table["lost_share"].fillna(0) >= -1e-6).all()
+    assert (table["lost_share_half"].fillna(0) >= -1e-6).all()
+    # a full removal loses at least as much as half of it
+    assert (table["lost_share"].fillna(0) >= table["lost_share_half"].fillna(0) - 1e-6).all()

@@ -1,0 +1,72 @@
+"""Pooled vs national procurement with the optimiser: worked by hand, and pooling is never
+worse than fragmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import row, tiny_tables
+from materiel.analysis import coordination
+from materiel.analysis.coordination import national_weights
+from test_analysis_common import facility, model_of, scenario, set_fig
+
+
+def split_chain() -> dict:
+    """Powder in France (100 t/month -> 10,000 rounds), shells in Germany (20,000/month), all
+    output to Ukraine, which wants 15,000/month with no stock and no US supply."""
+    t = tiny_tables()
+    t["actors"].append(row(actor="FRA", name="France", side="europe"))
+    t["facilities"] = [
+        facility("powder_fra", "powder", "FRA", 100.0, "t/month", unit_cost=10_000.0),
+        facility("shells_deu", "shell", "DEU", 20_000.0, "round/month", unit_cost=4_000.0),
+    ]
+    t["expansions"] = []
+    set_fig(t["stocks"][0], "quantity", 0.0)
+    t["flows"] = [f for f in t["flows"] if f["supplier"] != "USA"]
+    set_fig(t["allocations"][0], "share", 1.0)
+    return t
+
+
+def test_fragmentation_by_hand(tmp_path: Path) -> None:
+    # Pooled: 10,000 rounds a month, 5,000 unmet -> 15,000 over 3 months, EUR 120 M.
+    # National (equal shares): Germany's account may fire 7,500 a month, France has no shell
+    # line -> 22,500 unmet, EUR 90 M. National chains: German lines may not use French
+    # powder -> nothing made, 45,000 unmet.
+    model = model_of(tmp_path, split_chain())
+    table = coordination(model, scenario(3)).set_index(["structure", "item"])
+    assert table.loc[("pooled", "shell"), "unmet"] == pytest.approx(15_000)
+    assert table.loc[("national", "shell"), "unmet"] == pytest.approx(22_500)
+    assert table.loc[("national_chains", "shell"), "unmet"] == pytest.approx(45_000)
+    assert table.loc[("pooled", "shell"), "cost_eur"] == pytest.approx(120e6)
+    assert table.loc[("national", "shell"), "cost_eur"] == pytest.approx(90e6)
+    assert table.loc[("national", "shell"), "extra_unmet"] == pytest.approx(7_500)
+    assert table.loc[("national", "total"), "extra_objective_eur"] > 0
+
+
+@pytest.mark.parametrize("weights", ["equal", "capacity", {"DEU": 0.9, "FRA": 0.1}])
+def test_pooling_is_never_worse(tmp_path: Path, weights: object) -> None:
+    tables = split_chain()
+    tables["facilities"].append(facility("shells_fra", "shell", "FRA", 3_000.0, "round/month"))
+    model = model_of(tmp_path, tables)
+    table = coordination(model, scenario(4), weights=weights)  # type: ignore[arg-type]
+    totals = table[table["item"] == "total"].set_index("structure")
+    pooled = totals.loc["pooled", "objective_eur"]
+    for structure in ("national", "national_chains"):
+        assert totals.loc[structure, "objective_eur"] >= pooled * (1 - 1e-9)
+    assert totals.loc["national_chains", "objective_eur"] >= totals.loc[
+        "national", "objective_eur"
+    ] * (1 - 1e-9)
+
+
+def test_weights(tmp_path: Path) -> None:
+    model = model_of(tmp_path, split_chain())
+    assert national_weights(model).to_dict() == {"DEU": 0.5, "FRA": 0.5}
+    # capacity: only Germany makes end items
+    assert national_weights(model, "capacity").to_dict() == {"DEU": 1.0, "FRA": 0.0}
+    assert national_weights(model, {"DEU": 3, "FRA": 1}).to_dict() == {"DEU": 0.75, "FRA": 0.25}
+    with pytest.raises(ValueError, match="not nations"):
+        national_weights(model, {"USA": 1.0})
+    with pytest.raises(ValueError, match="weights must be"):
+        national_weights(model, "gdp")

@@ -1,0 +1,67 @@
+"""The deterrence balance after a ceasefire and the air-campaign table, worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import fig, row, tiny_tables
+from materiel.analysis import deterrence, sead
+from test_analysis_common import facility, item, model_of, scenario
+
+
+def test_balance_by_hand(tmp_path: Path) -> None:
+    # Ceasefire in month 1 at a tenth of the intensity. Russia makes 30,000 a month and fires
+    # 30,000, then 3,000: it holds 0, 27,000, 54,000, 81,000. Ukraine gets 10,000 a month
+    # (5,000 European + 5,000 US) and fires 15,000, then 1,500: 5,000, 13,500, 22,000, 30,500;
+    # Europe keeps 5,000 a month: 5,000 ... 20,000. Ratio: 0, 1.149, 1.459, 1.604.
+    model = model_of(tmp_path, tiny_tables())
+    table = deterrence(model, scenario(4), draws=1, ceasefire_month=1, threshold=1.5)
+    assert list(table["phase"]) == ["war", "ceasefire", "ceasefire", "ceasefire"]
+    assert table["russia_stock"].to_numpy() == pytest.approx([0, 27_000, 54_000, 81_000])
+    assert table["west_stock"].to_numpy() == pytest.approx([10_000, 23_500, 37_000, 50_500])
+    assert table["ratio_p50"].to_numpy() == pytest.approx(
+        [0, 27 / 23.5, 54 / 37, 81 / 50.5], rel=1e-6
+    )
+    assert table["p_above"].to_numpy() == pytest.approx([0, 0, 0, 1])
+    assert list(table["first_crossing"]) == [False, False, False, True]
+    assert table["russia_supply"].to_numpy() == pytest.approx([30_000] * 4)
+    # West: 10,000 made in Europe + 5,000 from the US each month
+    assert table["west_supply"].to_numpy() == pytest.approx([15_000] * 4)
+
+
+def test_never_crossed(tmp_path: Path) -> None:
+    model = model_of(tmp_path, tiny_tables())
+    table = deterrence(model, scenario(4), draws=1, ceasefire_month=1, threshold=5.0)
+    assert not table["first_crossing"].any()
+    with pytest.raises(ValueError, match="ceasefire month"):
+        deterrence(model, scenario(4), draws=1, ceasefire_month=4)
+
+
+def test_sead_without_such_items_explains(tmp_path: Path) -> None:
+    model = model_of(tmp_path, tiny_tables())
+    table = sead(model, scenario(4), draws=1)
+    assert len(table) == 1
+    assert "no items of category sead" in table["note"].iloc[0]
+
+
+def test_sead_need_against_stock_and_output(tmp_path: Path) -> None:
+    # An anti-radiation missile line makes 10 a month, nothing is allocated, so Europe holds
+    # 20 at the start of month 2. A 3-month campaign needing 40: 20 + 3 x 10 = 50 available,
+    # 2 months of output to make up the 20 missing.
+    t = tiny_tables()
+    t["items"].append(item("arm", "missile", "end", "sead"))
+    t["facilities"].append(facility("arm_line", "arm", "DEU", 10.0, "missile/month"))
+    t["consumption"].append(row(actor="UKR", item="arm", rate=fig(5.0), rate_unit="missile/month"))
+    model = model_of(tmp_path, t)
+    table = sead(model, scenario(6), draws=1, month=2, need={"arm": 40.0}).set_index("item")
+    assert table.loc["arm", "stock"] == pytest.approx(20.0)
+    assert table.loc["arm", "production_per_month"] == pytest.approx(10.0)
+    assert table.loc["arm", "available"] == pytest.approx(50.0)
+    assert table.loc["arm", "coverage"] == pytest.approx(1.25)
+    assert table.loc["arm", "months_to_need"] == pytest.approx(2.0)
+    assert table.loc["arm", "need_basis"] == "given"
+    proxy = sead(model, scenario(6), draws=1, month=2).set_index("item")
+    assert proxy.loc["arm", "need"] == pytest.approx(15.0)  # Ukraine's 5 a month x 3 months
+    assert proxy.loc["arm", "need_basis"].startswith("proxy")

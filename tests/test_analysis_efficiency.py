@@ -1,0 +1,42 @@
+"""Investment efficiency worked out by hand on the conftest chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import tiny_tables
+from materiel.analysis import efficiency
+from test_analysis_common import model_of, scenario
+
+
+def test_efficiency_by_hand(tmp_path: Path) -> None:
+    # powder_line: +50 t/month for EUR 100 M, 6 months lead, no ramp. Powder binds (100 t ->
+    # 10,000 rounds of a 20,000 line), so the option adds 5,000 rounds a month:
+    # EUR 2 M per t/month, EUR 20,000 per round/month, first output in month 6.
+    model = model_of(tmp_path, tiny_tables())
+    table = efficiency(model, scenario(8)).set_index("expansion")
+    r = table.loc["powder_line"]
+    assert r["eur_per_unit_month"] == pytest.approx(2e6)
+    assert r["first_output_month"] == 6
+    assert r["first_output_date"] == "2027-07"
+    assert r["full_rate_month"] == 6
+    assert r["end_item"] == "shell"
+    assert r["end_units_supported"] == pytest.approx(5_000)
+    assert r["end_gain_per_month"] == pytest.approx(5_000)
+    assert r["end_gain_with_others"] == pytest.approx(5_000)
+    assert r["eur_per_end_unit_month"] == pytest.approx(20_000)
+    # the optimiser values the option (Ukraine is short) and builds it in month 0
+    assert r["lp_value_eur"] > 0
+    assert r["lp_built_share"] == pytest.approx(1.0)
+    assert r["lp_built_month"] == 0
+
+
+def test_decision_month_shifts_first_output(tmp_path: Path) -> None:
+    model = model_of(tmp_path, tiny_tables())
+    table = efficiency(model, scenario(8), decide_month=2, lp=False).set_index("expansion")
+    assert table.loc["powder_line", "first_output_month"] == 8
+    assert table["lp_value_eur"].isna().all()
+    with pytest.raises(ValueError, match="decision month"):
+        efficiency(model, scenario(8), decide_month=8)
