@@ -4,6 +4,7 @@ from materiel.cli import analyses as _analyses  # noqa: F401  (gap, outlook, cho
 from materiel.cli import data as _data  # noqa: F401  (registers `materiel data`)
 from materiel.cli import plan as _plan  # noqa: F401  (registers the command)
 from materiel.cli import report as _report  # noqa: F401  (registers `materiel report`)
+from materiel.cli import serve as _serve  # noqa: F401  (registers serve, users)
 from materiel.cli import simulate as _simulate  # noqa: F401  (registers the command)
 from materiel.cli.app import app
 

@@ -1,0 +1,144 @@
+"""Who is asking, and may they? Session cookies for pages, bearer tokens for the API, CSRF.
+
+Roles: viewer (read), analyst (also run and edit scenarios), admin (also edit data and manage
+users). A request without valid credentials gets 401, one with too small a role 403; both are
+raised before anything changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+from materiel.store.models import User
+from materiel.store.users import role_at_least, user_for_token
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user of a request."""
+
+    id: int
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return role_at_least(self.role, role)
+
+
+class LoginRequiredError(Exception):
+    """A page needs a logged-in user (rendered as the login form with status 401)."""
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.name, user.role)
+
+
+def session_stamp(user: User) -> str:
+    """Changes when the password changes, so old sessions stop working."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def api_principal(request: Request) -> Principal:
+    """The user of a bearer token; 401 if absent or invalid."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            401,
+            "authentication required: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    store = request.app.state.ctx.store
+    with store.session() as s:
+        user = user_for_token(s, token.strip())
+        if user is None:
+            raise HTTPException(
+                401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return _principal(user)
+
+
+def page_principal(request: Request) -> Principal | None:
+    """The user of the session cookie, if the session is still valid."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    store = request.app.state.ctx.store
+    with store.sessions() as s:
+        user = s.get(User, uid)
+        if user is None or not user.active or request.session.get("stamp") != session_stamp(user):
+            request.session.clear()
+            return None
+        return _principal(user)
+
+
+def require_role(principal: Principal, role: str) -> Principal:
+    if not principal.can(role):
+        raise HTTPException(403, f"this needs the '{role}' role; you are '{principal.role}'")
+    return principal
+
+
+class ApiRole:
+    """Dependency: a bearer-token user with at least ``role``."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def __call__(self, request: Request) -> Principal:
+        return require_role(api_principal(request), self.role)
+
+
+class PageRole:
+    """Dependency: a logged-in user with at least ``role``; unsafe methods also need a
+    valid CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    async def __call__(self, request: Request) -> Principal:
+        principal = page_principal(request)
+        if principal is None:
+            raise LoginRequiredError()
+        require_role(principal, self.role)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await check_csrf(request)
+        return principal
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (created on first use)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """403 unless the request carries the session's CSRF token."""
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    expected = request.session.get("csrf")
+    if not sent or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise HTTPException(403, "the form has expired or its CSRF token is wrong; reload the page")
+
+
+def login_session(request: Request, user: User) -> None:
+    """Start a fresh session for ``user`` (a new CSRF token, no fixation)."""
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["stamp"] = session_stamp(user)
+    request.session["csrf"] = secrets.token_urlsafe(32)

@@ -1,0 +1,122 @@
+"""Error responses: clear messages, JSON for the API and pages for people; never a stack
+trace or a secret (unexpected errors are logged with an id the user can quote)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from materiel.schema.validate import DatasetError
+from materiel.service.auth import LoginRequiredError, csrf_token
+from materiel.service.context import Context
+from materiel.service.data import RowNotFoundError
+from materiel.service.runner import RunInputError
+from materiel.service.scenarios import ScenarioNotFoundError
+from materiel.store.users import UserError
+
+log = logging.getLogger("materiel.service")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page(request: Request, status: int, title: str, message: str) -> Response:
+    ctx: Context = request.app.state.ctx
+    return ctx.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": title, "message": message, "user": None, "csrf": ""},
+        status_code=status,
+    )
+
+
+def _loc(loc: Any) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Errors without the offending input (it may hold a password)."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if is_api(request):
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers)
+        titles = {401: "Please log in", 403: "Not allowed", 404: "Not found", 409: "Not ready"}
+        return _page(
+            request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        detail = validation_detail(list(exc.errors()))
+        message = "; ".join(f"{_loc(d['loc'])}: {d['msg']}" for d in detail)
+        if is_api(request):
+            return JSONResponse({"detail": detail, "message": message}, 422)
+        return _page(request, 422, "Invalid input", message)
+
+    @app.exception_handler(DatasetError)
+    async def invalid_data(request: Request, exc: DatasetError) -> Response:
+        issues = [vars(i) for i in exc.issues]
+        message = "; ".join(str(i) for i in exc.issues)
+        if is_api(request):
+            return JSONResponse({"detail": issues, "message": message}, 422)
+        return _page(request, 422, "Invalid input", message)
+
+    async def unprocessable(request: Request, exc: Exception) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": str(exc)}, 422)
+        return _page(request, 422, "Invalid input", str(exc))
+
+    for cls in (RunInputError, UserError):
+        app.add_exception_handler(cls, unprocessable)
+
+    @app.exception_handler(ScenarioNotFoundError)
+    async def no_scenario(request: Request, exc: ScenarioNotFoundError) -> Response:
+        message = f"no scenario '{exc.args[0] if exc.args else ''}'"
+        if is_api(request):
+            return JSONResponse({"detail": message}, 404)
+        return _page(request, 404, "Not found", message)
+
+    @app.exception_handler(RowNotFoundError)
+    async def no_row(request: Request, exc: RowNotFoundError) -> Response:
+        message = f"no row '{exc.args[0] if exc.args else ''}'"
+        if is_api(request):
+            return JSONResponse({"detail": message}, 404)
+        return _page(request, 404, "Not found", message)
+
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
+        ctx: Context = request.app.state.ctx
+        target = request.url.path if request.method == "GET" else "/"
+        return ctx.templates.TemplateResponse(
+            request,
+            "login.html",
+            {"user": None, "csrf": csrf_token(request), "next": target, "error": None},
+            status_code=401,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        ref = uuid.uuid4().hex[:12]
+        log.error(
+            "unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc
+        )
+        message = f"internal error (error id {ref}); the server log has the details"
+        if is_api(request):
+            return JSONResponse({"detail": message}, 500)
+        return _page(request, 500, "Something went wrong", message)

@@ -1,0 +1,150 @@
+"""Turn engine outputs into what the store keeps: a small summary and tidy result tables.
+
+Summary keys shared by both kinds (used to compare runs): ``actor``, ``shortfall`` (item ->
+total shortfall over the horizon, item units; the median for simulations), ``shortfall_share``
+(item -> unmet share of need), ``cost_eur`` (total over the horizon; mean for simulations).
+Simulations add ``fire_ratio_p50`` (mean of the monthly median) and ``fire_ratio_final_p50``;
+plans add ``objective``, ``capex_eur`` and ``builds``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from materiel.model.compiled import Model
+from materiel.simulate.summary import by_month, fire_ratio, summarize
+
+Tables = dict[str, list[dict[str, Any]]]
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe records (NaN and infinities become null)."""
+    if frame.empty:
+        return []
+    frame = frame.replace([np.inf, -np.inf], np.nan)
+    rows: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", double_precision=10, date_format="iso")
+    )
+    return rows
+
+
+def _num(x: Any) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def simulation_outputs(
+    result: xr.Dataset, model: Model, actor: str
+) -> tuple[dict[str, Any], Tables]:
+    """Summary and tables of a simulation result for ``actor``."""
+    table = summarize(result, actor)
+    monthly = by_month(result, actor)
+    ratio = fire_ratio(result)
+    cost = result["cost"]
+    facility_items = model.items[model.facility_item].to_numpy()
+    q = cost.quantile([0.1, 0.5, 0.9], dim="draw")
+    cost_table = pd.DataFrame(
+        {
+            "month": result["month"].to_numpy(),
+            "date": result["date"].to_numpy(),
+            "cost_p10": q.sel(quantile=0.1).to_numpy(),
+            "cost_p50": q.sel(quantile=0.5).to_numpy(),
+            "cost_p90": q.sel(quantile=0.9).to_numpy(),
+            "cost_mean": cost.mean("draw").to_numpy(),
+        }
+    )
+    production = (
+        result["production"]
+        .mean("draw")
+        .groupby(xr.DataArray(facility_items, dims="facility", name="item"))
+        .sum()
+        .to_dataframe(name="production_mean")
+        .reset_index()
+    )
+    if "date" not in production:
+        production.insert(1, "date", result["date"].to_numpy()[production["month"].to_numpy()])
+    ratio_frame = ratio.reset_index() if not ratio.empty else ratio
+    summary: dict[str, Any] = {
+        "actor": actor,
+        "shortfall": {str(k): _num(v) for k, v in table["shortfall_p50"].items()},
+        "shortfall_share": {str(k): _num(v) for k, v in table["shortfall_share"].items()},
+        "p_short": {str(k): _num(v) for k, v in table["p_short"].items()},
+        "units": {str(k): str(v) for k, v in table["unit"].items()},
+        "cost_eur": _num(cost.sum("month").mean("draw")),
+        "fire_ratio_p50": _num(ratio["p50"].mean()) if not ratio.empty else None,
+        "fire_ratio_final_p50": _num(ratio["p50"].iloc[-1]) if not ratio.empty else None,
+    }
+    tables: Tables = {
+        "summary": records(table.reset_index()),
+        "by_month": records(monthly),
+        "fire_ratio": records(ratio_frame),
+        "cost": records(cost_table),
+        "production": records(production),
+    }
+    return summary, tables
+
+
+def plan_outputs(result: Any, actor: str) -> tuple[dict[str, Any], Tables]:
+    """Summary and tables of a solved plan (:class:`materiel.optimize.PlanResult`)."""
+    from materiel.optimize.io import plan_document
+
+    short = result.shortfall_by_item()
+    mine = short[short["actor"] == actor].set_index("item")
+    by_month_table = (
+        result.shortfall.groupby(["month", "date", "actor", "item", "unit"], as_index=False)[
+            ["wanted", "fired", "unmet"]
+        ].sum()
+        if not result.shortfall.empty
+        else result.shortfall
+    )
+    doc = plan_document(result)
+    summary: dict[str, Any] = {
+        "actor": actor,
+        "shortfall": {str(k): _num(v) for k, v in mine["unmet"].items()},
+        "shortfall_share": {str(k): _num(v) for k, v in mine["unmet_share"].items()},
+        "units": {str(k): str(v) for k, v in mine["unit"].items()},
+        "cost_eur": _num(result.summary["capex_eur"] + result.summary["expected_purchases_eur"]),
+        "objective": _num(result.objective),
+        "capex_eur": _num(result.summary["capex_eur"]),
+        "expected_purchases_eur": _num(result.summary["expected_purchases_eur"]),
+        "builds": len(doc["builds"]),
+        "scenarios": result.scenarios,
+    }
+    tables: Tables = {
+        "investments": records(result.investments),
+        "shortfall": records(short),
+        "shortfall_by_month": records(by_month_table),
+        "capacity_duals": records(result.capacity_duals),
+        "budget_duals": records(result.budget_duals),
+        "plan": [doc],
+    }
+    return summary, tables
+
+
+TABLE_TITLES = {
+    "summary": "Shortfall by item over the horizon",
+    "by_month": "Shortfall by item and month",
+    "fire_ratio": "Fire ratio Ukraine:Russia by month",
+    "cost": "Cost by month (EUR)",
+    "production": "Mean production by item and month",
+    "investments": "Investments chosen",
+    "shortfall": "Expected unmet demand by actor and item",
+    "shortfall_by_month": "Unmet demand by month",
+    "capacity_duals": "Marginal value of capacity",
+    "budget_duals": "Marginal value of budget",
+    "plan": "Plan document",
+}
+
+
+def table_frame(tables: Tables, name: str) -> pd.DataFrame:
+    """A stored result table as a DataFrame (the plan document flattened to its builds)."""
+    rows = tables.get(name, [])
+    if name == "plan":
+        rows = rows[0].get("builds", []) if rows else []
+    return pd.DataFrame(rows)

@@ -1,0 +1,116 @@
+"""Pages: the runs list, one run (progress polled by htmx), comparison and exports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+
+from materiel.service.auth import PageRole, Principal
+from materiel.service.context import Context, get_ctx
+from materiel.service.export import export_response, run_metadata
+from materiel.service.plots import compare_figures, run_figures
+from materiel.service.results import TABLE_TITLES, table_frame
+from materiel.service.routers.common import run_or_404
+from materiel.service.routers.pages_main import render
+from materiel.service.scenarios import list_scenarios
+from materiel.service.schemas import MAX_INT
+from materiel.store import runs as run_store
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(PageRole("viewer"))]
+Ctx = Annotated[Context, Depends(get_ctx)]
+RunIdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
+SHOWN = {
+    "simulate": ("summary",),
+    "plan": ("investments", "shortfall", "capacity_duals", "budget_duals"),
+}
+
+
+@router.get("/runs")
+def runs_page(
+    request: Request,
+    user: Viewer,
+    ctx: Ctx,
+    kind: Annotated[Literal["simulate", "plan"] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    runs, total = run_store.list_runs(ctx.store, kind=kind, limit=50, offset=(page - 1) * 50)
+    return render(
+        request,
+        ctx,
+        "runs.html",
+        user,
+        runs=runs,
+        total=total,
+        kind=kind,
+        page=page,
+        scenarios=list_scenarios(ctx.store),
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: RunIdPath, user: Viewer, ctx: Ctx) -> Response:
+    run = run_or_404(ctx, run_id)
+    tables = run_store.get_results(ctx.store, run_id) if run.status == "succeeded" else {}
+    frames = {name: table_frame(tables, name) for name in SHOWN[run.kind] if name in tables}
+    figures = run_figures(run, tables) if tables else []
+    return render(
+        request,
+        ctx,
+        "run.html",
+        user,
+        run=run,
+        meta=run_metadata(run),
+        frames=frames,
+        titles=TABLE_TITLES,
+        figures=figures,
+        table_names=list(tables),
+    )
+
+
+@router.get("/runs/{run_id}/progress")
+def run_progress(request: Request, run_id: RunIdPath, user: Viewer, ctx: Ctx) -> Response:
+    """htmx fragment polled every 0.5 s; asks the page to reload when the run has ended."""
+    run = run_or_404(ctx, run_id)
+    response = render(request, ctx, "_progress.html", user, run=run)
+    if run.status in ("succeeded", "failed"):
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@router.get("/runs/{run_id}/export.{fmt}")
+def run_export(
+    run_id: RunIdPath,
+    fmt: Literal["csv", "xlsx", "html"],
+    user: Viewer,
+    ctx: Ctx,
+    table: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
+) -> Response:
+    return export_response(ctx, run_or_404(ctx, run_id), fmt, table)
+
+
+@router.get("/compare")
+def compare(
+    request: Request,
+    user: Viewer,
+    ctx: Ctx,
+    ids: Annotated[list[int], Query(max_length=8)] = [],  # noqa: B006 - FastAPI copies it
+) -> Response:
+    chosen = list(dict.fromkeys(i for i in ids if 1 <= i <= MAX_INT))
+    if len(chosen) < 2:
+        raise HTTPException(422, "choose two or more runs to compare (tick them in the list)")
+    runs = [run_or_404(ctx, i) for i in chosen]
+    done = [r for r in runs if r.status == "succeeded"]
+    tables = {r.id: run_store.get_results(ctx.store, r.id) for r in done if r.kind == "simulate"}
+    items = sorted({k for r in done for k in (r.summary or {}).get("shortfall", {})})
+    builds = {
+        r.id: table_frame(run_store.get_results(ctx.store, r.id), "plan")
+        for r in done
+        if r.kind == "plan"
+    }
+    figures = compare_figures(done, tables) if done else []
+    return render(
+        request, ctx, "compare.html", user, runs=runs, items=items, figures=figures, builds=builds
+    )
