@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import tiny_tables, write_dataset
 
+from conftest import tiny_tables, write_dataset
 from materiel import __version__
 from materiel.io.results import load_result
 
