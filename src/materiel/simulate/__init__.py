@@ -13,7 +13,7 @@ from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import sample
 from materiel.scenario import Scenario
-from materiel.simulate.engine import run
+from materiel.simulate.engine import output_arrays, run
 from materiel.simulate.summary import summarize
 
 __all__ = ["simulate", "summarize", "to_xarray"]
@@ -96,12 +96,12 @@ def simulate(
     ``progress`` is called with the number of draw-months completed since the last call.
     """
     sc = compile_scenario(model, scenario, months)
-    parts = []
-    for lo in range(first_draw, first_draw + draws, chunk):
-        n = min(chunk, first_draw + draws - lo)
-        p = sample(model, n, seed, start=lo, uncertain=uncertain)
-        parts.append(run(model, sc, p, plan, _per_month(progress, n)))
-    arrays = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    arrays = output_arrays(model, sc.months, draws)
+    for lo in range(0, draws, chunk):
+        n = min(chunk, draws - lo)
+        p = sample(model, n, seed, start=first_draw + lo, uncertain=uncertain)
+        part = {k: v[lo : lo + n] for k, v in arrays.items()}
+        run(model, sc, p, plan, _per_month(progress, n), out=part)
     attrs: dict[str, str | int | float] = {
         "package_version": __version__,
         "dataset": model.dataset.meta.name,

@@ -19,6 +19,32 @@ from materiel.model.plan import Plan, builds
 from materiel.model.sampling import sample
 
 
+@dataclass(frozen=True)
+class Scatter:
+    """Sum columns into target columns, ``out[:, target[j]] += x[:, j]``.
+
+    Equivalent to ``x @ one_hot(target, width)`` but O(columns) instead of O(columns x width).
+    """
+
+    order: IntArray
+    starts: IntArray
+    targets: IntArray
+    width: int
+
+    @classmethod
+    def of(cls, target: IntArray, width: int) -> Scatter:
+        order = np.argsort(target, kind="stable")
+        ordered = np.asarray(target)[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+        return cls(order, starts, ordered[starts], width)
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        out = np.zeros((x.shape[0], self.width))
+        if len(self.order):
+            out[:, self.targets] = np.add.reduceat(x[:, self.order], self.starts, axis=1)
+        return out
+
+
 def _one_hot(index: IntArray, width: int) -> FloatArray:
     out = np.zeros((len(index), width))
     out[np.arange(len(index)), index] = 1.0
@@ -33,7 +59,8 @@ def ramp_fraction(months: int, online: FloatArray, ramp_time: FloatArray) -> Flo
     """
     t = np.arange(months, dtype=float)[:, None]
     frac = (t - online[..., None, :] + 1.0) / (ramp_time[..., None, :] + 1.0)
-    return np.clip(np.nan_to_num(frac, nan=0.0, neginf=0.0), 0.0, 1.0)
+    fraction: FloatArray = np.clip(np.nan_to_num(frac, nan=0.0, neginf=0.0), 0.0, 1.0)
+    return fraction
 
 
 def capacity_path(
@@ -47,10 +74,12 @@ def capacity_path(
     exp, month, scale = builds(model, plan)
     online = month + p["lead_time"][:, exp]
     frac = ramp_fraction(sc.months, online, p["ramp_time"][:, exp])  # (D, M, K)
-    added = (frac * (p["added_capacity"][:, exp] * scale)[:, None, :]) @ _one_hot(
-        model.expansion_facility[exp], len(model.facilities)
-    )
-    return (p["capacity"][:, None, :] + added) * sc.availability[None]
+    per_build = frac * (p["added_capacity"][:, exp] * scale)[:, None, :]  # (D, M, K)
+    d, m, k = per_build.shape
+    to_facility = Scatter.of(model.expansion_facility[exp], len(model.facilities))
+    added = to_facility(per_build.reshape(d * m, k)).reshape(d, m, -1)
+    capacity: FloatArray = (p["capacity"][:, None, :] + added) * sc.availability[None]
+    return capacity
 
 
 @dataclass(frozen=True)
@@ -58,8 +87,8 @@ class _Tier:
     facilities: IntArray  # (Fk,)
     inputs: IntArray  # (Fk, K) item column of each input slot; unlimited/padding -> I
     quantity: FloatArray  # (D, Fk, K) input per unit output
-    scatter_inputs: FloatArray  # (Fk*K, I+1)
-    scatter_outputs: FloatArray  # (Fk, I+1)
+    scatter_inputs: Scatter  # (D, Fk*K) -> (D, I+1)
+    scatter_outputs: Scatter  # (D, Fk) -> (D, I)
 
 
 def _tiers(model: Model, recipe_quantity: FloatArray) -> list[_Tier]:
@@ -84,29 +113,51 @@ def _tiers(model: Model, recipe_quantity: FloatArray) -> list[_Tier]:
                 fac,
                 inputs,
                 quantity,
-                _one_hot(inputs.ravel(), n_items + 1),
-                _one_hot(model.facility_item[fac], n_items + 1),
+                Scatter.of(inputs.ravel(), n_items + 1),
+                Scatter.of(model.facility_item[fac], n_items),
             )
         )
     return tiers
 
 
-def planned_production(
-    model: Model,
-    p: dict[str, FloatArray],
-    sc: ScenarioArrays,
-    capacity: FloatArray,
-    plan: Plan | None,
-) -> FloatArray:
-    """Production ordered per draw, month and facility (units/month), shape (D, M, F)."""
-    level = np.where(
-        np.isnan(sc.order_level)[None], p["utilisation"][:, None, :], sc.order_level[None]
-    )
-    planned = capacity * level
-    if plan is not None and plan.orders is not None:
-        share = order_share(model, sc, plan)
-        planned = np.where(np.isnan(share)[None], planned, capacity * np.nan_to_num(share)[None])
-    return planned
+@dataclass(frozen=True)
+class _Capacity:
+    """Working capacity and planned production month by month, without (D, M, F) temporaries."""
+
+    base: FloatArray  # (D, F) units/month
+    online: FloatArray  # (D, K) month of first output of each build (inf: never)
+    ramp: FloatArray  # (D, K) ramp time + 1, months
+    added: FloatArray  # (D, K) units/month at full rate, times the build's scale
+    to_facility: Scatter
+    utilisation: FloatArray  # (D, F)
+    plan_share: FloatArray | None  # (M, F) plan orders as capacity shares, NaN = none
+
+    @classmethod
+    def of(
+        cls, model: Model, p: dict[str, FloatArray], sc: ScenarioArrays, plan: Plan | None
+    ) -> _Capacity:
+        exp, month, scale = builds(model, plan)
+        share = None if plan is None or plan.orders is None else order_share(model, sc, plan)
+        return cls(
+            p["capacity"],
+            month + p["lead_time"][:, exp],
+            p["ramp_time"][:, exp] + 1.0,
+            p["added_capacity"][:, exp] * scale,
+            Scatter.of(model.expansion_facility[exp], len(model.facilities)),
+            p["utilisation"],
+            share,
+        )
+
+    def at(self, t: int, sc: ScenarioArrays) -> tuple[FloatArray, FloatArray]:
+        """(capacity, planned production) in month ``t``, each (D, F) units/month."""
+        frac = np.clip((t - self.online + 1.0) / self.ramp, 0.0, 1.0)
+        capacity = (self.base + self.to_facility(frac * self.added)) * sc.availability[t]
+        level = sc.order_level[t]
+        planned = capacity * np.where(np.isnan(level), self.utilisation, level)
+        if self.plan_share is not None:
+            share = self.plan_share[t]
+            planned = np.where(np.isnan(share), planned, capacity * np.nan_to_num(share))
+        return capacity, planned
 
 
 def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
@@ -130,8 +181,12 @@ def run(
     p: dict[str, FloatArray],
     plan: Plan | None = None,
     progress: Callable[[int], None] | None = None,
+    out: dict[str, FloatArray] | None = None,
 ) -> dict[str, FloatArray]:
     """Simulate sampled parameters ``p`` (each (D, n)); return arrays keyed by variable name.
+
+    ``out``: zeroed arrays from :func:`output_arrays` (or slices of them along the draw axis)
+    to write into; by default they are allocated here.
 
     Shapes: production/capacity (D, M, F); industry_stock/input_use/allocated (D, M, I);
     delivered/stock/wanted/fired/shortfall (D, M, H, I) over holder actors H; cost and
@@ -143,18 +198,17 @@ def run(
     hpos = np.full(len(model.actors), -1)
     hpos[holders] = np.arange(n_h)
 
-    capacity = capacity_path(model, p, sc, plan)
-    planned = planned_production(model, p, sc, capacity, plan)
+    lines = _Capacity.of(model, p, sc, plan)
     tiers = _tiers(model, p["recipe_quantity"])
 
     # where allocations and flows land: flat (holder, item) positions
     q_item = model.allocation_item
-    q_dest = _one_hot(hpos[model.allocation_recipient] * n_items + q_item, n_h * n_items)
-    q_from = _one_hot(q_item, n_items + 1)
-    l_dest = _one_hot(hpos[model.flow_recipient] * n_items + model.flow_item, n_h * n_items)
+    q_dest = Scatter.of(hpos[model.allocation_recipient] * n_items + q_item, n_h * n_items)
+    q_from = Scatter.of(q_item, n_items)
+    l_dest = Scatter.of(hpos[model.flow_recipient] * n_items + model.flow_item, n_h * n_items)
     c_flat = hpos[model.consumption_actor] * n_items + model.consumption_item
     s_flat = hpos[model.stock_actor] * n_items + model.stock_item
-    fac_item = _one_hot(model.facility_item, n_items)
+    fac_item = Scatter.of(model.facility_item, n_items)
     artillery = (model.item_category == "artillery").to_numpy()
 
     industry = np.zeros((d, n_items + 1))
@@ -162,19 +216,10 @@ def run(
     stock = np.zeros((d, n_h * n_items))
     stock += p["stock_quantity"] @ _one_hot(s_flat, n_h * n_items)
 
-    f32 = np.float32
-    out = {
-        "capacity": capacity.astype(f32),
-        "production": np.zeros((d, m, len(model.facilities)), f32),
-        "industry_stock": np.zeros((d, m, n_items), f32),
-        "input_use": np.zeros((d, m, n_items), f32),
-        "allocated": np.zeros((d, m, n_items), f32),
-        "delivered": np.zeros((d, m, n_h * n_items), f32),
-        "stock": np.zeros((d, m, n_h * n_items), f32),
-        "wanted": np.zeros((d, m, n_h * n_items), f32),
-        "fired": np.zeros((d, m, n_h * n_items), f32),
-        "cost": np.zeros((d, m), f32),
-    }
+    result = output_arrays(model, m, d) if out is None else out
+    # holder variables are written through flat (holder * item) views
+    flat = {k: v.reshape(d, m, -1) for k, v in result.items() if v.ndim == 4}
+    out = {**result, **flat}
     # purchases: end items and services are bought (their price covers their inputs)
     bought = np.isin(model.item_kind.to_numpy()[model.facility_item], ("end", "service"))
     price = p["unit_cost"] * bought
@@ -182,19 +227,21 @@ def run(
     capex = p["capex"][:, plan.expansion] * plan.scale  # (D, K) charged in the decision month
 
     for t in range(m):
+        capacity, planned = lines.at(t, sc)
+        out["capacity"][:, t] = capacity
         produced = np.zeros((d, len(model.facilities)))
         used = np.zeros((d, n_items + 1))
         for tier in tiers:
-            ordered = planned[:, t, tier.facilities]
+            ordered = planned[:, tier.facilities]
             request = ordered[:, :, None] * tier.quantity
-            total = request.reshape(d, -1) @ tier.scatter_inputs
+            total = tier.scatter_inputs(request.reshape(d, -1))
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = np.where(total > 0, np.minimum(1.0, industry / total), 1.0)
             made = ordered * ratio[:, tier.inputs].min(axis=-1)
-            take = (made[:, :, None] * tier.quantity).reshape(d, -1) @ tier.scatter_inputs
+            take = tier.scatter_inputs((made[:, :, None] * tier.quantity).reshape(d, -1))
             industry -= take
             np.maximum(industry, 0.0, out=industry)
-            industry[:, :n_items] += made @ tier.scatter_outputs[:, :n_items]
+            industry[:, :n_items] += tier.scatter_outputs(made)
             industry[:, n_items] = np.inf
             used += take
             produced[:, tier.facilities] = made
@@ -202,11 +249,11 @@ def run(
         share = np.where(
             np.isnan(sc.allocation_share[t]), p["allocation_share"], sc.allocation_share[t]
         )
-        share = share / np.maximum(1.0, _per_item_total(share, q_item, n_items))
-        allocated = share * (produced @ fac_item)[:, q_item]
-        allocated_item = allocated @ q_from[:, :n_items]
+        share = share / np.maximum(1.0, q_from(share)[:, q_item])  # rescale if > 1 per item
+        allocated = share * fac_item(produced)[:, q_item]
+        allocated_item = q_from(allocated)
         industry[:, :n_items] -= allocated_item
-        arrivals = allocated @ q_dest + (p["flow_rate"] * sc.flow_factor[t]) @ l_dest
+        arrivals = q_dest(allocated) + l_dest(p["flow_rate"] * sc.flow_factor[t])
 
         stock *= np.repeat(1.0 - sc.stock_loss[t, holders], n_items)
         stock += arrivals
@@ -226,22 +273,43 @@ def run(
         if progress is not None:
             progress(t)
 
-    for key in ("delivered", "stock", "wanted", "fired"):
-        out[key] = out[key].reshape(d, m, n_h, n_items)
-    out["shortfall"] = out["wanted"] - out["fired"]
-    ua, ru = _actor_pos(model, holders, "ukraine"), _actor_pos(model, holders, "russia")
-    if ua is not None and ru is not None:
-        fired_ua = out["fired"][:, :, ua][..., artillery].sum(-1)
-        fired_ru = out["fired"][:, :, ru][..., artillery].sum(-1)
+    np.subtract(result["wanted"], result["fired"], out=result["shortfall"])
+    if "fire_ratio" in result:
+        ua, ru = _actor_pos(model, holders, "ukraine"), _actor_pos(model, holders, "russia")
+        fired_ua = result["fired"][:, :, ua][..., artillery].sum(-1)
+        fired_ru = result["fired"][:, :, ru][..., artillery].sum(-1)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out["fire_ratio"] = np.where(fired_ru > 0, fired_ua / fired_ru, np.nan).astype(f32)
+            result["fire_ratio"][...] = np.where(fired_ru > 0, fired_ua / fired_ru, np.nan)
+    return result
+
+
+def output_arrays(model: Model, months: int, draws: int) -> dict[str, FloatArray]:
+    """Zeroed float32 result arrays for ``draws`` draws (see :func:`run` for the shapes).
+
+    ``fire_ratio`` is present only if both UKR and RUS are tracked holders.
+    """
+    n_f, n_i, n_h = len(model.facilities), len(model.items), len(model.holders)
+    shapes = {
+        "capacity": (n_f,),
+        "production": (n_f,),
+        "industry_stock": (n_i,),
+        "input_use": (n_i,),
+        "allocated": (n_i,),
+        "delivered": (n_h, n_i),
+        "stock": (n_h, n_i),
+        "wanted": (n_h, n_i),
+        "fired": (n_h, n_i),
+        "shortfall": (n_h, n_i),
+        "cost": (),
+    }
+    out = {k: np.zeros((draws, months, *v), np.float32) for k, v in shapes.items()}
+    holders = model.holders
+    if (
+        _actor_pos(model, holders, "ukraine") is not None
+        and _actor_pos(model, holders, "russia") is not None
+    ):
+        out["fire_ratio"] = np.zeros((draws, months), np.float32)
     return out
-
-
-def _per_item_total(share: FloatArray, item: IntArray, n_items: int) -> FloatArray:
-    """For each allocation row, the total share allocated of its item (to rescale > 1)."""
-    totals: FloatArray = (share @ _one_hot(item, n_items))[..., item]
-    return totals
 
 
 def _actor_pos(model: Model, holders: IntArray, side: str) -> int | None:
