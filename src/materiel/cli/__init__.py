@@ -6,6 +6,7 @@ from materiel.cli import plan as _plan  # noqa: F401  (registers the command)
 from materiel.cli import report as _report  # noqa: F401  (registers `materiel report`)
 from materiel.cli import serve as _serve  # noqa: F401  (registers serve, users)
 from materiel.cli import simulate as _simulate  # noqa: F401  (registers the command)
+from materiel.cli import sweep as _sweep  # noqa: F401  (registers sweep, sensitivity)
 from materiel.cli.app import app
 
 __all__ = ["app"]
