@@ -188,7 +188,12 @@ def _chains_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
 
         prod = labels(m, "production")
         n_f = len(c["facility"])
-        key = lambda i, p: np.asarray(i) * n_p + np.asarray(p)  # noqa: E731
+
+        def key(item: IntArray, pool: IntArray | int) -> IntArray:
+            """Position in ``keys`` of (item, pool)."""
+            position: IntArray = np.asarray(item) * n_p + np.asarray(pool)
+            return position
+
         pf, pq = _shipping_pairs(d, fed_only=False)
         b_item, b_nation = np.repeat(np.arange(n_i), n_n), np.tile(np.arange(n_n), n_i)
         lhs = expression(

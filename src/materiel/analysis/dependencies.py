@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 
 from materiel.analysis.common import (
-    EUROPEAN_SIDES,
     central_capacity,
     end_item_mask,
     item_price,
     leontief,
 )
 from materiel.model.compiled import FloatArray, Model
+from materiel.model.events import EUROPEAN_SIDES
 from materiel.scenario import Scenario
 
 MARKET = "(market)"

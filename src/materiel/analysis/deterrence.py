@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from materiel.analysis.common import EUROPEAN_SIDES, date_labels, main_actor, with_events
+from materiel.analysis.common import date_labels, main_actor, with_events
 from materiel.analysis.layers import european_holdings
 from materiel.model.compiled import Model
+from materiel.model.events import EUROPEAN_SIDES
 from materiel.scenario import Ceasefire, Scenario
 from materiel.simulate import simulate
 

@@ -73,7 +73,8 @@ def european_holdings(model: Model, result: xr.Dataset, month: int, items: list[
         return industry
     at = sel.sel(actor=holders).isel(month=month)
     before = at["stock"] + at["fired"] - at["delivered"]
-    return industry + before.sum("actor").to_numpy().astype(float)
+    held: FloatArray = industry + before.sum("actor").to_numpy().astype(float)
+    return held
 
 
 def layered(

@@ -11,23 +11,62 @@ from typing import Annotated, Any
 
 import typer
 
-from materiel.cli.app import DataOption, app, err, out, user_errors
+from materiel.cli.app import DataOption, MonthsOption, SeedOption, app, err, out, user_errors
 
-ScenarioOption = Annotated[
-    str | None,
+
+def _scenario_option(default: str) -> Any:
+    return typer.Option(
+        "--scenario",
+        "-s",
+        metavar="<name|file>",
+        show_default=default,
+        help="Scenario name or YAML file.",
+    )
+
+
+def _draws_option(default: int | None) -> Any:
+    """Draws of a Monte Carlo analysis (``default``), or of a deterministic one (None)."""
+    if default is None:
+        return typer.Option(
+            min=1,
+            metavar="<n>",
+            help="Unused: this analysis uses central values.",
+        )
+    return typer.Option(min=1, metavar="<n>", show_default=str(default), help="Monte Carlo draws.")
+
+
+ScenarioOption = Annotated[str | None, _scenario_option("imposed-deal")]
+CeasefireScenarioOption = Annotated[str | None, _scenario_option("fragile-ceasefire")]
+DrawsOption = Annotated[int | None, _draws_option(200)]
+CentralDrawsOption = Annotated[int | None, _draws_option(None)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the tables as JSON on stdout.")]
+CsvOption = Annotated[
+    Path | None, typer.Option("--csv", metavar="<file.csv>", help="Write the full table as CSV.")
+]
+PngOption = Annotated[
+    Path | None, typer.Option("--png", metavar="<file.png>", help="Write a static plot as PNG.")
+]
+RowsOption = Annotated[
+    int, typer.Option(min=1, metavar="<n>", help="Rows shown in the terminal table.")
+]
+MonthOption = Annotated[
+    int | None,
     typer.Option(
-        "--scenario", "-s", help="Scenario name or YAML path [default: the analysis' own]."
+        min=0,
+        metavar="<month>",
+        show_default="scenario's, else 2",
+        help="Month US deliveries stop.",
     ),
 ]
-DrawsOption = Annotated[
-    int | None,
-    typer.Option(min=1, help="Monte Carlo draws [default: the analysis' own; 1 if deterministic]."),
+CentralSeedOption = Annotated[
+    int, typer.Option(min=0, metavar="<int>", help="Unused: this analysis uses central values.")
 ]
-SeedOption = Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the table as JSON on stdout.")]
-CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write the full table as CSV.")]
-PngOption = Annotated[Path | None, typer.Option("--png", help="Write a static plot as PNG.")]
-RowsOption = Annotated[int, typer.Option(min=1, help="Rows shown in the terminal table.")]
+StockReleaseOption = Annotated[
+    float,
+    typer.Option(
+        min=0.0, max=1.0, metavar="<share>", help="Share of European stocks handed over, 0-1."
+    ),
+]
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:
@@ -107,7 +146,7 @@ def run_analysis(
             )
 
 
-def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict) -> Any:
+def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[str, Any]) -> Any:
     """Run one analysis; a solver failure (PlanError, a RuntimeError) exits with code 1."""
     try:
         return spec.run(model, scen, draws=draws, seed=seed, **kwargs)
@@ -122,13 +161,8 @@ def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict)
 )
 def gap(
     scenario: ScenarioOption = None,
-    month: Annotated[
-        int | None,
-        typer.Option(min=0, help="Month US deliveries stop [default: scenario's, else 2]."),
-    ] = None,
-    stock_release: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of European holdings handed over.")
-    ] = 0.5,
+    month: MonthOption = None,
+    stock_release: StockReleaseOption = 0.5,
     data: DataOption = None,
     draws: DrawsOption = None,
     seed: SeedOption = 0,
@@ -158,11 +192,16 @@ def gap(
 )
 def outlook(
     scenario: ScenarioOption = None,
-    months: Annotated[int, typer.Option(min=1, max=240, help="Months ahead.")] = 4,
-    start: Annotated[int, typer.Option(min=0, help="First month of the window.")] = 0,
-    stock_release: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of European holdings handed over.")
-    ] = 0.5,
+    months: Annotated[
+        int, typer.Option(min=1, max=240, metavar="<months>", help="Length of the window.")
+    ] = 4,
+    start: Annotated[
+        int,
+        typer.Option(
+            min=0, metavar="<month>", help="First month of the window (0 = dataset start)."
+        ),
+    ] = 0,
+    stock_release: StockReleaseOption = 0.5,
     data: DataOption = None,
     draws: DrawsOption = None,
     seed: SeedOption = 0,
@@ -194,13 +233,18 @@ def outlook(
 def chokepoints(
     scenario: ScenarioOption = None,
     fraction: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of a node's capacity removed.")
+        float,
+        typer.Option(
+            min=0.0, max=1.0, metavar="<share>", help="Share of a node's capacity removed, 0-1."
+        ),
     ] = 1.0,
-    duals: Annotated[bool, typer.Option(help="Also solve the LP for capacity duals.")] = True,
+    duals: Annotated[
+        bool, typer.Option(help="Also LP capacity duals (EUR per unit/month).")
+    ] = True,
     rows: RowsOption = 30,
     data: DataOption = None,
-    draws: DrawsOption = None,
-    seed: SeedOption = 0,
+    draws: CentralDrawsOption = None,
+    seed: CentralSeedOption = 0,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
@@ -231,14 +275,20 @@ def chokepoints(
 )
 def dependencies(
     scenario: ScenarioOption = None,
-    month: Annotated[int, typer.Option(min=0, help="Month whose capacity sets the shares.")] = 0,
+    month: Annotated[
+        int,
+        typer.Option(min=0, metavar="<month>", help="Month whose capacity sets the shares."),
+    ] = 0,
     basis: Annotated[
         str,
-        typer.Option(help="Weigh suppliers by 'output' (capacity x utilisation) or 'capacity'."),
+        typer.Option(
+            metavar="<output|capacity>",
+            help="Weigh suppliers by capacity x utilisation or by capacity.",
+        ),
     ] = "output",
     data: DataOption = None,
-    draws: DrawsOption = None,
-    seed: SeedOption = 0,
+    draws: CentralDrawsOption = None,
+    seed: CentralSeedOption = 0,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
@@ -271,14 +321,23 @@ def coordination(
     scenario: ScenarioOption = None,
     weights: Annotated[
         str,
-        typer.Option(help="National shares of the demand: equal, capacity or DEU=0.3,FRA=0.2,..."),
+        typer.Option(
+            metavar="<weights>",
+            help="Demand shares: equal, capacity or DEU=0.3,FRA=0.2,...",
+        ),
     ] = "equal",
     budget: Annotated[
-        float | None, typer.Option(min=0.0, help="Budget EUR/year [default: scenario's].")
+        float | None,
+        typer.Option(
+            min=0.0,
+            metavar="<eur/year>",
+            show_default="scenario's",
+            help="Budget for orders and investments, EUR per year.",
+        ),
     ] = None,
     data: DataOption = None,
-    draws: DrawsOption = None,
-    seed: SeedOption = 0,
+    draws: CentralDrawsOption = None,
+    seed: CentralSeedOption = 0,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
@@ -308,16 +367,25 @@ def coordination(
     short_help="Russia's restocking vs Ukraine and Europe after a ceasefire; SEAD munitions.",
 )
 def deterrence(
-    scenario: ScenarioOption = None,
+    scenario: CeasefireScenarioOption = None,
     ceasefire_month: Annotated[
-        int | None, typer.Option(min=0, help="Ceasefire month [default: scenario's, else 6].")
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="<month>",
+            show_default="scenario's, else 6",
+            help="Month the ceasefire starts.",
+        ),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.0, help="Russia:West stock ratio that counts as crossed.")
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="<ratio>",
+            help="Alarm level of the Russia:West stock ratio.",
+        ),
     ] = 3.0,
-    months: Annotated[
-        int | None, typer.Option(min=1, max=240, help="Horizon [default: scenario's].")
-    ] = None,
+    months: MonthsOption = None,
     data: DataOption = None,
     draws: DrawsOption = None,
     seed: SeedOption = 0,
@@ -351,11 +419,15 @@ def deterrence(
 )
 def efficiency(
     scenario: ScenarioOption = None,
-    decide_month: Annotated[int, typer.Option(min=0, help="Month the options are decided.")] = 0,
-    lp: Annotated[bool, typer.Option(help="Also solve the LP for each option's value.")] = True,
+    decide_month: Annotated[
+        int, typer.Option(min=0, metavar="<month>", help="Month the options are decided.")
+    ] = 0,
+    lp: Annotated[
+        bool, typer.Option(help="Also the LP value of each option (EUR per EUR).")
+    ] = True,
     data: DataOption = None,
-    draws: DrawsOption = None,
-    seed: SeedOption = 0,
+    draws: CentralDrawsOption = None,
+    seed: CentralSeedOption = 0,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,

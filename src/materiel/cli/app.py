@@ -15,6 +15,9 @@ from materiel import __version__
 
 app = typer.Typer(
     help="materiel: plan European defence-industrial mobilisation with numbers.",
+    epilog="Units: quantities in each item's own unit (round, missile, t, ...), rates per "
+    "month, money in EUR; months count from the dataset's start (month 0). "
+    "Start with: materiel simulate imposed-deal",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -24,7 +27,20 @@ out = Console()
 
 DataOption = Annotated[
     Path | None,
-    typer.Option("--data", help="Dataset folder; tables it lacks come from the bundled default."),
+    typer.Option(
+        "--data",
+        metavar="<dir>",
+        help="Dataset folder; tables it lacks come from the bundled dataset.",
+    ),
+]
+SeedOption = Annotated[
+    int, typer.Option(min=0, metavar="<int>", help="Random seed; same seed, same result.")
+]
+MonthsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=240, metavar="<months>", show_default="scenario's", help="Horizon in months."
+    ),
 ]
 
 
@@ -39,7 +55,7 @@ def main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:

@@ -53,7 +53,10 @@ def _summary_line(dataset: Dataset) -> str:
 def check(
     path: Annotated[
         Path | None,
-        typer.Argument(help="Dataset folder or .xlsx workbook [default: the bundled dataset]."),
+        typer.Argument(
+            show_default="bundled dataset",
+            help="Dataset folder or .xlsx workbook.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -83,9 +86,16 @@ def _fmt(x: float) -> str:
 def sources(
     data: DataOption = None,
     status: Annotated[
-        str | None, typer.Option(help="Only figures whose source has this status.")
+        str | None,
+        typer.Option(
+            metavar="<status>",
+            help="Only figures whose source has this status (achieved, estimate, ...).",
+        ),
     ] = None,
-    table: Annotated[str | None, typer.Option(help="Only figures of this table.")] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(metavar="<table>", help="Only figures of this table (e.g. facilities)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List every sourced figure: central/low/high, unit and its source's status, date, URL."""
@@ -126,7 +136,7 @@ def sources(
 
 @data_app.command()
 def export(
-    xlsx: Annotated[Path, typer.Option("--xlsx", help="Workbook to write (.xlsx).")],
+    xlsx: Annotated[Path, typer.Option("--xlsx", metavar="<file.xlsx>", help="Workbook to write.")],
     data: DataOption = None,
 ) -> None:
     """Write the whole dataset to one Excel workbook: a sheet per table, plus README."""
@@ -141,9 +151,9 @@ def export(
 @data_app.command("import")
 def import_(
     workbook: Annotated[Path, typer.Argument(help="Workbook to read (.xlsx).")],
-    to: Annotated[Path, typer.Option("--to", help="Dataset folder to write.")],
+    to: Annotated[Path, typer.Option("--to", metavar="<dir>", help="Dataset folder to write.")],
     force: Annotated[
-        bool, typer.Option("--force", help="Replace the dataset files of a non-empty folder.")
+        bool, typer.Option("--force", help="Replace the dataset files in a non-empty folder.")
     ] = False,
 ) -> None:
     """Validate a workbook and write it as a dataset folder (CSV files + dataset.yaml).
@@ -160,7 +170,10 @@ def import_(
 @data_app.command()
 def guide(
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file [default: stdout].")
+        Path | None,
+        typer.Option(
+            "--out", metavar="<file.md>", show_default="stdout", help="Write the guide here."
+        ),
     ] = None,
 ) -> None:
     """Print the data guide (every table and field), generated from the schema."""

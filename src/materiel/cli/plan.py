@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from materiel.cli.app import DataOption, app, err, out, user_errors
+from materiel.cli.app import DataOption, MonthsOption, app, err, out, user_errors
 
 
 def _fmt(x: float) -> str:
@@ -31,43 +31,50 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 @app.command()
 def plan(
     scenario: Annotated[
-        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+        str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
     ],
     budget: Annotated[
         float | None,
         typer.Option(
             min=0.0,
-            help="Budget in EUR per year for every scenario [default: each "
-            "scenario's own; none if it sets none].",
+            metavar="<eur/year>",
+            show_default="scenario's",
+            help="Budget for orders and investments, EUR per year.",
         ),
     ] = None,
-    months: Annotated[
-        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
-    ] = None,
+    months: MonthsOption = None,
     scenarios: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated scenarios planned together (two-stage, weighted by "
-            "probability); SCENARIO is always included."
+            metavar="<names>",
+            help="Other scenarios to plan with, comma-separated (weighted by probability).",
         ),
     ] = None,
     out_file: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Plan file (.json) [default: materiel-results/plan-SCENARIO"
-            ".json]; replay it with `materiel simulate SCENARIO --plan FILE`.",
+            metavar="<file.json>",
+            show_default="materiel-results/plan-SCENARIO.json",
+            help="Plan file to write.",
         ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the plan's tables as JSON on stdout.")
     ] = False,
     solver_log: Annotated[
-        bool, typer.Option("--solver-log", help="Show the HiGHS log on stderr.")
+        bool, typer.Option("--solver-log", help="Show the HiGHS solver log on stderr.")
     ] = False,
     data: DataOption = None,
 ) -> None:
-    """Optimise investments (shared) and monthly orders (per scenario) to close the gap."""
+    """Optimise investments (shared) and monthly orders (per scenario) to close the gap.
+
+    A two-stage stochastic LP over SCENARIO and --scenarios, weighted by
+    their probability. Prints the investments (capex in EUR, first output
+    month), the shortfall left (item units), the value of capacity (EUR per
+    unit/month) and of one more euro of budget; writes a plan file. Replay it
+    under uncertainty with `materiel simulate SCENARIO --plan FILE`.
+    """
     from materiel.optimize import PlanError
 
     with user_errors():

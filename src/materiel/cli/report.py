@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from materiel.cli.app import DataOption, app, err, out, user_errors
+from materiel.cli.app import DataOption, SeedOption, app, err, out, user_errors
 
 
 @app.command(
@@ -16,16 +16,29 @@ from materiel.cli.app import DataOption, app, err, out, user_errors
 )
 def report(
     scenario: Annotated[
-        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+        str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
     ],
-    html: Annotated[Path, typer.Option("--html", help="HTML file to write.")],
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html", metavar="<file.html>", help="Report to write (self-contained, offline)."
+        ),
+    ],
     png_dir: Annotated[
-        Path | None, typer.Option("--png-dir", help="Also write one static PNG per analysis here.")
+        Path | None,
+        typer.Option(
+            "--png-dir", metavar="<dir>", help="Also write one static PNG per analysis here."
+        ),
     ] = None,
     draws: Annotated[
-        int, typer.Option(min=1, help="Monte Carlo draws of the stochastic analyses.")
+        int,
+        typer.Option(
+            min=1,
+            metavar="<n>",
+            help="Monte Carlo draws for gap, outlook and deterrence.",
+        ),
     ] = 200,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")] = 0,
+    seed: SeedOption = 0,
     data: DataOption = None,
 ) -> None:
     """Write a self-contained HTML report (plots embedded, opens offline) with every analysis,

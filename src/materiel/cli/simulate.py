@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from materiel.cli.app import DataOption, app, out, progress_bar, user_errors
+from materiel.cli.app import (
+    DataOption,
+    MonthsOption,
+    SeedOption,
+    app,
+    out,
+    progress_bar,
+    user_errors,
+)
 
 
 def _fmt(x: float) -> str:
@@ -24,35 +32,43 @@ def _fmt(x: float) -> str:
 @app.command()
 def simulate(
     scenario: Annotated[
-        str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
+        str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
     ],
-    draws: Annotated[int, typer.Option(min=1, help="Monte Carlo draws.")] = 1000,
-    months: Annotated[
-        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same result.")] = 0,
-    actor: Annotated[str, typer.Option(help="Actor whose shortfall is summarised.")] = "UKR",
+    draws: Annotated[int, typer.Option(min=1, metavar="<n>", help="Monte Carlo draws.")] = 1000,
+    months: MonthsOption = None,
+    seed: SeedOption = 0,
+    actor: Annotated[
+        str, typer.Option(metavar="<actor>", help="Actor whose shortfall is summarised.")
+    ] = "UKR",
     out_file: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Results file (.nc netCDF or .parquet) [default: materiel-results/SCENARIO.nc].",
+            metavar="<file>",
+            show_default="materiel-results/SCENARIO.nc",
+            help="Results file (.nc or .parquet).",
         ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON summary on stdout.")
+        bool, typer.Option("--json", help="Print a JSON summary on stdout instead of tables.")
     ] = False,
     plan_file: Annotated[
         Path | None,
         typer.Option(
             "--plan",
-            help="Plan file from `materiel plan`: its builds, and its orders for this scenario "
-            "if it has them.",
+            metavar="<file.json>",
+            help="Replay a `materiel plan` file (its builds and this scenario's orders).",
         ),
     ] = None,
     data: DataOption = None,
 ) -> None:
-    """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities."""
+    """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
+
+    Prints, per item the actor uses: the need and the shortfall over the
+    horizon (item units: rounds, missiles, ...), the probability of a short
+    month and the months sustained. Saves every variable per draw and month
+    to the results file.
+    """
     with user_errors():
         from materiel.io.dataset import load_dataset
         from materiel.io.results import SUFFIXES, save_result

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import linopy
 import numpy as np
+import pandas as pd
 import xarray as xr
 from linopy import Variable
 
@@ -43,7 +44,7 @@ on the built LP with linopy's own API, e.g.
 MONTH = 1  # axis of the month in (scenario, month, ...) rows
 
 
-def _rows(d: PlanData, last: str) -> list:
+def _rows(d: PlanData, last: str) -> list[pd.Index]:
     return [d.coords["scenario"], d.coords["month"], d.coords[last]]
 
 

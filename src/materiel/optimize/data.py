@@ -117,7 +117,9 @@ def option_coefficients(model: Model, options: IntArray, months: int) -> FloatAr
     online = decision + model.lead_time.central[options][None, :]  # (d, E)
     ramp = np.broadcast_to(model.ramp_time.central[options], online.shape)
     frac = ramp_fraction(months, online, ramp)  # (d, t, E)
-    return np.transpose(frac, (2, 0, 1)) * model.added_capacity.central[options][:, None, None]
+    added = model.added_capacity.central[options][:, None, None]
+    coefficients: FloatArray = np.transpose(frac, (2, 0, 1)) * added
+    return coefficients
 
 
 def normalised_shares(model: Model, sc: ScenarioArrays) -> FloatArray:

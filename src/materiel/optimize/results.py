@@ -27,7 +27,8 @@ def dates(start: str, months: np.ndarray | pd.Series) -> np.ndarray:
     index = np.asarray(months, dtype=int)
     if index.size == 0:
         return np.array([], dtype=str)
-    return np.asarray(month_labels(start, int(index.max()) + 1))[index]
+    labels: np.ndarray = np.asarray(month_labels(start, int(index.max()) + 1))[index]
+    return labels
 
 
 @dataclass

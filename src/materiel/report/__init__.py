@@ -50,6 +50,8 @@ class Section:
 
 @dataclass
 class Report:
+    """Every analysis of one scenario: one :class:`Section` per analysis, with run metadata."""
+
     model: Model
     scenario: Scenario
     draws: int

@@ -28,7 +28,7 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     short = short_months(result, actor).sel(item=used)
     total_short = res["shortfall"].sum("month")
     total_wanted = res["wanted"].sum("month")
-    first = xr.where(short.any("month"), short.argmax("month"), months)
+    first = short.argmax("month").where(short.any("month"), months)
     q = total_short.quantile([0.05, 0.5, 0.95], dim="draw")
     table = pd.DataFrame(
         {
