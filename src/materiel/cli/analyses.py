@@ -11,7 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from materiel.cli.app import DataOption, MonthsOption, SeedOption, app, err, out, user_errors
+from materiel.cli.app import (
+    BudgetOption,
+    DataOption,
+    MonthsOption,
+    SeedOption,
+    app,
+    err,
+    out,
+    user_errors,
+)
 
 
 def _scenario_option(default: str) -> Any:
@@ -326,15 +335,7 @@ def coordination(
             help="Demand shares: equal, capacity or DEU=0.3,FRA=0.2,...",
         ),
     ] = "equal",
-    budget: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            metavar="<eur/year>",
-            show_default="scenario's",
-            help="Budget for orders and investments, EUR per year.",
-        ),
-    ] = None,
+    budget: BudgetOption = None,
     data: DataOption = None,
     draws: CentralDrawsOption = None,
     seed: CentralSeedOption = 0,

@@ -36,6 +36,15 @@ DataOption = Annotated[
 SeedOption = Annotated[
     int, typer.Option(min=0, metavar="<int>", help="Random seed; same seed, same result.")
 ]
+BudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        metavar="<eur/year>",
+        show_default="scenario's",
+        help="Budget for orders and investments, EUR per year.",
+    ),
+]
 MonthsOption = Annotated[
     int | None,
     typer.Option(

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from materiel.cli.app import DataOption, MonthsOption, app, err, out, user_errors
+from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
 
 
 def _fmt(x: float) -> str:
@@ -33,15 +33,7 @@ def plan(
     scenario: Annotated[
         str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
     ],
-    budget: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            metavar="<eur/year>",
-            show_default="scenario's",
-            help="Budget for orders and investments, EUR per year.",
-        ),
-    ] = None,
+    budget: BudgetOption = None,
     months: MonthsOption = None,
     scenarios: Annotated[
         str | None,

@@ -83,34 +83,42 @@ def _band(
     ]
 
 
+def _share_of_need(
+    key: str, title: str, monthly: pd.DataFrame, short: str, wanted: str
+) -> tuple[str, Figure]:
+    """One line per item: ``short / wanted`` by month (a share of need, 0-1)."""
+    traces = []
+    for i, (item, g) in enumerate(monthly.groupby("item", sort=True)):
+        share = (g[short] / g[wanted].where(g[wanted] > 0)).fillna(0)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": str(item),
+                "x": g["date"].tolist(),
+                "y": share.round(4).tolist(),
+                "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
+            }
+        )
+    layout = _layout(
+        title,
+        "share of need",
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "gridcolor": "#e8ecf1"},
+    )
+    return key, {"data": traces, "layout": layout}
+
+
 def simulation_figures(tables: Tables) -> list[tuple[str, Figure]]:
     figs: list[tuple[str, Figure]] = []
     monthly = pd.DataFrame(tables.get("by_month", []))
     if not monthly.empty:
-        traces = []
-        for i, (item, g) in enumerate(monthly.groupby("item", sort=True)):
-            share = (g["shortfall_p50"] / g["wanted_mean"].where(g["wanted_mean"] > 0)).fillna(0)
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": str(item),
-                    "x": g["date"].tolist(),
-                    "y": share.round(4).tolist(),
-                    "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
-                }
-            )
         figs.append(
-            (
+            _share_of_need(
                 "shortfall",
-                {
-                    "data": traces,
-                    "layout": _layout(
-                        "Median shortfall as a share of need",
-                        "share of need",
-                        yaxis={"tickformat": ".0%", "rangemode": "tozero", "gridcolor": "#e8ecf1"},
-                    ),
-                },
+                "Median shortfall as a share of need",
+                monthly,
+                "shortfall_p50",
+                "wanted_mean",
             )
         )
         traces = []
@@ -176,30 +184,13 @@ def plan_figures(tables: Tables, actor: str) -> list[tuple[str, Figure]]:
     monthly = pd.DataFrame(tables.get("shortfall_by_month", []))
     if not monthly.empty:
         mine = monthly[monthly["actor"] == actor]
-        traces = []
-        for i, (item, g) in enumerate(mine.groupby("item", sort=True)):
-            share = (g["unmet"] / g["wanted"].where(g["wanted"] > 0)).fillna(0)
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": str(item),
-                    "x": g["date"].tolist(),
-                    "y": share.round(4).tolist(),
-                    "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
-                }
-            )
         figs.append(
-            (
+            _share_of_need(
                 "unmet",
-                {
-                    "data": traces,
-                    "layout": _layout(
-                        f"Unmet demand of {actor} under the plan (share of need)",
-                        "share of need",
-                        yaxis={"tickformat": ".0%", "rangemode": "tozero", "gridcolor": "#e8ecf1"},
-                    ),
-                },
+                f"Unmet demand of {actor} under the plan (share of need)",
+                mine,
+                "unmet",
+                "wanted",
             )
         )
     inv = pd.DataFrame(tables.get("investments", []))
