@@ -126,6 +126,8 @@ class ReusableLP:
         if str(result.status.status.value) != "ok" or condition != "optimal":
             raise PlanError(f"HiGHS did not report an optimal plan: termination '{condition}'")
         self.lp.assign_result(result, solver=self.solver)
+        if result.solution is None:
+            raise PlanError("HiGHS reported optimal but returned no solution")
         return collect(data, self.lp, float(result.solution.objective))
 
 

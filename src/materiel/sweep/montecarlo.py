@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import xarray as xr
@@ -60,7 +60,7 @@ def draw_totals(result: xr.Dataset, actor: str = "UKR") -> xr.Dataset:
             "shortfall": res["shortfall"].sum("month"),
             "wanted": res["wanted"].sum("month"),
             "short": ever,
-            "first_short": xr.where(ever, short.argmax("month"), months),
+            "first_short": short.argmax("month").where(ever, months),
             "cost": result["cost"].sum("month"),
         },
         attrs={**result.attrs, "months": months, "actor": actor},
@@ -148,7 +148,7 @@ def simulate_chunk(
     return reduce(result) if reduce is not None else result
 
 
-def share_model(client: Client, model: Model, how: str = "task") -> Future:
+def share_model(client: Client, model: Model, how: str = "task") -> Future[Any]:
     """Make ``model`` available to every worker once, as a future tasks can depend on.
 
     ``task`` (default) ships it inside a task, then copies the result to every worker: if
@@ -160,7 +160,7 @@ def share_model(client: Client, model: Model, how: str = "task") -> Future:
     from distributed import wait
 
     if how == "scatter":
-        return client.scatter(model, broadcast=True, hash=False)
+        return cast("Future[Any]", client.scatter(model, broadcast=True, hash=False))
     key = f"materiel-model-{model.dataset.digest[:12]}-{uuid.uuid4().hex[:6]}"
     future = client.submit(_identity, model, key=key, pure=False)
     wait([future])
@@ -184,7 +184,7 @@ def simulate_distributed(
     uncertain: bool = True,
     reduce: Reducer | None = None,
     progress: Callable[[int], None] | None = None,
-    model_future: Future | None = None,
+    model_future: Future[Any] | None = None,
 ) -> xr.Dataset:
     """:func:`materiel.simulate.simulate` with the draws split into tasks on ``client``.
 

@@ -12,11 +12,11 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -51,7 +51,8 @@ METRIC_VARS = {
 CASE_CHUNK = 2048
 """Draws simulated at once inside a case (bounds a worker's memory)."""
 
-Runner = Callable[[Case, Model, int, int, str], xr.Dataset]
+Runner = Callable[..., xr.Dataset]
+"""(case, model, draws=, seed=, actor=) -> the case's summary Dataset."""
 Progress = Callable[[Case, str], None]
 
 
@@ -183,7 +184,7 @@ def run_sweep(
         else:
             todo.append(case)
     groups: dict[str, list[Case]] = {}
-    futures = []
+    futures: list[Future[Any]] = []
     if todo:
         if client is None:
             raise ValueError(f"{len(todo)} case(s) to compute but no Dask client given")
@@ -218,7 +219,7 @@ def _as_list(results: xr.Dataset | list[xr.Dataset]) -> list[xr.Dataset]:
 
 def _submit(
     client: Client, ready: Prepared, todo: list[Case], runner: Runner, retries: int
-) -> tuple[dict[str, list[Case]], list[Future]]:
+) -> tuple[dict[str, list[Case]], list[Future[Any]]]:
     """One task per case (simulate), or per group of neighbouring cases (plan: each group
     re-solves one LP in place). Returns {task key: its cases} and the futures."""
     spec = ready.spec
@@ -272,7 +273,7 @@ def gather(spec: SweepSpec, cases: list[Case], folder: Path, failed: dict[str, s
     else:
         joined = xr.Dataset(coords={"case": all_ids})
     status = ["ok" if c.id in ids else ("failed" if c.id in failed else "missing") for c in cases]
-    coords: dict[str, tuple[str, list[object]]] = {
+    coords: dict[str, tuple[str, Sequence[object]]] = {
         "status": ("case", status),
         "error": ("case", [failed.get(c.id, "") for c in cases]),
     }

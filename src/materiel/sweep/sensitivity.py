@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class Group:
         return f"{self.family}: {self.element}"
 
 
-def _join(fmt: str, *columns: pd.Index) -> list[str]:
+def _join(fmt: str, *columns: Any) -> list[str]:
     return [fmt.format(*row) for row in zip(*columns, strict=True)]
 
 

@@ -34,7 +34,8 @@ from materiel.schema.validate import DataIssue, DatasetError
 
 SWEEP_DIR = Path(str(resources.files("materiel") / "data" / "sweeps"))
 
-METRICS = ("shortfall", "p_short", "sustained", "fire_ratio", "cost")
+Metric = Literal["shortfall", "p_short", "sustained", "fire_ratio", "cost"]
+METRICS: tuple[Metric, ...] = ("shortfall", "p_short", "sustained", "fire_ratio", "cost")
 """Summary families a sweep can gather; see :mod:`materiel.sweep.montecarlo`."""
 
 Value = int | float | str | bool
@@ -97,9 +98,7 @@ class SweepSpec(pydantic.BaseModel):
     place where only budgets, demand, flows or costs change."""
     method: Literal["grid", "lhs", "sobol"] = "grid"
     samples: Annotated[int, pydantic.Field(ge=1)] | None = None
-    metrics: list[Literal["shortfall", "p_short", "sustained", "fire_ratio", "cost"]] = list(
-        METRICS
-    )
+    metrics: list[Metric] = list(METRICS)
     parameters: list[Parameter] = pydantic.Field(min_length=1)
     file: str = pydantic.Field(default="sweep", exclude=True)
     """Name of the file the spec came from, for error messages (not part of the spec)."""
