@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from materiel.schema.tables import TABLES
+from materiel.synthetic import row
+
+__all__ = ["fig", "row", "tiny_tables", "write_dataset"]
 
 SRC = "src_test"
 
@@ -26,17 +29,6 @@ def fig(central: float, low: float | None = None, high: float | None = None) -> 
         "_high": central if high is None else high,
         "_source": SRC,
     }
-
-
-def row(**values: Any) -> dict[str, Any]:
-    """Expand ``name=fig(...)`` entries into their four columns."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out.update({f"{key}{suffix}": v for suffix, v in value.items()})
-        else:
-            out[key] = value
-    return out
 
 
 def tiny_tables() -> dict[str, list[dict[str, Any]]]:

@@ -100,7 +100,9 @@ def _fig(value: float, spread: float = 0.2) -> dict[str, Any]:
     }
 
 
-def _row(**values: Any) -> dict[str, Any]:
+def row(**values: Any) -> dict[str, Any]:
+    """A table row with each sourced figure (``name={"": c, "_low": ..., ...}``) expanded into
+    its columns ``name, name_low, name_high, name_source``."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
@@ -151,7 +153,7 @@ def synthetic_tables(scale: int = 10, seed: int = 0) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     rows["sources"].append(
-        _row(
+        row(
             source=SOURCE,
             url="",
             date="2026",
@@ -161,14 +163,14 @@ def synthetic_tables(scale: int = 10, seed: int = 0) -> dict[str, pd.DataFrame]:
         )
     )
     actors = {**dict.fromkeys(EUROPE, "europe"), **OTHERS}
-    rows["actors"] = [_row(actor=a, name=a, side=s) for a, s in actors.items()]
+    rows["actors"] = [row(actor=a, name=a, side=s) for a, s in actors.items()]
     rows["items"] = [
-        _row(item=r, name=r, unit="t", kind="raw", category="", limited="false") for r in RAW
+        row(item=r, name=r, unit="t", kind="raw", category="", limited="false") for r in RAW
     ]
     for j in range(scale):
         for stem, (unit, kind, category) in STEMS.items():
             rows["items"].append(
-                _row(
+                row(
                     item=f"{stem}_{j}",
                     name=f"{stem} {j}",
                     unit=unit,
@@ -179,7 +181,7 @@ def synthetic_tables(scale: int = 10, seed: int = 0) -> dict[str, pd.DataFrame]:
             )
         recipes = _recipes(j, scale)
         rows["recipes"] += [
-            _row(item=o, input=i, quantity=_fig(q), unit=u) for o, i, q, u in recipes
+            row(item=o, input=i, quantity=_fig(q), unit=u) for o, i, q, u in recipes
         ]
         # capacity of the end-item lines (units/year), then inputs sized to 50-120 % of need
         need: dict[str, float] = {}
@@ -204,7 +206,7 @@ def synthetic_tables(scale: int = 10, seed: int = 0) -> dict[str, pd.DataFrame]:
             for n in range(count + green):
                 capacity = 0.0 if n >= count else float(split[n])
                 rows["facilities"].append(
-                    _row(
+                    row(
                         facility=f"{item}_f{n}",
                         name=f"{item} line {n}",
                         operator=f"firm {n}",
@@ -239,7 +241,7 @@ def _expansions(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator,
         added = base * float(rng.uniform(0.2, 0.8))
         option = n >= 20
         rows["expansions"].append(
-            _row(
+            row(
                 expansion=f"{f['facility']}_x{n}",
                 facility=f["facility"],
                 added_capacity=_fig(added),
@@ -266,14 +268,14 @@ def _demand(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator, j: 
     for kind, rate in per_month.items():
         item = f"round_{kind}_{j}"
         rows["consumption"].append(
-            _row(actor="UKR", item=item, rate=_fig(rate), rate_unit="round/month")
+            row(actor="UKR", item=item, rate=_fig(rate), rate_unit="round/month")
         )
-        rows["stocks"].append(_row(actor="UKR", item=item, quantity=_fig(rate)))
+        rows["stocks"].append(row(actor="UKR", item=item, quantity=_fig(rate)))
         rows["allocations"].append(
-            _row(recipient="UKR", item=item, share=_fig(float(rng.uniform(0.3, 0.6)), 0.3))
+            row(recipient="UKR", item=item, share=_fig(float(rng.uniform(0.3, 0.6)), 0.3))
         )
         rows["flows"].append(
-            _row(
+            row(
                 supplier="UKR",
                 recipient="UKR",
                 item=item,
@@ -283,7 +285,7 @@ def _demand(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator, j: 
         )
         if kind == "a":
             rows["flows"].append(
-                _row(
+                row(
                     supplier="USA",
                     recipient="UKR",
                     item=item,
@@ -294,12 +296,12 @@ def _demand(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator, j: 
         else:
             ru = rate * 4
             rows["consumption"].append(
-                _row(actor="RUS", item=item, rate=_fig(ru), rate_unit="round/month")
+                row(actor="RUS", item=item, rate=_fig(ru), rate_unit="round/month")
             )
-            rows["stocks"].append(_row(actor="RUS", item=item, quantity=_fig(ru * 10)))
+            rows["stocks"].append(row(actor="RUS", item=item, quantity=_fig(ru * 10)))
             for supplier, share in (("RUS", 0.8), ("PRK", 0.25)):
                 rows["flows"].append(
-                    _row(
+                    row(
                         supplier=supplier,
                         recipient="RUS",
                         item=item,

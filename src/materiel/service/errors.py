@@ -85,19 +85,15 @@ def install_error_handlers(app: FastAPI) -> None:
     for cls in (RunInputError, UserError):
         app.add_exception_handler(cls, unprocessable)
 
-    @app.exception_handler(ScenarioNotFoundError)
-    async def no_scenario(request: Request, exc: ScenarioNotFoundError) -> Response:
-        message = f"no scenario '{exc.args[0] if exc.args else ''}'"
+    async def not_found(request: Request, exc: Exception) -> Response:
+        what = "scenario" if isinstance(exc, ScenarioNotFoundError) else "row"
+        message = f"no {what} '{exc.args[0] if exc.args else ''}'"
         if is_api(request):
             return JSONResponse({"detail": message}, 404)
         return _page(request, 404, "Not found", message)
 
-    @app.exception_handler(RowNotFoundError)
-    async def no_row(request: Request, exc: RowNotFoundError) -> Response:
-        message = f"no row '{exc.args[0] if exc.args else ''}'"
-        if is_api(request):
-            return JSONResponse({"detail": message}, 404)
-        return _page(request, 404, "Not found", message)
+    for missing in (ScenarioNotFoundError, RowNotFoundError):
+        app.add_exception_handler(missing, not_found)
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:
