@@ -18,9 +18,9 @@ from materiel.model.compiled import compile_model
 from materiel.model.events import compile_scenario
 from materiel.model.sampling import sample
 from materiel.scenario import load_scenario
-from materiel.simulate import simulate
-from materiel.simulate.engine import run
-from materiel.simulate.reference import run_reference
+from materiel.simulation import simulate
+from materiel.simulation.engine import run
+from materiel.simulation.reference import run_reference
 
 
 def best_of(repeats: int, fn: object) -> float:
@@ -64,15 +64,19 @@ def main() -> None:
         ("sampling only", d, t_sample, d / t_sample),
         ("per-draw Python loop (peer)", n_loop, t_loop, 1 / per_draw_loop),
     ]
-    print(f"\nSimulator benchmark: default dataset ({len(model.facilities)} facilities, "
-          f"{len(model.items)} items), imposed-deal, {m} months, best of {args.repeats}\n")
+    print(
+        f"\nSimulator benchmark: default dataset ({len(model.facilities)} facilities, "
+        f"{len(model.items)} items), imposed-deal, {m} months, best of {args.repeats}\n"
+    )
     print(f"{'case':<38} {'draws':>8} {'seconds':>9} {'draws/s':>11}")
     print("-" * 70)
     for name, n, secs, rate in rows:
         print(f"{name:<38} {n:>8,} {secs:>9.3f} {rate:>11,.0f}")
     print("-" * 70)
-    print(f"speed-up of simulate() over the per-draw loop: {per_draw_loop * d / t_full:,.0f}x "
-          f"(target >= 20x); {d:,} draws x {m} months in {t_full:.2f} s (target < 2 s)")
+    print(
+        f"speed-up of simulate() over the per-draw loop: {per_draw_loop * d / t_full:,.0f}x "
+        f"(target >= 20x); {d:,} draws x {m} months in {t_full:.2f} s (target < 2 s)"
+    )
     print(f"vectorised and per-draw results agree: {agree}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:,.0f} MB")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import fig, row, tiny_tables
 from materiel.analysis import chokepoints
-from materiel.model.compiled import Figure, Model
+from materiel.model.compiled import Model, Uncertain
 from test_analysis_common import facility, item, model_of, scenario
 
 
@@ -79,8 +79,8 @@ def test_removing_a_node_never_raises_output(
     cap = np.array(caps) * scale
     model = dataclasses.replace(
         chain_model,
-        capacity=Figure(cap, cap, cap),
-        utilisation=Figure(np.array(use), np.array(use), np.array(use)),
+        capacity=Uncertain(cap, cap, cap),
+        utilisation=Uncertain(np.array(use), np.array(use), np.array(use)),
     )
     table = chokepoints(model, scenario(4), duals=False)
     assert (table["lost_share"].fillna(0) >= -1e-6).all()

@@ -63,16 +63,19 @@ def test_unknown_name_raises_attribute_error() -> None:
         _ = materiel.nonsense  # type: ignore[attr-defined]
 
 
-def test_import_is_lazy_and_names_survive_subpackage_imports() -> None:
+def test_import_is_lazy_and_subpackages_are_modules() -> None:
     code = (
         "import sys, materiel\n"
         "heavy = [m for m in ('pandas', 'xarray', 'numpy', 'materiel.api') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "import materiel.simulate.engine, materiel.report.static\n"
-        "from materiel.simulate import summarize\n"
+        "import materiel.simulation.engine, materiel.reporting.static\n"
+        "from materiel.simulation import summarize\n"
+        "import types\n"
         "assert materiel.simulate.__module__ == 'materiel.api', materiel.simulate\n"
         "assert materiel.report.__module__ == 'materiel.api', materiel.report\n"
-        "assert sys.modules['materiel.simulate'].summarize is summarize\n"
+        "assert isinstance(sys.modules['materiel.simulation'], types.ModuleType)\n"
+        "assert sys.modules['materiel.simulation'].summarize is summarize\n"
+        "assert type(materiel) is types.ModuleType  # no module-class override\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -15,9 +15,9 @@ from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import sample
 from materiel.scenario import parse_scenario
-from materiel.simulate import simulate
-from materiel.simulate.reference import run_reference
-from materiel.simulate.summary import summarize
+from materiel.simulation import simulate
+from materiel.simulation.reference import run_reference
+from materiel.simulation.summary import summarize
 
 
 def model_of(folder: Path) -> Model:
@@ -153,7 +153,7 @@ def test_vectorised_engine_matches_per_draw_reference(tiny_dir: Path) -> None:
     )
     p = sample(model, 20, seed=3)
     plan = Plan(np.array([0, 0]), np.array([2.0, 5.0]), np.array([0.5, 0.3]))
-    from materiel.simulate.engine import run
+    from materiel.simulation.engine import run
 
     fast = run(model, sc, p, plan)
     slow = run_reference(model, sc, p, plan)
@@ -170,7 +170,7 @@ def test_plan_orders_scale_with_the_line_capacity(tiny_dir: Path) -> None:
     plan = Plan(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), orders)
     sc = compile_scenario(model, scenario(months=2))
     p = sample(model, 1, seed=0, uncertain=False)
-    from materiel.simulate.engine import run
+    from materiel.simulation.engine import run
 
     central = run(model, sc, p, plan)["production"][0, :, 1]
     p["capacity"][0, 1] = 30_000.0

@@ -16,7 +16,7 @@ from materiel.io.dataset import load_dataset
 from materiel.model.compiled import Model, compile_model
 from materiel.optimize import PlanData, PlanError, load_plan, plan, save_plan
 from materiel.scenario import Scenario, parse_scenario
-from materiel.simulate import simulate
+from materiel.simulation import simulate
 
 
 def set_fig(r: dict[str, Any], name: str, value: float) -> None:

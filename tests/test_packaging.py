@@ -20,7 +20,7 @@ PACKAGE_FILES = ("materiel/py.typed", "materiel/data/default/dataset.yaml")
 PACKAGE_GLOBS = (
     "materiel/data/default/*.csv",
     "materiel/data/scenarios/*.yaml",
-    "materiel/report/templates/*",
+    "materiel/reporting/templates/*",
 )
 
 

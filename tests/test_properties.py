@@ -16,8 +16,8 @@ from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import sample
 from materiel.scenario import parse_scenario
-from materiel.simulate import simulate
-from materiel.simulate.engine import run
+from materiel.simulation import simulate
+from materiel.simulation.engine import run
 
 MONTHS = 8
 
@@ -74,7 +74,7 @@ events = st.lists(
 def parameters(draw: Any, model: Model) -> dict[str, np.ndarray]:
     """One draw of every parameter (shape (1, n)), anywhere in a wide plausible range."""
     p = {}
-    for name, figure in model.figures().items():
+    for name, figure in model.uncertain().items():
         hi = 1.0 if name in ("utilisation", "allocation_share") else 1e5
         lo = 1e-3 if name == "recipe_quantity" else 0.0
         values = draw(
@@ -170,7 +170,7 @@ def test_same_seed_same_result_whatever_the_chunking(model: Model) -> None:
 
 def test_sampled_values_stay_in_their_ranges(model: Model) -> None:
     p = sample(model, 2000, seed=1)
-    for name, figure in model.figures().items():
+    for name, figure in model.uncertain().items():
         assert (p[name] >= figure.low - 1e-9).all() and (p[name] <= figure.high + 1e-9).all()
     # the triangular mean is (low + central + high) / 3
     cap = model.capacity

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from materiel.cli import app
 from materiel.io.dataset import load_dataset
 from materiel.model.compiled import compile_model
-from materiel.report import REPORT_ORDER, build_report, render_html, sources_used
+from materiel.reporting import REPORT_ORDER, build_report, render_html, sources_used
 from test_analysis_common import scenario
 
 CHROMIUM = "/usr/bin/chromium"

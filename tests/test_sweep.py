@@ -28,8 +28,8 @@ from materiel.model.sampling import BLOCK
 from materiel.optimize import PlanData, build_problem, prepare, solve
 from materiel.scenario import parse_scenario
 from materiel.schema.validate import DatasetError
-from materiel.simulate import simulate
-from materiel.simulate.summary import summarize
+from materiel.simulation import simulate
+from materiel.simulation.summary import summarize
 from materiel.sweep.cases import Case, expand, parse_path
 from materiel.sweep.cluster import dask_client
 from materiel.sweep.lp import ReusableLP, structural_changes

@@ -17,10 +17,8 @@ and the command line stay fast.
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -55,10 +53,10 @@ if TYPE_CHECKING:
     from materiel.model.compiled import Model, compile_model
     from materiel.model.plan import Plan
     from materiel.optimize import PlanError, PlanResult
-    from materiel.report import Report
+    from materiel.reporting import Report
     from materiel.scenario import Scenario, available_scenarios, load_scenario, parse_scenario
     from materiel.schema.validate import DataIssue, DatasetError
-    from materiel.simulate.summary import by_month, fire_ratio, summarize
+    from materiel.simulation.summary import by_month, fire_ratio, summarize
 
 _EXPORTS: dict[str, str] = {
     # data and scenarios
@@ -78,9 +76,9 @@ _EXPORTS: dict[str, str] = {
     "with_events": "materiel.api",
     # the simulator
     "simulate": "materiel.api",
-    "summarize": "materiel.simulate.summary",
-    "by_month": "materiel.simulate.summary",
-    "fire_ratio": "materiel.simulate.summary",
+    "summarize": "materiel.simulation.summary",
+    "by_month": "materiel.simulation.summary",
+    "fire_ratio": "materiel.simulation.summary",
     "save_result": "materiel.io.results",
     "load_result": "materiel.io.results",
     # the optimiser
@@ -102,7 +100,7 @@ _EXPORTS: dict[str, str] = {
     "efficiency": "materiel.api",
     "plot": "materiel.api",
     "report": "materiel.api",
-    "Report": "materiel.report",
+    "Report": "materiel.reporting",
 }
 
 __all__ = [
@@ -159,18 +157,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(ModuleType):
-    """The ``materiel`` module. ``materiel.simulate`` and ``materiel.report`` are public
-    functions that share their names with subpackages; importing a subpackage would
-    otherwise rebind the name to the module. The subpackages stay importable as usual
-    (``from materiel.simulate import summarize``): only the attribute keeps the function."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

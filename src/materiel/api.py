@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from materiel.optimize.results import PlanResult
-    from materiel.report import Report
+    from materiel.reporting import Report
 
 __all__ = [
     "ScenarioLike",
@@ -179,7 +179,7 @@ def simulate(
         ``fire_ratio`` (Ukraine:Russia artillery rounds fired). ``attrs`` record the package
         and dataset versions, the scenario, seed and draws.
     """
-    from materiel.simulate import simulate as run
+    from materiel.simulation import simulate as run
 
     scen = as_scenario(scenario)
     replay = None
@@ -267,7 +267,7 @@ def report(
         analysis' documentation) or the error that stopped it; ``metadata()`` gives the
         run's metadata.
     """
-    from materiel.report import REPORT_ORDER, build_report, render_html
+    from materiel.reporting import REPORT_ORDER, build_report, render_html
 
     result = build_report(
         model,

@@ -11,7 +11,7 @@ from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import compile_scenario
 from materiel.model.sampling import sample
 from materiel.scenario import Scenario
-from materiel.simulate.engine import capacity_path, run
+from materiel.simulation.engine import capacity_path, run
 
 COLUMNS = [
     "node_type",

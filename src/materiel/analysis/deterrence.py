@@ -14,7 +14,7 @@ from materiel.analysis.layers import european_holdings
 from materiel.model.compiled import Model
 from materiel.model.events import EUROPEAN_SIDES
 from materiel.scenario import Ceasefire, Scenario
-from materiel.simulate import simulate
+from materiel.simulation import simulate
 
 DEFAULT_CEASEFIRE = 6
 """Ceasefire month used when neither the option nor the scenario sets one (half the horizon

@@ -12,7 +12,7 @@ from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import sample
 from materiel.scenario import Scenario
-from materiel.simulate.engine import run
+from materiel.simulation.engine import run
 
 WINDOW = 12
 """Months at full rate over which the simulated end-item gain is averaged."""

@@ -10,8 +10,8 @@ from materiel.analysis.common import date_labels, main_actor, us_stop_month, wit
 from materiel.analysis.layers import LAYERS, layered
 from materiel.model.compiled import Model
 from materiel.scenario import Scenario
-from materiel.simulate import simulate
-from materiel.simulate.summary import SHORT
+from materiel.simulation import simulate
+from materiel.simulation.summary import SHORT
 
 DEFAULT_STOP = 2
 """US stop month used when neither the option nor the scenario sets one."""

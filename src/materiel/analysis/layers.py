@@ -27,7 +27,7 @@ from materiel.analysis.common import fill, full_orders, options_plan, with_event
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import compile_scenario
 from materiel.scenario import Scenario
-from materiel.simulate import simulate
+from materiel.simulation import simulate
 
 LAYERS = ("stocks", "idle_capacity", "expansions")
 

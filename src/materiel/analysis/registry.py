@@ -49,11 +49,11 @@ class AnalysisSpec:
 
     def figure(self, table: pd.DataFrame) -> Any:
         """Interactive Plotly figure."""
-        return getattr(import_module("materiel.report.plots"), f"plot_{self.name}")(table)
+        return getattr(import_module("materiel.reporting.plots"), f"plot_{self.name}")(table)
 
     def static(self, table: pd.DataFrame) -> Any:
         """Static matplotlib figure (for PNG files and papers)."""
-        return getattr(import_module("materiel.report.static"), f"png_{self.name}")(table)
+        return getattr(import_module("materiel.reporting.static"), f"png_{self.name}")(table)
 
 
 REGISTRY: dict[str, AnalysisSpec] = {

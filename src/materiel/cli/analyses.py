@@ -100,7 +100,7 @@ def run_analysis(
         from materiel.analysis.registry import REGISTRY
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
-        from materiel.report.tables import records, rich_table
+        from materiel.reporting.tables import records, rich_table
         from materiel.scenario import load_scenario
 
         first = REGISTRY[names[0]]
@@ -123,7 +123,7 @@ def run_analysis(
             if csv is not None:
                 table.to_csv(csv if k == 0 else _with_suffix(csv, name), index=False)
             if png is not None:
-                from materiel.report.static import save_png
+                from materiel.reporting.static import save_png
 
                 save_png(spec.static(table), png if k == 0 else _with_suffix(png, name))
     if as_json:

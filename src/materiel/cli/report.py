@@ -46,7 +46,7 @@ def report(
     with user_errors():
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
-        from materiel.report import build_report, render_html
+        from materiel.reporting import build_report, render_html
         from materiel.scenario import load_scenario
 
         if html.suffix.lower() not in (".html", ".htm"):
@@ -66,7 +66,7 @@ def report(
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(text, encoding="utf-8")
         if png_dir is not None:
-            from materiel.report.static import save_png
+            from materiel.reporting.static import save_png
 
             png_dir.mkdir(parents=True, exist_ok=True)
             for section in result.sections:

@@ -74,8 +74,8 @@ def simulate(
         from materiel.io.results import SUFFIXES, save_result
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
-        from materiel.simulate import simulate as run_simulation
-        from materiel.simulate.summary import fire_ratio, summarize
+        from materiel.simulation import simulate as run_simulation
+        from materiel.simulation.summary import fire_ratio, summarize
 
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:

@@ -21,15 +21,17 @@ IntArray = np.ndarray
 
 
 @dataclass(frozen=True)
-class Figure:
-    """An uncertain figure per element: central, low and high, shape (n,)."""
+class Uncertain:
+    """An uncertain value per element, sampled from a triangular range: central, low, high (n,)."""
 
     central: FloatArray
     low: FloatArray
     high: FloatArray
 
     @classmethod
-    def from_table(cls, frame: pd.DataFrame, name: str, factor: FloatArray | float = 1.0) -> Figure:
+    def from_table(
+        cls, frame: pd.DataFrame, name: str, factor: FloatArray | float = 1.0
+    ) -> Uncertain:
         def col(c: str) -> FloatArray:
             return frame[c].to_numpy(dtype=float) * factor
 
@@ -68,35 +70,35 @@ class Model:
     # facilities (F)
     facility_item: IntArray
     facility_country: IntArray
-    capacity: Figure
-    utilisation: Figure
-    unit_cost: Figure
+    capacity: Uncertain
+    utilisation: Uncertain
+    unit_cost: Uncertain
     # recipes (R): input quantity per unit of output
     recipe_item: IntArray
     recipe_input: IntArray
-    recipe_quantity: Figure
+    recipe_quantity: Uncertain
     # expansions (E)
     expansion_facility: IntArray
-    added_capacity: Figure
-    capex: Figure
-    lead_time: Figure
-    ramp_time: Figure
+    added_capacity: Uncertain
+    capex: Uncertain
+    lead_time: Uncertain
+    ramp_time: Uncertain
     decided: FloatArray
     """Month of decision relative to the start; NaN for an option."""
     # stocks (S), consumption (C), flows (L), allocations (Q)
     stock_actor: IntArray
     stock_item: IntArray
-    stock_quantity: Figure
+    stock_quantity: Uncertain
     consumption_actor: IntArray
     consumption_item: IntArray
-    consumption_rate: Figure
+    consumption_rate: Uncertain
     flow_supplier: IntArray
     flow_recipient: IntArray
     flow_item: IntArray
-    flow_rate: Figure
+    flow_rate: Uncertain
     allocation_recipient: IntArray
     allocation_item: IntArray
-    allocation_share: Figure
+    allocation_share: Uncertain
     item_depth: IntArray
     """Longest path from a raw input to the item in the bill of materials."""
 
@@ -104,12 +106,12 @@ class Model:
     def start(self) -> str:
         return self.dataset.meta.start
 
-    def figures(self) -> dict[str, Figure]:
+    def uncertain(self) -> dict[str, Uncertain]:
         """Every uncertain figure, by attribute name, in a fixed order."""
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if isinstance(getattr(self, f.name), Figure)
+            if isinstance(getattr(self, f.name), Uncertain)
         }
 
     @property
@@ -129,7 +131,7 @@ class Model:
         """Central/low/high figures on named dims, for inspection in a notebook."""
         bound = pd.Index(["low", "central", "high"], name="bound")
 
-        def da(fig: Figure, dim: str, index: pd.Index) -> xr.DataArray:
+        def da(fig: Uncertain, dim: str, index: pd.Index) -> xr.DataArray:
             data = np.stack([fig.low, fig.central, fig.high], axis=-1)
             return xr.DataArray(data, coords={dim: index, "bound": bound}, dims=(dim, "bound"))
 
@@ -209,32 +211,32 @@ def compile_model(dataset: Dataset) -> Model:
         actor_side=pd.Series(t["actors"]["side"].to_numpy(), index=actors),
         facility_item=fac["_item_pos"].to_numpy(),
         facility_country=_positions(actors, fac["country"]),
-        capacity=Figure.from_table(fac, "capacity", _rate_factors(fac, "capacity", units)),
-        utilisation=Figure.from_table(fac, "utilisation"),
-        unit_cost=Figure.from_table(fac, "unit_cost"),
+        capacity=Uncertain.from_table(fac, "capacity", _rate_factors(fac, "capacity", units)),
+        utilisation=Uncertain.from_table(fac, "utilisation"),
+        unit_cost=Uncertain.from_table(fac, "unit_cost"),
         recipe_item=_positions(items, rec["item"]),
         recipe_input=_positions(items, rec["input"]),
-        recipe_quantity=Figure.from_table(rec, "quantity", recipe_factor),
+        recipe_quantity=Uncertain.from_table(rec, "quantity", recipe_factor),
         expansion_facility=exp["_fac_pos"].to_numpy(),
-        added_capacity=Figure.from_table(
+        added_capacity=Uncertain.from_table(
             exp, "added_capacity", _rate_factors(exp, "added_capacity", units)
         ),
-        capex=Figure.from_table(exp, "capex"),
-        lead_time=Figure.from_table(exp, "lead_time"),
-        ramp_time=Figure.from_table(exp, "ramp_time"),
+        capex=Uncertain.from_table(exp, "capex"),
+        lead_time=Uncertain.from_table(exp, "lead_time"),
+        ramp_time=Uncertain.from_table(exp, "ramp_time"),
         decided=decided,
         stock_actor=_positions(actors, t["stocks"]["actor"]),
         stock_item=_positions(items, t["stocks"]["item"]),
-        stock_quantity=Figure.from_table(t["stocks"], "quantity"),
+        stock_quantity=Uncertain.from_table(t["stocks"], "quantity"),
         consumption_actor=_positions(actors, con["actor"]),
         consumption_item=con["_item_pos"].to_numpy(),
-        consumption_rate=Figure.from_table(con, "rate", _rate_factors(con, "rate", units)),
+        consumption_rate=Uncertain.from_table(con, "rate", _rate_factors(con, "rate", units)),
         flow_supplier=_positions(actors, flo["supplier"]),
         flow_recipient=_positions(actors, flo["recipient"]),
         flow_item=flo["_item_pos"].to_numpy(),
-        flow_rate=Figure.from_table(flo, "rate", _rate_factors(flo, "rate", units)),
+        flow_rate=Uncertain.from_table(flo, "rate", _rate_factors(flo, "rate", units)),
         allocation_recipient=_positions(actors, t["allocations"]["recipient"]),
         allocation_item=_positions(items, t["allocations"]["item"]),
-        allocation_share=Figure.from_table(t["allocations"], "share"),
+        allocation_share=Uncertain.from_table(t["allocations"], "share"),
         item_depth=np.array([depth[i] for i in items], dtype=np.int64),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from materiel.model.compiled import Figure, FloatArray, Model
+from materiel.model.compiled import FloatArray, Model, Uncertain
 
 BLOCK = 1024
 
@@ -27,7 +27,7 @@ def uniforms(seed: int, start: int, stop: int, width: int) -> FloatArray:
     return joined[start - offset : stop - offset]
 
 
-def triangular(u: FloatArray, fig: Figure) -> FloatArray:
+def triangular(u: FloatArray, fig: Uncertain) -> FloatArray:
     """Inverse CDF of the triangular distribution (low, central, high) at ``u``."""
     a, c, b = fig.low, fig.central, fig.high
     span = b - a
@@ -45,7 +45,7 @@ def sample(
 
     With ``uncertain=False`` every draw takes the central values.
     """
-    figures = model.figures()
+    figures = model.uncertain()
     if not uncertain:
         return {k: np.broadcast_to(f.central, (draws, len(f))).copy() for k, f in figures.items()}
     width = sum(len(f) for f in figures.values())

@@ -16,7 +16,7 @@ import xarray as xr
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import builds
-from materiel.simulate.engine import ramp_fraction
+from materiel.simulation.engine import ramp_fraction
 
 PENALTY_FACTOR = 100.0
 """Default penalty per unit of unmet demand, as a multiple of the item's highest unit cost."""

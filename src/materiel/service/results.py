@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from materiel.model.compiled import Model
-from materiel.simulate.summary import by_month, fire_ratio, summarize
+from materiel.simulation.summary import by_month, fire_ratio, summarize
 
 Tables = dict[str, list[dict[str, Any]]]
 

@@ -137,7 +137,7 @@ class Runner:
 
     @staticmethod
     def _simulate(job: Job, progress: Callable[[int], None]) -> Outputs:
-        from materiel.simulate import simulate
+        from materiel.simulation import simulate
 
         p = job.params
         result = simulate(

@@ -23,8 +23,8 @@ from materiel.model.compiled import Model
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK
 from materiel.scenario import Scenario
-from materiel.simulate import simulate
-from materiel.simulate.summary import short_months
+from materiel.simulation import simulate
+from materiel.simulation.summary import short_months
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -80,7 +80,7 @@ def summarize_totals(totals: xr.Dataset) -> xr.Dataset:
     shortfall_share (mean unmet share), p_short (probability of a short month),
     sustained_p50/p10 (months). Scalars: cost_mean/p50/p95 (EUR over the horizon),
     fire_ratio_p10/p50/p90 (last month) and fire_ratio_mean_p50. The per-item figures equal
-    :func:`materiel.simulate.summary.summarize` on the full result.
+    :func:`materiel.simulation.summary.summarize` on the full result.
     """
     used = totals["wanted"].sum("draw") > 0
     t = totals.sel(item=used)
@@ -186,7 +186,7 @@ def simulate_distributed(
     progress: Callable[[int], None] | None = None,
     model_future: Future[Any] | None = None,
 ) -> xr.Dataset:
-    """:func:`materiel.simulate.simulate` with the draws split into tasks on ``client``.
+    """:func:`materiel.simulation.simulate` with the draws split into tasks on ``client``.
 
     Equal to ``simulate(model, scenario, draws, seed, ...)`` (or its ``reduce``) whatever
     the number of workers. ``progress`` is called with the draws finished. Failed chunks

@@ -59,7 +59,7 @@ Progress = Callable[[Case, str], None]
 def run_case(case: Case, model: Model, draws: int, seed: int, actor: str) -> xr.Dataset:
     """Simulate one case and summarise it (runs on a worker). Same seed for every case:
     common random numbers, so differences between cases are not sampling noise."""
-    from materiel.simulate import simulate
+    from materiel.simulation import simulate
 
     t0 = time.perf_counter()
     parts = [

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from materiel.model.compiled import Figure, FloatArray, IntArray, Model
+from materiel.model.compiled import FloatArray, IntArray, Model, Uncertain
 from materiel.model.events import compile_scenario
 from materiel.model.sampling import triangular
 from materiel.scenario import Scenario
-from materiel.simulate.engine import run
+from materiel.simulation.engine import run
 
 METHODS = ("morris", "sobol")
 COST_ONLY = ("unit_cost", "capex")
@@ -91,7 +91,7 @@ def input_groups(model: Model, skip: tuple[str, ...] = COST_ONLY, by: str = "ite
     if by not in GROUPINGS:
         raise ValueError(f"grouping must be one of {', '.join(GROUPINGS)}, got '{by}'")
     groups = []
-    for family, fig in model.figures().items():
+    for family, fig in model.uncertain().items():
         if family in skip:
             continue
         if by == "family":
@@ -107,10 +107,10 @@ def input_groups(model: Model, skip: tuple[str, ...] = COST_ONLY, by: str = "ite
 def parameters_at(model: Model, groups: list[Group], u: FloatArray) -> dict[str, FloatArray]:
     """Sampled-parameter arrays (each (N, n)) for design points ``u`` (N, factors)."""
     n = u.shape[0]
-    p = {k: np.broadcast_to(f.central, (n, len(f))).copy() for k, f in model.figures().items()}
+    p = {k: np.broadcast_to(f.central, (n, len(f))).copy() for k, f in model.uncertain().items()}
     for j, g in enumerate(groups):
-        fig = model.figures()[g.family]
-        sub = Figure(fig.central[g.columns], fig.low[g.columns], fig.high[g.columns])
+        fig = model.uncertain()[g.family]
+        sub = Uncertain(fig.central[g.columns], fig.low[g.columns], fig.high[g.columns])
         p[g.family][:, g.columns] = triangular(np.repeat(u[:, j : j + 1], len(g.columns), 1), sub)
     return p
 

@@ -17,7 +17,7 @@ from matplotlib.ticker import LogLocator
 
 from materiel.analysis.gap import gap_totals
 from materiel.analysis.outlook import outlook_totals
-from materiel.report.colours import (
+from materiel.reporting.colours import (
     LABELS,
     LAYER_COLOURS,
     NODE_COLOURS,

@@ -13,8 +13,8 @@ from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import sample
 from materiel.scenario import Scenario
-from materiel.simulate.engine import output_arrays, run
-from materiel.simulate.summary import summarize
+from materiel.simulation.engine import output_arrays, run
+from materiel.simulation.summary import summarize
 
 __all__ = ["simulate", "summarize", "to_xarray"]
 

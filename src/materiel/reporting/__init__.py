@@ -19,7 +19,7 @@ import pandas as pd
 from materiel import __version__
 from materiel.analysis.registry import REGISTRY, AnalysisSpec
 from materiel.model.compiled import Model
-from materiel.report.tables import table_html
+from materiel.reporting.tables import table_html
 from materiel.scenario import Scenario
 
 __all__ = ["Report", "Section", "build_report", "render_html", "sources_used"]
@@ -143,7 +143,7 @@ def render_html(report: Report) -> str:
     from plotly.offline import get_plotlyjs
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("materiel.report", "templates"),
+        loader=jinja2.PackageLoader("materiel.reporting", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
     sections = []

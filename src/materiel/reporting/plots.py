@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from materiel.analysis.gap import gap_totals
 from materiel.analysis.outlook import outlook_totals
-from materiel.report.colours import (
+from materiel.reporting.colours import (
     LABELS,
     LAYER_COLOURS,
     NODE_COLOURS,

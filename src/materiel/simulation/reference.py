@@ -1,6 +1,6 @@
 """A plain per-draw Python implementation of the simulator.
 
-Slow on purpose: it spells out the same equations as :mod:`materiel.simulate.engine` one draw,
+Slow on purpose: it spells out the same equations as :mod:`materiel.simulation.engine` one draw,
 facility and month at a time. It is the oracle the tests compare the vectorised engine with,
 and the peer baseline in ``benchmarks/``.
 """
@@ -14,7 +14,7 @@ import numpy as np
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import Plan, builds
-from materiel.simulate.engine import order_share
+from materiel.simulation.engine import order_share
 
 
 def run_reference(
