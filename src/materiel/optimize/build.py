@@ -94,8 +94,9 @@ def define_holder_variables(m: linopy.Model, d: PlanData) -> None:
     """``stock[s, t, pair]`` (units at month end), ``fired``, ``unmet`` (units/month) and
     ``excess`` (units) per demand row, ``short[s, t, claim]`` (units/month), all >= 0."""
     _variables(m, d, "pair", "stock")
-    for name in ("fired", "unmet", "excess"):
+    for name in ("fired", "unmet"):
         _variables(m, d, "demand", name)
+    _variables(m, d, "demand", "excess", upper=d.excess_upper)
     _variables(m, d, "claim", "short")
 
 
@@ -252,8 +253,9 @@ def define_claim_constraints(m: linopy.Model, d: PlanData) -> None:
     """What lines ship to a claim (units/month) is at most the simulator's claim
     (rules.claimed) with the need linear while positive: served <= rate + share x (sustain x
     wanted - stock before deliveries + excess), stock before deliveries = keep x stock[t-1] +
-    flows + transfers in - out. ``excess`` (>= 0, costly) only absorbs stock above the
-    policy target. Fixed orders not served: served + short >= rate."""
+    flows + transfers in - out. ``excess`` (>= 0, at most the stock a user can hold above
+    its target, 0 in most months) only keeps the row feasible when the need is zero. Fixed
+    orders not served: served + short >= rate."""
     n_q = len(d.coords["claim"])
     if n_q == 0:
         return
@@ -266,15 +268,21 @@ def define_claim_constraints(m: linopy.Model, d: PlanData) -> None:
     prev_at = Terms(prev.vars[..., pair, :], np.ones(1)).scaled(
         share * d.keep.to_numpy()[..., pair]
     )
-    excess = Terms(labels(m, "excess")[..., dem, None], -np.ones(1)).scaled(share)
+    fed = d.claim_demand >= 0
+    excess = None
+    target = np.zeros_like(share)
+    if fed.any():
+        excess = regrouped(
+            labels(m, "excess"), LAST, dem[fed], np.flatnonzero(fed), n_q, -np.ones(fed.sum())
+        )
+        excess = excess and excess.scaled(share)
+        need = d.sustain.to_numpy()[dem] * d.wanted.to_numpy()[..., dem]
+        target = np.where(fed, need - d.arrivals.to_numpy()[..., pair], 0.0)
     tr = labels(m, "transfer")
     taker = np.nonzero(d.transfer_taker[:, None] == pair[None, :])
     giver = np.nonzero(d.transfer_giver[:, None] == pair[None, :])
     tr_in = regrouped(tr, LAST, taker[0], taker[1], n_q)
     tr_out = regrouped(tr, LAST, giver[0], giver[1], n_q, -np.ones(len(giver[0])))
-    target = (d.sustain.to_numpy()[dem] * d.wanted.to_numpy()[..., dem]) - d.arrivals.to_numpy()[
-        ..., pair
-    ]
     lhs = expression(
         m,
         _rows(d, "claim"),
@@ -366,15 +374,15 @@ def define_budget_constraints(m: linopy.Model, d: PlanData) -> None:
 
 def objective_terms(m: linopy.Model, d: PlanData) -> list[Terms]:
     """Terms of the objective (EUR-equivalent): per scenario, probability x (penalty x unmet +
-    unserved fixed orders x their weight + excess x its cost + unit cost x production -
-    tie-break x transfers), plus capex x build."""
+    unserved fixed orders x their weight + unit cost x production + tie-break x (excess -
+    transfers)), plus capex x build."""
     w = d.weight.to_numpy()[:, None, None]
     per_unit = (d.price + d.tiebreak).to_numpy()[None, None, :]
     tie = float(d.tiebreak.max()) if d.tiebreak.size else 0.0
     parts = [
         Terms(labels(m, "unmet"), w * d.penalty.to_numpy()[None]),
         Terms(labels(m, "short"), w * d.claim_weight.to_numpy()[None]),
-        Terms(labels(m, "excess"), w * d.excess_cost.to_numpy()[None]),
+        Terms(labels(m, "excess"), w * tie * np.ones(1)),
         Terms(labels(m, "production"), w * per_unit),
         Terms(labels(m, "transfer"), -w * tie * np.ones(1)),
     ]

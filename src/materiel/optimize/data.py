@@ -114,9 +114,11 @@ class PlanData:
     penalty: xr.DataArray
     """(month, demand) EUR-equivalent per unit short in the objective: the weight x the
     row's priority factor x the decay."""
-    excess_cost: xr.DataArray
-    """(month, demand) objective cost of a unit of ``excess`` (stock above the policy target
-    that lets share-type claims ship more than the simulator's need would)."""
+    excess_upper: xr.DataArray
+    """(scenario, month, demand) most a user can hold above its policy target before the
+    month's deliveries (:func:`overstock_bound`), units: the bound of ``excess``, which keeps
+    share-type claims feasible when the need is zero. 0 in months no overstock can occur,
+    where the claim is exactly the simulator's."""
     arrivals: xr.DataArray
     """(scenario, month, pair) flows arriving plus the surviving starting stock in month 0,
     units."""
@@ -394,12 +396,27 @@ def prepare(
         decay_t[:, None]
         * (claim_item_weight * priority_factor(model.claim_priority, present))[None, :]
     )
-    top = priority_factor(np.ones(1, dtype=np.int64), present)[0]
-    relief = np.zeros((months, len(rows)))
+    # the most a user can hold above its policy target before deliveries (excess bound)
     fed = np.flatnonzero(claim_demand >= 0)
-    np.add.at(relief.T, claim_demand[fed], np.max(claim_share, axis=0)[:, fed].T)
-    item_w = np.maximum(model.item_weight[d_item], 1.0)
-    excess = 2.0 * top * item_w[None, :] * np.maximum(relief, 1.0)
+    shares = np.zeros((n_s, months, len(rows)))
+    rates = np.zeros((n_s, months, len(rows)))
+    np.add.at(
+        shares.transpose(2, 0, 1), claim_demand[fed], claim_share[..., fed].transpose(2, 0, 1)
+    )
+    np.add.at(rates.transpose(2, 0, 1), claim_demand[fed], claim_rate[..., fed].transpose(2, 0, 1))
+    into = pd.Index(demand_pair).get_indexer(t_taker)
+    moved = np.zeros((n_s, months, len(rows)))
+    np.add.at(
+        moved.transpose(2, 0, 1), into[into >= 0], t_quantity[..., into >= 0].transpose(2, 0, 1)
+    )
+    over = overstock_bound(
+        sustain=model.sustain_months.central[d_actor],
+        wanted=wanted,
+        before=arrivals[..., demand_pair] + moved,
+        after=rates
+        + np.maximum(shares - 1.0, 0.0) * model.sustain_months.central[d_actor] * wanted,
+        keep=keep[..., demand_pair],
+    )
 
     # floors of givers: capped by what the giver surely keeps; users' stocks 0 (see docs)
     floors = np.zeros(n_p)
@@ -449,7 +466,7 @@ def prepare(
         wanted=_da(wanted, *sm, c["demand"]),
         shortfall_weight=_da(row_weight, c["demand"]),
         penalty=_da(penalty, c["month"], c["demand"]),
-        excess_cost=_da(excess, c["month"], c["demand"]),
+        excess_upper=_da(over, *sm, c["demand"]),
         arrivals=_da(arrivals, *sm, c["pair"]),
         initial=_da(initial, c["pair"]),
         keep=_da(keep, *sm, c["pair"]),
@@ -462,6 +479,37 @@ def prepare(
         year=xr.DataArray(year, coords=[c["month"]], name="year"),
         year_share=_da(np.bincount(year) / 12.0, c["year"]),
     )
+
+
+def overstock_bound(
+    sustain: FloatArray,
+    wanted: FloatArray,
+    before: FloatArray,
+    after: FloatArray,
+    keep: FloatArray,
+) -> FloatArray:
+    """Upper bound on a user's stock above its policy target (sustain x wanted) before the
+    month's deliveries from lines, shape (S, M, D), units.
+
+    The simulator's user ends a month holding what it had plus what arrived minus what it
+    fired (:func:`materiel.model.rules.fired`); lines deliver at most its need
+    (:func:`materiel.model.rules.need`), so what it holds after deliveries is at most
+    max(stock before, target) plus fixed orders and shares above 1 (``after``). ``before``:
+    the most that can arrive before deliveries (flows, transfers, the starting stock in month
+    0). The recursion runs over months on (S, D) arrays.
+    """
+    n_s, months, n_d = wanted.shape
+    held = np.zeros((n_s, n_d))
+    out = np.zeros((n_s, months, n_d))
+    for t in range(months):
+        target = sustain * wanted[:, t]
+        ahead = keep[:, t] * held + before[:, t]
+        out[:, t] = np.maximum(0.0, ahead - target)
+        on_hand = np.maximum(ahead, target) + after[:, t]
+        with np.errstate(invalid="ignore"):
+            held = on_hand - rules.fired(sustain, wanted[:, t], on_hand)
+        held = np.where(np.isnan(held), np.inf, held)
+    return out
 
 
 def coords_of(pairs: _Pairs, model: Model, positions: IntArray) -> list[str]:
