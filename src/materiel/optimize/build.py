@@ -87,7 +87,7 @@ def define_flow_variables(m: linopy.Model, d: PlanData) -> None:
     _variables(m, d, "facility", "production")
     _variables(m, d, "link", "shipment")
     _variables(m, d, "held", "draw")
-    _variables(m, d, "transfer", "transfer", upper=d.transfer_quantity)
+    _variables(m, d, "transfer", "transfer", upper=UPPER["transfer"](d))
 
 
 def define_holder_variables(m: linopy.Model, d: PlanData) -> None:
@@ -96,7 +96,7 @@ def define_holder_variables(m: linopy.Model, d: PlanData) -> None:
     _variables(m, d, "pair", "stock")
     for name in ("fired", "unmet"):
         _variables(m, d, "demand", name)
-    _variables(m, d, "demand", "excess", upper=d.excess_upper)
+    _variables(m, d, "demand", "excess", upper=UPPER["excess"](d))
     _variables(m, d, "claim", "short")
 
 
@@ -139,7 +139,7 @@ def define_capacity_constraints(m: linopy.Model, d: PlanData) -> None:
     builds (rules.working_capacity; an absolute capacity ignores builds), units/month."""
     new = Terms(labels(m, "new_capacity")[None, ..., None], -d.availability.to_numpy()[..., None])
     lhs = expression(m, _rows(d, "facility"), own(m, "production"), new)
-    m.add_constraints(lhs, "<=", d.capacity, name="capacity")
+    m.add_constraints(lhs, "<=", RHS["capacity"](d), name="capacity")
 
 
 # --- material --------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def define_balance_constraints(m: linopy.Model, d: PlanData) -> None:
         _transfer_terms(m, d, d.transfer_taker, n_p, -1.0),
         _transfer_terms(m, d, d.transfer_giver, n_p, 1.0),
     )
-    m.add_constraints(lhs, "=", d.arrivals, name="balance")
+    m.add_constraints(lhs, "=", RHS["balance"](d), name="balance")
 
 
 def define_input_constraints(m: linopy.Model, d: PlanData) -> None:
@@ -229,6 +229,63 @@ def define_input_constraints(m: linopy.Model, d: PlanData) -> None:
     m.add_constraints(lhs, "=", 0.0, name="inputs", mask=_mask(d, "item", mask))
 
 
+# --- right-hand sides and bounds (shared with the sweep's in-place update) -----------------
+
+
+def claim_rhs(d: PlanData) -> xr.DataArray:
+    """rate + share x (sustain x wanted - flows and surviving starting stock), units/month."""
+    share = d.claim_share.to_numpy()
+    fed = d.claim_demand >= 0
+    target = np.zeros_like(share)
+    if fed.any():
+        dem = np.maximum(d.claim_demand, 0)
+        need = d.sustain.to_numpy()[dem] * d.wanted.to_numpy()[..., dem]
+        target = np.where(fed, need - d.arrivals.to_numpy()[..., d.claim_pair], 0.0)
+    return xr.DataArray(d.claim_rate.to_numpy() + share * target, coords=_rows(d, "claim"))
+
+
+def _spare(d: PlanData) -> np.ndarray:
+    first = (d.coords["month"] == 0).astype(float)[None, :, None]
+    spare: np.ndarray = d.keep.to_numpy() * d.initial.to_numpy() * first - d.floor.to_numpy()
+    return spare
+
+
+def floor_rhs(d: PlanData) -> xr.DataArray:
+    """keep x starting stock (month 0) - floor of each holding, units."""
+    return xr.DataArray(_spare(d), coords=_rows(d, "pair"))
+
+
+def transfer_share_rhs(d: PlanData) -> xr.DataArray:
+    """share x (keep x starting stock (month 0) - floor) of each transfer's giver, units."""
+    share = d.transfer_share.to_numpy()
+    spare = _spare(d)[..., d.transfer_giver]
+    return xr.DataArray(share * spare, coords=_rows(d, "transfer"))
+
+
+def budget_rhs(d: PlanData) -> xr.DataArray:
+    """Budget per scenario and year, EUR (0 where a scenario has none: the row is masked)."""
+    rhs: xr.DataArray = d.budget.fillna(0.0) * d.year_share
+    return rhs
+
+
+RHS: dict[str, Callable[[PlanData], xr.DataArray]] = {
+    "capacity": lambda d: d.capacity,
+    "balance": lambda d: d.arrivals,
+    "demand": lambda d: d.wanted,
+    "claim": claim_rhs,
+    "orders": lambda d: d.claim_rate,
+    "floor": floor_rhs,
+    "transfer_share": transfer_share_rhs,
+    "budget": budget_rhs,
+}
+"""Right-hand side of each constraint family whose rhs depends on the data."""
+UPPER: dict[str, Callable[[PlanData], xr.DataArray]] = {
+    "transfer": lambda d: d.transfer_quantity,
+    "excess": lambda d: d.excess_upper,
+}
+"""Upper bound of each variable family whose bound depends on the data."""
+
+
 # --- users and claims --------------------------------------------------------------------
 
 
@@ -237,7 +294,7 @@ def define_demand_constraints(m: linopy.Model, d: PlanData) -> None:
     fired <= stock on hand / sustain, i.e. (sustain - 1) x fired - stock at month end <= 0
     (rows only where sustain > 1; with sustain = 1 a user fires all it has)."""
     lhs = expression(m, _rows(d, "demand"), own(m, "fired"), own(m, "unmet"))
-    m.add_constraints(lhs, "=", d.wanted, name="demand")
+    m.add_constraints(lhs, "=", RHS["demand"](d), name="demand")
     sustain = d.sustain.to_numpy()
     stock = labels(m, "stock")[..., d.demand_pair]
     spread = expression(
@@ -270,14 +327,11 @@ def define_claim_constraints(m: linopy.Model, d: PlanData) -> None:
     )
     fed = d.claim_demand >= 0
     excess = None
-    target = np.zeros_like(share)
     if fed.any():
         excess = regrouped(
             labels(m, "excess"), LAST, dem[fed], np.flatnonzero(fed), n_q, -np.ones(fed.sum())
         )
         excess = excess and excess.scaled(share)
-        need = d.sustain.to_numpy()[dem] * d.wanted.to_numpy()[..., dem]
-        target = np.where(fed, need - d.arrivals.to_numpy()[..., pair], 0.0)
     tr = labels(m, "transfer")
     taker = np.nonzero(d.transfer_taker[:, None] == pair[None, :])
     giver = np.nonzero(d.transfer_giver[:, None] == pair[None, :])
@@ -292,10 +346,11 @@ def define_claim_constraints(m: linopy.Model, d: PlanData) -> None:
         tr_in and tr_in.scaled(share),
         tr_out and tr_out.scaled(share),
     )
-    rhs = xr.DataArray(rate + share * target, coords=_rows(d, "claim"))
-    m.add_constraints(lhs, "<=", rhs, name="claim")
+    m.add_constraints(lhs, "<=", claim_rhs(d), name="claim")
     short = expression(m, _rows(d, "claim"), served, own(m, "short"))
-    m.add_constraints(short, ">=", d.claim_rate, name="orders", mask=_mask(d, "claim", rate > 0))
+    m.add_constraints(
+        short, ">=", RHS["orders"](d), name="orders", mask=_mask(d, "claim", rate > 0)
+    )
 
 
 def define_transfer_constraints(m: linopy.Model, d: PlanData) -> None:
@@ -307,15 +362,13 @@ def define_transfer_constraints(m: linopy.Model, d: PlanData) -> None:
         return
     n_p = len(d.coords["pair"])
     keep = d.keep.to_numpy()
-    first = (d.coords["month"] == 0).astype(float)[None, :, None]
-    spare = keep * d.initial.to_numpy() * first - d.floor.to_numpy()  # (S, M, P)
     prev = lagged(m, "stock", MONTH).scaled(-keep)
     lhs = expression(m, _rows(d, "pair"), _transfer_terms(m, d, d.transfer_giver, n_p, 1.0), prev)
     givers = np.isin(np.arange(n_p), d.transfer_giver)
     m.add_constraints(
         lhs,
         "<=",
-        xr.DataArray(spare, coords=_rows(d, "pair")),
+        floor_rhs(d),
         name="floor",
         mask=_mask(d, "pair", givers),
     )
@@ -331,7 +384,7 @@ def define_transfer_constraints(m: linopy.Model, d: PlanData) -> None:
     m.add_constraints(
         rows,
         "<=",
-        xr.DataArray(share * spare[..., g], coords=_rows(d, "transfer")),
+        transfer_share_rhs(d),
         name="transfer_share",
         mask=_mask(d, "transfer", share > 0),
     )
@@ -367,7 +420,7 @@ def define_budget_constraints(m: linopy.Model, d: PlanData) -> None:
         capex = Terms(build[None], np.tile(d.capex.to_numpy(), 12)[None, None])
     coords = [d.coords["scenario"], d.coords["year"]]
     lhs = expression(m, coords, purchases, capex)
-    rhs = d.budget.fillna(0.0) * d.year_share
+    rhs = budget_rhs(d)
     mask = np.broadcast_to(has[:, None], (len(has), years))
     m.add_constraints(lhs, "<=", rhs, name="budget", mask=rhs.copy(data=mask))
 
