@@ -26,6 +26,8 @@ from materiel.model.plan import Plan, builds
 from materiel.model.sampling import sample
 
 Scatter = rules.SumInto
+MIN_FIRE = 1.0
+"""Rounds/month Russia must fire for the fire ratio to be defined (NaN below)."""
 
 
 @dataclass(frozen=True)
@@ -343,11 +345,10 @@ def run(
             axis=1
         )
         if "fire_ratio" in result:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                theirs = fired[:, ru].sum(axis=1)
-                result["fire_ratio"][:, t] = np.where(
-                    theirs > 0, fired[:, ua].sum(axis=1) / theirs, np.nan
-                )
+            theirs = fired[:, ru].sum(axis=1)
+            defined = theirs >= MIN_FIRE
+            ratio = fired[:, ua].sum(axis=1) / np.where(defined, theirs, 1.0)
+            result["fire_ratio"][:, t] = np.where(defined, ratio, np.nan)
         if progress is not None:
             progress(t)
     return result
