@@ -262,7 +262,9 @@ def test_same_seed_same_result_whatever_the_chunking(model: Model) -> None:
     a = simulate(model, sc, draws=50, seed=7)
     b = simulate(model, sc, draws=50, seed=7, chunk=13)
     c = simulate(model, sc, draws=50, seed=8)
-    assert a.drop_attrs().identical(b.drop_attrs())
+    a.attrs.clear()
+    b.attrs.clear()
+    assert a.identical(b)
     assert not np.array_equal(a["production"], c["production"])
     # draws 20..49 computed on their own equal the same draws of the full run
     part = simulate(model, sc, draws=30, seed=7, first_draw=20)

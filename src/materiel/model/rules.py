@@ -241,7 +241,7 @@ class PriorityFill:
         served = np.zeros_like(requests)
         for members, sum_into in zip(self.groups.members, self.sums, strict=True):
             asked = sum_into(requests[:, members])
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 frac = np.where(asked > 0, np.minimum(1.0, remaining / asked), 0.0)
             served[:, members] = requests[:, members] * frac[:, self.source[members]]
             remaining -= np.minimum(remaining, asked)

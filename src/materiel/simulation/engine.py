@@ -174,7 +174,7 @@ def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
     assert plan.orders is not None
     orders = plan.orders[: sc.months]
     central = capacity_path(model, sample(model, 1, 0, uncertain=False), sc, plan)[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         share = np.where(central > 0, np.minimum(1.0, orders / central), 0.0)
     return np.where(np.isnan(orders), np.nan, share)
 
@@ -250,7 +250,7 @@ def run(
                 np.nan_to_num(sc.transfers.quantity[t]),
             )
             asked = to_pair["giver"](amount)[:, lay.giver_pair]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 scale = np.where(asked > spare, spare / asked, 1.0)
             moved = amount * np.nan_to_num(scale)
             stock -= to_pair["giver"](moved)
@@ -272,7 +272,7 @@ def run(
         capacity = lines.at(t, sc)
         cap_link = capacity[:, lay.link_facility]
         group_cap = link_to_claim(cap_link)[:, lay.link_claim]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             link_req = np.where(
                 group_cap > 0, claims[:, lay.link_claim] * cap_link / group_cap, 0.0
             )
@@ -293,7 +293,7 @@ def run(
             if len(mid):
                 item = model.facility_item[mid]
                 target = demand[:, item] * (1.0 + model.buffer_months) - held[:, item]
-                with np.errstate(divide="ignore", invalid="ignore"):
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     split = np.where(
                         cap_item[:, item] > 0, capacity[:, mid] / cap_item[:, item], 0.0
                     )
@@ -311,7 +311,7 @@ def run(
                 only = np.zeros_like(request)
                 only[:, members] = request[:, members]
                 asked = tier.scatter_inputs(_input_use(only, tier, p["recipe_quantity"]))
-                with np.errstate(divide="ignore", invalid="ignore"):
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(asked > 0, np.minimum(1.0, available / asked), 1.0)
                 made = request[:, members] * frac[:, tier.inputs[members]].min(axis=-1)
                 produced[:, fac[members]] = made
@@ -404,7 +404,7 @@ class _Holdings:
             return
         mine = inventory[:, self.uses]
         held = self.to_item(mine)[:, self.uses_item]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             share = np.where(held > 0, mine / held, 0.0)
         inventory[:, self.uses] = mine - np.minimum(mine, share * used[:, self.uses_item])
 
