@@ -244,7 +244,8 @@ def test_higher_priority_is_never_served_less(
     source = np.array([r[0] for r in requests])
     priority = np.array([r[1] for r in requests])
     asked = np.array([[r[2] for r in requests]])
-    served, left = rules.PriorityFill.of(source, priority, 2)(np.array([supply]), asked)
+    served, left = rules.PriorityFill.of(source, priority, 2)(np.array([supply]).T, asked.T)
+    served, left = served.T, left.T
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(asked > 0, served / asked, 1.0)[0]
     for a in range(len(requests)):
