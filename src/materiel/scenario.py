@@ -167,13 +167,13 @@ class Orders(_Window):
 
 
 class Allocation(_Window):
-    """``recipient`` claims ``share`` of its need of ``item`` from the lines of ``supplier``
-    (default: every supplier it has a claim on) over the window."""
+    """``recipient`` claims ``share`` of its need of ``item`` (default: of every item it has a
+    claim on) from the lines of ``supplier`` (default: every supplier) over the window."""
 
     type: Literal["allocation"]
     recipient: str
-    item: str
     share: Annotated[float, pydantic.Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+    item: str | None = None
     supplier: str | None = None
 
 

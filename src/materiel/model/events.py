@@ -254,9 +254,9 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
                 )
             order_level[window, chosen] = event.level
         elif isinstance(event, Allocation):
-            rows = (model.actors[model.claim_recipient] == event.recipient) & (
-                model.items[model.claim_item] == event.item
-            )
+            rows = model.actors[model.claim_recipient] == event.recipient
+            if event.item is not None:
+                rows &= model.items[model.claim_item] == event.item
             if event.supplier is not None:
                 rows &= model.claim_supplier == event.supplier
             if not rows.any():

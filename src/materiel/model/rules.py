@@ -213,7 +213,8 @@ class Groups:
 
 @dataclass(frozen=True)
 class SumInto:
-    """Column sums by target, ``out[:, target[n]] += values[:, n]`` (O(N), precomputed)."""
+    """Row sums by target, ``out[target[n]] += values[n]`` (O(N), precomputed); arrays are
+    laid out (rows, D) with the draws last."""
 
     order: IntArray
     starts: IntArray
@@ -229,17 +230,17 @@ class SumInto:
         return cls(order, starts, ordered[starts], width)
 
     def __call__(self, values: FloatArray) -> FloatArray:
-        out = np.zeros((values.shape[0], self.width))
+        out = np.zeros((self.width, *values.shape[1:]))
         if len(self.order):
-            out[:, self.targets] = np.add.reduceat(values[:, self.order], self.starts, axis=1)
+            out[self.targets] = np.add.reduceat(values[self.order], self.starts, axis=0)
         return out
 
 
 @dataclass(frozen=True)
 class PriorityFill:
-    """Share supplies among requests by priority: request ``n`` draws on supply column
+    """Share supplies among requests by priority: request ``n`` draws on supply row
     ``source[n]``; classes are served in ascending order, each in full before the next gets
-    anything, and within a class in proportion to the requests."""
+    anything, and within a class in proportion to the requests. Arrays are (rows, D)."""
 
     source: IntArray
     groups: Groups
@@ -252,14 +253,14 @@ class PriorityFill:
         return cls(source, groups, tuple(SumInto.of(source[g], width) for g in groups.members))
 
     def __call__(self, supply: FloatArray, requests: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(served (D, N), supply left (D, S)) for ``supply`` (D, S), ``requests`` (D, N)."""
+        """(served (N, D), supply left (S, D)) for ``supply`` (S, D), ``requests`` (N, D)."""
         remaining = supply.copy()
         served = np.zeros_like(requests)
         for members, sum_into in zip(self.groups.members, self.sums, strict=True):
-            asked = sum_into(requests[:, members])
-            with np.errstate(divide="ignore", invalid="ignore"):
+            asked = sum_into(requests[members])
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 frac = np.where(asked > 0, np.minimum(1.0, remaining / asked), 0.0)
-            served[:, members] = requests[:, members] * frac[:, self.source[members]]
+            served[members] = requests[members] * frac[self.source[members]]
             remaining -= np.minimum(remaining, asked)
         return served, remaining
 
@@ -284,12 +285,6 @@ def fired(sustain: FloatArray, wanted: FloatArray, stock: FloatArray) -> FloatAr
 def above_floor(stock: FloatArray, floor: FloatArray) -> FloatArray:
     """Stock a holder can give away: ``max(0, stock - floor)``."""
     out: FloatArray = np.maximum(0.0, stock - floor)
-    return out
-
-
-def weighted(shortfall: FloatArray, weight: FloatArray) -> FloatArray:
-    """Priority-weighted total shortfall over the last axis (EUR-equivalent)."""
-    out: FloatArray = shortfall @ weight
     return out
 
 

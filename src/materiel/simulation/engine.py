@@ -26,6 +26,8 @@ from materiel.model.plan import Plan, builds
 from materiel.model.sampling import sample
 
 Scatter = rules.SumInto
+MIN_FIRE = 1.0
+"""Rounds/month Russia must fire for the fire ratio to be defined (NaN below)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,13 @@ class _Tier:
     inputs: IntArray  # (Fk, K) item of each input slot; I = no input (padding, unlimited, own)
     slot_row: IntArray  # (Fk, K) recipe row of each slot, -1 for padding
     groups: rules.Groups  # the tier's lines by rationing class
-    scatter_inputs: Scatter  # (D, Fk*K) -> (D, I+1)
+    class_inputs: tuple[Scatter, ...]  # per class: (Fc*K, D) slot uses -> (I+1, D)
+    scatter_inputs: Scatter  # (Fk*K, D) -> (I+1, D)
+
+    def quantity(self, recipe_quantity: FloatArray) -> FloatArray:
+        """(Fk, K, D) input per unit of output of each slot (0 for padding)."""
+        q = np.where(self.slot_row[..., None] >= 0, recipe_quantity[self.slot_row], 0.0)
+        return np.ascontiguousarray(q)
 
 
 def _tiers(model: Model) -> list[_Tier]:
@@ -116,16 +124,17 @@ def _tiers(model: Model) -> list[_Tier]:
                 slot_row[j, : len(r)] = r
         pad = slot_row < 0
         inputs = np.where(pad, n_items, model.recipe_input[slot_row])
-        inputs = np.where(
-            pad | ~model.item_limited[np.minimum(inputs, n_items - 1)], n_items, inputs
-        )
+        limited = model.item_limited[np.minimum(inputs, n_items - 1)]
+        inputs = np.where(pad | ~limited, n_items, inputs)
         slot_row = np.where(inputs == n_items, -1, slot_row)
+        groups = rules.Groups.of(classes[fac])
         tiers.append(
             _Tier(
                 fac,
                 inputs,
                 slot_row,
-                rules.Groups.of(classes[fac]),
+                groups,
+                tuple(Scatter.of(inputs[g].ravel(), n_items + 1) for g in groups.members),
                 Scatter.of(inputs.ravel(), n_items + 1),
             )
         )
@@ -134,36 +143,44 @@ def _tiers(model: Model) -> list[_Tier]:
 
 @dataclass(frozen=True)
 class _Lines:
-    """Working capacity month by month (units/month), without (D, M, F) temporaries."""
+    """Working capacity month by month (units/month), shape (F, D)."""
 
-    base: FloatArray  # (D, F)
-    online: FloatArray  # (D, K) month of first output of each build (inf: never)
-    ramp: FloatArray  # (D, K) ramp time, months
-    added: FloatArray  # (D, K) units/month at full rate, times the build's scale
+    base: FloatArray  # (F, D)
+    online: FloatArray  # (K, D) month of first output of each build (inf: never)
+    ramp: FloatArray  # (K, D) ramp time, months
+    added: FloatArray  # (K, D) units/month at full rate, times the build's scale
     to_facility: Scatter
 
     @classmethod
     def of(cls, model: Model, p: dict[str, FloatArray], plan: Plan | None) -> _Lines:
+        """From parameters ``p`` laid out draws last, each (n, D)."""
         exp, month, scale = builds(model, plan)
         return cls(
             p["capacity"],
-            month + p["lead_time"][:, exp],
-            p["ramp_time"][:, exp],
-            p["added_capacity"][:, exp] * scale,
+            month[:, None] + p["lead_time"][exp],
+            p["ramp_time"][exp],
+            p["added_capacity"][exp] * scale[:, None],
             Scatter.of(model.expansion_facility[exp], len(model.facilities)),
         )
 
     def at(self, t: int, sc: ScenarioArrays) -> FloatArray:
         built = self.base + self.to_facility(rules.ramp_at(t, self.online, self.ramp) * self.added)
-        return rules.working_capacity(built, sc.availability[t], sc.capacity_rate[t])
+        return rules.working_capacity(
+            built, sc.availability[t][:, None], sc.capacity_rate[t][:, None]
+        )
+
+
+def _draws_last(p: dict[str, FloatArray], dtype: type = np.float64) -> dict[str, FloatArray]:
+    """Parameters (D, n) as contiguous (n, D) arrays: the engine's layout."""
+    return {k: np.ascontiguousarray(v.T, dtype=dtype) for k, v in p.items()}
 
 
 def capacity_path(
     model: Model, p: dict[str, FloatArray], sc: ScenarioArrays, plan: Plan | None
 ) -> FloatArray:
     """Working capacity per draw, month and facility (units/month), shape (D, M, F)."""
-    lines = _Lines.of(model, p, plan)
-    return np.stack([lines.at(t, sc) for t in range(sc.months)], axis=1)
+    lines = _Lines.of(model, _draws_last(p), plan)
+    return np.stack([lines.at(t, sc).T for t in range(sc.months)], axis=1)
 
 
 def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
@@ -172,14 +189,14 @@ def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
     assert plan.orders is not None
     orders = plan.orders[: sc.months]
     central = capacity_path(model, sample(model, 1, 0, uncertain=False), sc, plan)[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         share = np.where(central > 0, np.minimum(1.0, orders / central), 0.0)
     return np.where(np.isnan(orders), np.nan, share)
 
 
 def _rate(base: FloatArray, factor: FloatArray, absolute: FloatArray) -> FloatArray:
-    """A sampled base rate times its month's factor, or the month's absolute rate."""
-    return np.where(np.isnan(absolute), base * factor, absolute)
+    """A sampled base rate (n, D) times its month's factor (n,), or the absolute rate (n,)."""
+    return np.where(np.isnan(absolute)[:, None], base * factor[:, None], absolute[:, None])
 
 
 def run(
@@ -194,14 +211,18 @@ def run(
 
     ``out``: zeroed arrays from :func:`output_arrays` (or slices of them along the draw axis)
     to write into; by default they are allocated here. Shapes are in :func:`output_arrays`.
+    Inside, every array is laid out draws last, (n, D), so gathers copy whole rows and sums
+    over lines run along contiguous memory.
     """
     d, m = p["capacity"].shape[0], sc.months
     n_f, n_i = len(model.facilities), len(model.items)
     lay = Layout.of(model, sc)
     n_p = lay.pairs
     result = output_arrays(model, sc, d) if out is None else out
-    lines = _Lines.of(model, p, plan)
+    pt = _draws_last(p)
+    lines = _Lines.of(model, pt, plan)
     tiers = _tiers(model)
+    quantity = [tier.quantity(pt["recipe_quantity"]) for tier in tiers]
     floor_share = None if plan is None or plan.orders is None else order_share(model, sc, plan)
 
     to_pair = {
@@ -214,41 +235,47 @@ def run(
     line_to_item = Scatter.of(model.facility_item, n_i)
     link_to_line = Scatter.of(lay.link_facility, n_f)
     link_to_claim = Scatter.of(lay.link_claim, len(model.claim_share))
-    serve = rules.PriorityFill.of(lay.link_facility, model.claim_priority[lay.link_claim], n_f)
-    sustain_use = p["sustain_months"][:, model.consumption_actor]  # (D, C)
-    floor = np.zeros((d, n_p))
-    floor[:, lay.stock_pair] = p["stock_floor"]
-    actor_loss = sc.stock_loss[:, lay.pair_actor]  # (M, P)
     end_line = np.isin(model.item_kind.to_numpy()[model.facility_item], ("end", "service"))
-    # intermediate holdings of producer countries, kept compact: (D, H) over pairs `held_pair`
+    end_lines = np.flatnonzero(end_line)
+    end_pos = np.searchsorted(end_lines, lay.link_facility)  # links serve end lines only
+    serve = rules.PriorityFill.of(end_pos, model.claim_priority[lay.link_claim], len(end_lines))
+    sustain_use = pt["sustain_months"][model.consumption_actor]  # (C, D)
+    floor = np.zeros((n_p, d))
+    floor[lay.stock_pair] = pt["stock_floor"]
+    keep = 1.0 - sc.stock_loss[:, lay.pair_actor]  # (M, P)
+    end_to_pair = Scatter.of(lay.line_pair[end_lines], n_p)
+    # intermediate holdings of producer countries, kept compact: (H, D) over pairs `held_pair`
     held_pair = np.unique(lay.line_pair[~end_line])
     held_item = lay.pair_item[held_pair]
     held_to_item = Scatter.of(held_item, n_i)
     holds = [_Holdings.of(tier, model, held_pair, held_item, lay.line_pair) for tier in tiers]
-    price = p["unit_cost"] * end_line
+    price = pt["unit_cost"][end_lines]
     plan = plan or Plan.empty()
-    capex = p["capex"][:, plan.expansion] * plan.scale  # charged in the decision month
+    capex = pt["capex"][plan.expansion] * plan.scale[:, None]  # charged in the decision month
     weight = rules.weighted_rows(model)
     ratio_items = rules.fire_ratio_items(model)
     ua = (model.actors[model.consumption_actor] == "UKR") & ratio_items[model.consumption_item]
     ru = (model.actors[model.consumption_actor] == "RUS") & ratio_items[model.consumption_item]
+    has_use = (lay.claim_use >= 0)[:, None]
+    claim_use = np.maximum(lay.claim_use, 0)
 
-    stock = np.zeros((d, n_p))
-    stock[:, lay.stock_pair] += p["stock_quantity"]
+    stock = np.zeros((n_p, d))
+    stock[lay.stock_pair] += pt["stock_quantity"]
     for t in range(m):
-        stock *= 1.0 - actor_loss[t]
+        if sc.stock_loss[t].any():
+            stock *= keep[t][:, None]
         # 1. flows and transfers arrive
-        flows = _rate(p["flow_rate"], sc.flow_factor[t], sc.flow_rate[t])
-        delivered = to_pair["flow"](flows)
-        if len(lay.giver_pair):
-            spare = rules.above_floor(stock, floor)[:, lay.giver_pair]
+        delivered = to_pair["flow"](_rate(pt["flow_rate"], sc.flow_factor[t], sc.flow_rate[t]))
+        x = sc.transfers
+        if len(x) and not (np.isnan(x.quantity[t]) & np.isnan(x.share[t])).all():
+            spare = rules.above_floor(stock, floor)[lay.giver_pair]
             amount = np.where(
-                np.isnan(sc.transfers.quantity[t]),
-                np.nan_to_num(sc.transfers.share[t]) * spare,
-                np.nan_to_num(sc.transfers.quantity[t]),
+                np.isnan(x.quantity[t])[:, None],
+                np.nan_to_num(x.share[t])[:, None] * spare,
+                np.nan_to_num(x.quantity[t])[:, None],
             )
-            asked = to_pair["giver"](amount)[:, lay.giver_pair]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            asked = to_pair["giver"](amount)[lay.giver_pair]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 scale = np.where(asked > spare, spare / asked, 1.0)
             moved = amount * np.nan_to_num(scale)
             stock -= to_pair["giver"](moved)
@@ -256,121 +283,109 @@ def run(
         stock += delivered
         # 2. needs and claims
         wanted = _rate(
-            p["consumption_rate"] * sc.intensity[t, model.consumption_actor],
+            pt["consumption_rate"] * sc.intensity[t, model.consumption_actor][:, None],
             sc.consumption_factor[t],
             sc.consumption_rate[t],
         )
-        needs = rules.need(sustain_use, wanted, stock[:, lay.use_pair])
-        share = np.where(np.isnan(sc.claim_share[t]), p["claim_share"], sc.claim_share[t])
-        fixed = np.where(np.isnan(sc.claim_rate[t]), p["claim_rate"], sc.claim_rate[t])
-        has_use = lay.claim_use >= 0
-        need_q = np.where(has_use, needs[:, np.maximum(lay.claim_use, 0)], 0.0)
-        claims = (share * need_q + fixed) * sc.claim_factor[t]
+        needs = rules.need(sustain_use, wanted, stock[lay.use_pair])
+        share = np.where(
+            np.isnan(sc.claim_share[t])[:, None], pt["claim_share"], sc.claim_share[t][:, None]
+        )
+        fixed = np.where(
+            np.isnan(sc.claim_rate[t])[:, None], pt["claim_rate"], sc.claim_rate[t][:, None]
+        )
+        need_q = np.where(has_use, needs[claim_use], 0.0)
+        claims = (share * need_q + fixed) * sc.claim_factor[t][:, None]
         # 3. requirements: claims split over the lines that can serve them, by capacity
         capacity = lines.at(t, sc)
-        cap_link = capacity[:, lay.link_facility]
-        group_cap = link_to_claim(cap_link)[:, lay.link_claim]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            link_req = np.where(
-                group_cap > 0, claims[:, lay.link_claim] * cap_link / group_cap, 0.0
-            )
+        cap_link = capacity[lay.link_facility]
+        group_cap = link_to_claim(cap_link)[lay.link_claim]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            link_req = np.where(group_cap > 0, claims[lay.link_claim] * cap_link / group_cap, 0.0)
         required = link_to_line(link_req)
-        level = (
-            sc.order_level[t]
-            if floor_share is None
-            else np.where(np.isnan(floor_share[t]), sc.order_level[t], floor_share[t])
-        )
-        required = np.maximum(required, np.nan_to_num(level) * capacity)
-        inventory = stock[:, held_pair]
+        level = sc.order_level[t]
+        if floor_share is not None:
+            level = np.where(np.isnan(floor_share[t]), level, floor_share[t])
+        if not np.isnan(level).all():
+            required = np.maximum(required, np.nan_to_num(level)[:, None] * capacity)
+        inventory = stock[held_pair]
         held = held_to_item(inventory)
         cap_item = line_to_item(capacity)
-        demand = np.zeros((d, n_i + 1))
-        for tier in reversed(tiers):  # pull: users' needs pass down to their inputs
+        demand = np.zeros((n_i + 1, d))
+        for tier, q in zip(reversed(tiers), reversed(quantity), strict=True):  # pull
             fac = tier.facilities
             mid = fac[~end_line[fac]]
             if len(mid):
                 item = model.facility_item[mid]
-                target = demand[:, item] * (1.0 + model.buffer_months) - held[:, item]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    split = np.where(
-                        cap_item[:, item] > 0, capacity[:, mid] / cap_item[:, item], 0.0
-                    )
-                required[:, mid] = np.maximum(required[:, mid], np.maximum(0.0, target) * split)
-            request = np.minimum(capacity[:, fac], required[:, fac])
-            demand += tier.scatter_inputs(_input_use(request, tier, p["recipe_quantity"]))
+                target = demand[item] * (1.0 + model.buffer_months) - held[item]
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    split = np.where(cap_item[item] > 0, capacity[mid] / cap_item[item], 0.0)
+                required[mid] = np.maximum(required[mid], np.maximum(0.0, target) * split)
+            if tier is tiers[0]:
+                break  # the lowest tier's inputs are made by no line: nothing to pull
+            request = np.minimum(capacity[fac], required[fac])
+            demand += tier.scatter_inputs((request[:, None, :] * q).reshape(-1, d))
         # 4. production, bottom-up; scarce inputs by class, then in proportion to need
-        produced = np.zeros((d, n_f))
-        for tier, hold in zip(tiers, holds, strict=True):
+        produced = np.zeros((n_f, d))
+        for tier, hold, q in zip(tiers, holds, quantity, strict=True):
             fac = tier.facilities
-            request = np.minimum(capacity[:, fac], required[:, fac])
-            available = np.full((d, n_i + 1), np.inf)
-            available[:, hold.items] = hold.to_item(inventory[:, hold.uses])[:, hold.items]
-            for members in tier.groups.members:
-                only = np.zeros_like(request)
-                only[:, members] = request[:, members]
-                asked = tier.scatter_inputs(_input_use(only, tier, p["recipe_quantity"]))
-                with np.errstate(divide="ignore", invalid="ignore"):
+            request = np.minimum(capacity[fac], required[fac])
+            available = np.full((n_i + 1, d), np.inf)
+            available[hold.items] = hold.to_item(inventory[hold.uses])[hold.items]
+            for members, to_inputs in zip(tier.groups.members, tier.class_inputs, strict=True):
+                qm = q[members]
+                asked = to_inputs((request[members][:, None, :] * qm).reshape(-1, d))
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     frac = np.where(asked > 0, np.minimum(1.0, available / asked), 1.0)
-                made = request[:, members] * frac[:, tier.inputs[members]].min(axis=-1)
-                produced[:, fac[members]] = made
-                only[:, members] = made
-                used = tier.scatter_inputs(_input_use(only, tier, p["recipe_quantity"]))
+                made = request[members] * frac[tier.inputs[members]].min(axis=1)
+                produced[fac[members]] = made
+                used = to_inputs((made[:, None, :] * qm).reshape(-1, d))
                 available = np.maximum(available - used, 0.0)
                 hold.withdraw(inventory, used)
             if len(hold.made):
-                inventory += hold.made_to_held(produced[:, fac[hold.made]])
-        stock[:, held_pair] = inventory
+                inventory += hold.made_to_held(produced[fac[hold.made]])
+        stock[held_pair] = inventory
         # 5. end items to claims by recipient priority; the rest stays with the producer
-        offered = produced * end_line
-        served_link, left = serve(offered, link_req)
+        served_link, left = serve(produced[end_lines], link_req)
         served = link_to_claim(served_link)
         arrivals = to_pair["claim"](served)
-        stock += arrivals + to_pair["line"](left * end_line)
+        stock += arrivals + end_to_pair(left)
         delivered += arrivals
         # 6. users fire under their sustainment policy
-        fired = rules.fired(sustain_use, wanted, stock[:, lay.use_pair])
-        stock[:, lay.use_pair] -= fired
+        fired = rules.fired(sustain_use, wanted, stock[lay.use_pair])
+        stock[lay.use_pair] -= fired
 
-        result["capacity"][:, t] = capacity
-        result["production"][:, t] = produced
-        result["stock"][:, t] = stock
-        result["delivered"][:, t] = delivered
-        result["served"][:, t] = served
-        result["wanted"][:, t] = wanted
-        result["fired"][:, t] = fired
-        result["weighted_shortfall"][:, t] = rules.weighted(wanted - fired, weight)
-        result["cost"][:, t] = (produced * price).sum(axis=1) + capex[:, plan.month == t].sum(
-            axis=1
-        )
+        result["capacity"][:, t] = capacity.T
+        result["production"][:, t] = produced.T
+        result["stock"][:, t] = stock.T
+        result["delivered"][:, t] = delivered.T
+        result["served"][:, t] = served.T
+        result["wanted"][:, t] = wanted.T
+        result["fired"][:, t] = fired.T
+        result["weighted_shortfall"][:, t] = weight @ (wanted - fired)
+        cost = (produced[end_lines] * price).sum(axis=0)
+        result["cost"][:, t] = cost + capex[plan.month == t].sum(axis=0)
         if "fire_ratio" in result:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                theirs = fired[:, ru].sum(axis=1)
-                result["fire_ratio"][:, t] = np.where(
-                    theirs > 0, fired[:, ua].sum(axis=1) / theirs, np.nan
-                )
+            theirs = fired[ru].sum(axis=0)
+            defined = theirs >= MIN_FIRE
+            ratio = fired[ua].sum(axis=0) / np.where(defined, theirs, 1.0)
+            result["fire_ratio"][:, t] = np.where(defined, ratio, np.nan)
         if progress is not None:
             progress(t)
     return result
 
 
-def _input_use(lines: FloatArray, tier: _Tier, recipe_quantity: FloatArray) -> FloatArray:
-    """(D, Fk*K) input each slot of the tier's lines uses to make ``lines`` (D, Fk) units."""
-    quantity = np.where(tier.slot_row >= 0, recipe_quantity[:, tier.slot_row], 0.0)
-    use: FloatArray = (lines[:, :, None] * quantity).reshape(lines.shape[0], -1)
-    return use
-
-
 @dataclass(frozen=True)
 class _Holdings:
     """Where a tier takes its inputs from and puts its intermediates: positions among the
-    producer countries' holdings (D, H) of intermediate items."""
+    producer countries' holdings (H, D) of intermediate items."""
 
     items: IntArray  # input items the tier's lines draw on
     uses: IntArray  # (U,) holdings of those items
     uses_item: IntArray  # (U,) item of each
-    to_item: Scatter  # (D, U) -> (D, I)
+    to_item: Scatter  # (U, D) -> (I, D)
     made: IntArray  # positions in the tier of its intermediate lines
-    made_to_held: Scatter  # (D, len(made)) -> (D, H)
+    made_to_held: Scatter  # (len(made), D) -> (H, D)
 
     @classmethod
     def of(
@@ -397,15 +412,15 @@ class _Holdings:
         )
 
     def withdraw(self, inventory: FloatArray, used: FloatArray) -> None:
-        """Take ``used`` (D, I+1) of each input from its producers' holdings, in proportion
+        """Take ``used`` (I+1, D) of each input from its producers' holdings, in proportion
         to what each holds (in place)."""
         if not len(self.uses):
             return
-        mine = inventory[:, self.uses]
-        held = self.to_item(mine)[:, self.uses_item]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        mine = inventory[self.uses]
+        held = self.to_item(mine)[self.uses_item]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             share = np.where(held > 0, mine / held, 0.0)
-        inventory[:, self.uses] = mine - np.minimum(mine, share * used[:, self.uses_item])
+        inventory[self.uses] = mine - np.minimum(mine, share * used[self.uses_item])
 
 
 def output_arrays(model: Model, sc: ScenarioArrays, draws: int) -> dict[str, FloatArray]:
