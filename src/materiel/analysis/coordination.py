@@ -175,7 +175,8 @@ def _chains_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
             return out
 
         line_pool = np.where(nation_of >= 0, nation_of, n_n)
-        holder_of = weights.index.get_indexer([str(p).split("/")[0] for p in c["pair"]])
+        owners = pd.Index([str(p).split("/")[0] for p in c["pair"]])
+        holder_of = weights.index.get_indexer(owners)
         held = d.held_pair
         held_pool = np.where(holder_of[held] >= 0, holder_of[held], n_n)
         use = key(d.input_item, line_pool[d.input_facility])

@@ -359,8 +359,8 @@ def prepare(
         [
             rules.claimed(
                 rules.scaled_rate(model.claim_share.central, ones, s.claim_share),
-                1.0,
-                0.0,
+                ones,
+                0.0 * ones,
                 s.claim_factor,
             )
             for s in scenarios
@@ -369,8 +369,8 @@ def prepare(
     claim_rate = np.stack(
         [
             rules.claimed(
-                0.0,
-                0.0,
+                0.0 * ones,
+                0.0 * ones,
                 rules.scaled_rate(model.claim_rate.central, ones, s.claim_rate),
                 s.claim_factor,
             )
@@ -382,11 +382,11 @@ def prepare(
     # weights: item weight x recipient priority factor x decay
     row_weight = rules.weighted_rows(model)[rows]
     present = np.unique(model.claim_priority)
-    row_class = np.full(len(rows), int(present.min()) if len(present) else 1)
-    for q in np.flatnonzero(claim_demand >= 0):  # a handful of claims
-        row_class[claim_demand[q]] = min(row_class[claim_demand[q]], model.claim_priority[q])
-    if len(present) == 0:
-        row_class[:] = 1
+    best = int(present.min()) if len(present) else 1
+    fed_rows = claim_demand >= 0
+    row_class = np.full(len(rows), np.iinfo(np.int64).max)
+    np.minimum.at(row_class, claim_demand[fed_rows], model.claim_priority[fed_rows])
+    row_class = np.where(row_class == np.iinfo(np.int64).max, best, row_class)
     decay_t = (1.0 - decay) ** np.arange(months, dtype=float)
     row_factor = priority_factor(row_class, present)
     penalty = decay_t[:, None] * (row_weight * row_factor)[None, :]

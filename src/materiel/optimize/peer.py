@@ -23,7 +23,8 @@ def _grouped(keys: np.ndarray) -> dict[int, list[int]]:
     return out
 
 
-def _upper(value: float) -> float | None:
+def _upper(value: Any) -> float | None:
+    """A Pyomo bound: None for an infinite one."""
     return None if np.isinf(value) else float(value)
 
 
