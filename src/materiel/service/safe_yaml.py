@@ -10,7 +10,7 @@ import yaml
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 32
-MAX_NODES = 10_000
+MAX_NODES = 5_000
 
 
 class YamlLimitError(ValueError):
