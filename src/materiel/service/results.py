@@ -164,7 +164,7 @@ def table_frame(tables: Tables, name: str) -> pd.DataFrame:
     if name == "plan":
         rows = rows[0].get("builds", []) if rows else []
     frame = pd.DataFrame(rows)
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         values = frame[column].dropna()
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             frame[column] = frame[column].astype(float)  # null (a stored NaN/inf) -> NaN
