@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from materiel.service.app import create_app
 from materiel.service.login import Throttle, TooManyAttemptsError
-from materiel.store.models import UserSession
+from materiel.store.db import Store
+from materiel.store.models import User, UserSession
 
 from .conftest import PASSWORDS, Web, add_users, csrf_of, make_settings
 
@@ -273,3 +274,67 @@ def test_unknown_users_cost_a_full_hash() -> None:
     import materiel.store.users as users
 
     assert not users._hasher.check_needs_rehash(users._DUMMY)
+
+
+def test_store_sessions_tokens_and_epochs_on_each_backend(store: Store) -> None:
+    from materiel.store.sessions import close_session, open_session, session_user
+    from materiel.store.users import (
+        create_user,
+        issue_token,
+        set_password,
+        update_user,
+        user_for_token,
+    )
+
+    with store.session() as s:
+        ana = create_user(s, "ana", "a-long-password", "analyst")
+        sid, token = open_session(s, ana, 3600), issue_token(s, ana)
+        gone = open_session(s, ana, 3600)
+    with store.session() as s:
+        assert session_user(s, sid).name == "ana" and user_for_token(s, token).name == "ana"
+        close_session(s, gone)
+        assert session_user(s, gone) is None
+        ana = s.get(User, ana.id)
+        update_user(s, ana, None, False)
+        update_user(s, ana, None, True)
+    with store.session() as s:
+        assert session_user(s, sid) is None and user_for_token(s, token) is None
+        ana = s.get(User, ana.id)
+        sid, token = open_session(s, ana, 3600), issue_token(s, ana)
+    with store.session() as s:
+        assert session_user(s, sid) is not None and user_for_token(s, token) is not None
+        set_password(s, s.get(User, ana.id), "another-password")
+    with store.session() as s:
+        assert session_user(s, sid) is None and user_for_token(s, token) is None
+        expired = open_session(s, s.get(User, ana.id), -1)
+        assert session_user(s, expired) is None
+
+
+def test_upgrading_from_0001_keeps_users_and_their_tokens(db_url: str) -> None:
+    """Migration 0002 on a store with users and tokens: they keep working (epoch 0)."""
+    from sqlalchemy import text
+
+    from materiel.store.users import hash_password, token_digest, user_for_token
+
+    old = Store(db_url)
+    old.migrate("0001")
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, name, role, password_hash, active, created_at) "
+                "VALUES (1, 'ana', 'analyst', :h, :t, CURRENT_TIMESTAMP)"
+            ),
+            {"h": hash_password("a-long-password"), "t": True},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, revoked) "
+                "VALUES (1, 'api', :d, 'mtl_x', CURRENT_TIMESTAMP, :f)"
+            ),
+            {"d": token_digest("mtl_old-token"), "f": False},
+        )
+    old.migrate()
+    assert "user_sessions" in old.tables()
+    with old.session() as s:
+        assert user_for_token(s, "mtl_old-token").name == "ana"
+    old.dispose()

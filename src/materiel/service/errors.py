@@ -110,8 +110,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers.update(headers)
         return response
 
-    for cls in (TooManyAttemptsError, LoginBusyError):
-        app.add_exception_handler(cls, retry_later)
+    for busy in (TooManyAttemptsError, LoginBusyError):
+        app.add_exception_handler(busy, retry_later)
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:
