@@ -276,3 +276,16 @@ def test_the_server_keeps_the_connection_after_an_unexpected_error(
     assert again.status == 200 and json.loads(again.read())["name"] == "viewer"
     assert conn.sock is sock, "the server closed the connection after the 500"
     conn.close()
+
+
+def test_limits_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from materiel.service.settings import Settings
+
+    monkeypatch.setenv("MATERIEL_DATA_DIR", str(tmp_path))
+    assert Settings.from_env().max_run_bytes == 2 * 1024**3
+    monkeypatch.setenv("MATERIEL_MAX_RUN_BYTES", "1000000")
+    monkeypatch.setenv("MATERIEL_LOGIN_FAILURES_PER_USER", "3")
+    monkeypatch.setenv("MATERIEL_LOGIN_FAILURES_PER_ADDRESS", "9")
+    settings = Settings.from_env()
+    assert settings.max_run_bytes == 1_000_000
+    assert (settings.login_failures_per_user, settings.login_failures_per_address) == (3, 9)
