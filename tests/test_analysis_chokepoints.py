@@ -25,7 +25,9 @@ def fuze_chain() -> dict:
     t = tiny_tables()
     t["items"].append(item("fuze", "fuze", "intermediate", "metal_parts"))
     t["recipes"].append(row(item="shell", input="fuze", quantity=fig(1.0), unit="fuze/round"))
-    t["countries"].append(row(country="FRA", name="France", region="europe", sustain_months=fig(1.0)))
+    t["countries"].append(
+        row(country="FRA", name="France", region="europe", sustain_months=fig(1.0))
+    )
     t["facilities"] = [
         facility("powder_deu", "powder", "DEU", 60.0, "t/month"),
         facility("powder_fra", "powder", "FRA", 60.0, "t/month"),

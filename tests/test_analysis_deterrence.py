@@ -23,9 +23,7 @@ def test_balance_by_hand(tmp_path: Path) -> None:
     assert list(table["phase"]) == ["war", "ceasefire", "ceasefire", "ceasefire"]
     assert table["russia_stock"].to_numpy() == pytest.approx([0, 27_000, 54_000, 81_000])
     assert table["west_stock"].to_numpy() == pytest.approx([5_000, 13_500, 22_000, 30_500])
-    assert table["ratio_p50"].to_numpy() == pytest.approx(
-        [0, 2, 54 / 22, 81 / 30.5], rel=1e-6
-    )
+    assert table["ratio_p50"].to_numpy() == pytest.approx([0, 2, 54 / 22, 81 / 30.5], rel=1e-6)
     assert table["p_above"].to_numpy() == pytest.approx([0, 0, 0, 1])
     assert list(table["first_crossing"]) == [False, False, False, True]
     # net arrivals: Russia 30,000 a month; the West 5,000 made + 5,000 from the US
@@ -37,6 +35,11 @@ def test_never_crossed(tmp_path: Path) -> None:
     model = model_of(tmp_path, tiny_tables())
     table = deterrence(model, scenario(4), draws=1, ceasefire_month=1, threshold=5.0)
     assert not table["first_crossing"].any()
+    # the scenario's own ceasefire, given as a calendar month (2027-02 = month 1)
+    own = scenario(4, [{"type": "ceasefire", "month": "2027-02", "intensity": 0.1}])
+    table = deterrence(model, own, draws=1, threshold=2.5)
+    assert list(table["phase"]) == ["war", "ceasefire", "ceasefire", "ceasefire"]
+    assert table["russia_stock"].to_numpy() == pytest.approx([0, 27_000, 54_000, 81_000])
     with pytest.raises(ValueError, match="ceasefire month"):
         deterrence(model, scenario(4), draws=1, ceasefire_month=4)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from materiel.model import rules
-from materiel.model.compiled import FloatArray, IntArray, Model
+from materiel.model.compiled import FloatArray, IntArray, Model, month_index
 from materiel.model.plan import Plan, builds
 from materiel.model.sampling import sample
 from materiel.scenario import Event, Orders, Scenario, USSupplyStops, parse_scenario
@@ -50,9 +50,14 @@ def with_events(
     return parse_scenario(content, scenario.name)
 
 
-def us_stop_month(scenario: Scenario) -> int | None:
-    """The month of the scenario's first ``us_supply_stops`` event, if any."""
-    months = [e.month for e in scenario.events if isinstance(e, USSupplyStops)]
+def event_month(model: Model, month: int | str) -> int:
+    """An event's month as an index from the dataset start (events may give 'YYYY-MM')."""
+    return month if isinstance(month, int) else month_index(model.start, month)
+
+
+def us_stop_month(model: Model, scenario: Scenario) -> int | None:
+    """The month index of the scenario's first ``us_supply_stops`` event, if any."""
+    months = [event_month(model, e.month) for e in scenario.events if isinstance(e, USSupplyStops)]
     return min(months) if months else None
 
 
@@ -98,7 +103,9 @@ def central_capacity(model: Model, month: int = 0) -> FloatArray:
     return np.asarray(model.capacity.central + added, dtype=float)
 
 
-def item_output(model: Model, production: FloatArray, lines: np.ndarray | None = None) -> FloatArray:
+def item_output(
+    model: Model, production: FloatArray, lines: np.ndarray | None = None
+) -> FloatArray:
     """Output per item summed over facilities (optionally only those in the (F,) mask
     ``lines``): ``production`` (..., F) -> (..., I), item units/month."""
     onehot = np.zeros((len(model.facilities), len(model.items)))
@@ -153,19 +160,21 @@ def pair_floors(
         [model.actors[model.stock_actor], model.items[model.stock_item]]
     )
     where = result.indexes["pair"].get_indexer(keys)
-    opening = np.zeros((draws, result.sizes["pair"]))
+    opening = np.zeros((result.sizes["pair"], draws))
     floor = np.zeros_like(opening)
-    np.add.at(opening, (slice(None), where), p["stock_quantity"])
-    np.add.at(floor, (slice(None), where), p["stock_floor"])
-    return opening, floor
+    np.add.at(opening, where, p["stock_quantity"].T)
+    np.add.at(floor, where, p["stock_floor"].T)
+    return opening.T.copy(), floor.T.copy()
 
 
-def stock_before(result: xr.Dataset, opening: FloatArray, keep: FloatArray, month: int) -> FloatArray:
+def stock_before(
+    result: xr.Dataset, opening: FloatArray, keep: FloatArray, month: int
+) -> FloatArray:
     """Stock of every pair at the start of ``month``, before that month's arrivals: the
     previous month's closing stock (the opening stock in month 0) times ``keep`` (P,), the
     share surviving that month's stock losses; (D, P) in item units."""
     if month == 0:
-        return opening * keep
+        return np.asarray(opening * keep, dtype=float)
     closing = result["stock"].isel(month=month - 1).to_numpy().astype(float)
     return np.asarray(closing * keep, dtype=float)
 

@@ -11,6 +11,7 @@ import xarray as xr
 
 from materiel.analysis.common import (
     date_labels,
+    event_month,
     item_output,
     pair_floors,
     pairs_of,
@@ -46,17 +47,18 @@ BALANCE_COLUMNS = [
 ]
 
 
-def _ceasefire_month(scenario: Scenario, month: int | None) -> tuple[Scenario, int]:
+def _ceasefire_month(model: Model, scenario: Scenario, month: int | None) -> tuple[Scenario, int]:
     """The scenario with its ceasefire at ``month`` (kept, moved or added at intensity 0.1)."""
     fires = [e for e in scenario.events if isinstance(e, Ceasefire)]
+    own = event_month(model, fires[0].month) if fires else None
     default = min(DEFAULT_CEASEFIRE, scenario.months // 2)
-    k = month if month is not None else (fires[0].month if fires else default)
+    k = month if month is not None else (own if own is not None else default)
     if not 0 <= k < scenario.months:
         raise ValueError(f"the ceasefire month must be in 0-{scenario.months - 1}, got {k}")
-    if fires and fires[0].month == k:
+    if own == k:
         return scenario, k
     level = fires[0].intensity if fires else 0.1
-    event = {"type": "ceasefire", "month": k, "intensity": level}
+    event: dict[str, object] = {"type": "ceasefire", "month": k, "intensity": level}
     return with_events(scenario, [event], drop=["ceasefire"]), k
 
 
@@ -116,7 +118,9 @@ def deterrence(
     if threshold <= 0:
         raise ValueError(f"the threshold must be positive, got {threshold}")
     horizon = months or scenario.months
-    run, k = _ceasefire_month(scenario.model_copy(update={"months": horizon}), ceasefire_month)
+    run, k = _ceasefire_month(
+        model, scenario.model_copy(update={"months": horizon}), ceasefire_month
+    )
     if category is None:
         counted = rules.fire_ratio_items(model)
         label = "fire-ratio"
@@ -228,7 +232,7 @@ def sead(
     if len(candidates) == 0:
         note = "the dataset has no items of category sead or strike"
         return pd.DataFrame([{c: (note if c == "note" else np.nan) for c in columns}])[columns]
-    fires = [e.month for e in scenario.events if isinstance(e, Ceasefire)]
+    fires = [event_month(model, e.month) for e in scenario.events if isinstance(e, Ceasefire)]
     default = min(DEFAULT_CEASEFIRE, scenario.months // 2)
     start = month if month is not None else (fires[0] if fires else default)
     if not 0 <= start < scenario.months:

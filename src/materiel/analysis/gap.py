@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 import xarray as xr
 
 from materiel.analysis.common import (
@@ -140,7 +139,7 @@ def gap(
     than 1 % of the month's need stays unmet), p_residual_by (probability of such a month at
     or before this one, from k on).
     """
-    k = stop_month if stop_month is not None else us_stop_month(scenario)
+    k = stop_month if stop_month is not None else us_stop_month(model, scenario)
     k = DEFAULT_STOP if k is None else k
     if not 0 <= k < scenario.months:
         raise ValueError(f"the US stop month must be in 0-{scenario.months - 1}, got {k}")

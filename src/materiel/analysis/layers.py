@@ -164,15 +164,15 @@ def layered(
     output = {"base": made(base), "idle": made(idle)}
     if expansions:
         plan = options_plan(model, month)
-        output["built"] = made(simulate(model, ordered, draws, seed, plan=plan, uncertain=uncertain))
+        output["built"] = made(
+            simulate(model, ordered, draws, seed, plan=plan, uncertain=uncertain)
+        )
 
     pair = holder_pairs(base, actor, items)
     wanted = pair_values(base, "wanted", pair)
     shortfall = pair_values(base, "shortfall", pair)
     stocks = np.zeros_like(shortfall)
-    held = donor_stocks(
-        model, scenario, base, month, items, actor, seed=seed, uncertain=uncertain
-    )
+    held = donor_stocks(model, scenario, base, month, items, actor, seed=seed, uncertain=uncertain)
     stocks[:, month] = release * held
     supply = {
         "stocks": stocks,
