@@ -50,6 +50,11 @@ def test_single_source_input_ranks_first(tmp_path: Path) -> None:
     # 17,000 (32 % lost; 40 % under the old push production); a shell line: nothing lost
     assert fac.loc["powder_fra", "lost_share"] == pytest.approx(0.32)
     assert fac.loc["shells_a", "lost_share"] == pytest.approx(0.0, abs=1e-9)
+    # weighted shortfall (EUR 4,000 a round short): Ukraine is short 10,000 rounds in months
+    # 1 and 2 without fuzes (only the US 5,000 arrive), 4,000 without the French powder
+    assert fac.loc["fuze_deu", "added_weighted_shortfall_eur"] == pytest.approx(8e7)
+    assert fac.loc["powder_fra", "added_weighted_shortfall_eur"] == pytest.approx(3.2e7)
+    assert fac.loc["shells_a", "added_weighted_shortfall_eur"] == pytest.approx(0.0)
     assert not fac.loc["powder_fra", "single_source"]
     # items: both stop everything when removed; half a cut separates them (fuzes 5,000 a
     # month: 15,000, 40 % lost; powder 60 t -> 6,000: 17,000, 32 %; re-derived under demand

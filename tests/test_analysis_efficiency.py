@@ -29,6 +29,14 @@ def test_efficiency_by_hand(tmp_path: Path) -> None:
     assert r["end_gain_per_month"] == pytest.approx(5_000)
     assert r["end_gain_with_others"] == pytest.approx(5_000)
     assert r["eur_per_end_unit_month"] == pytest.approx(20_000)
+    # the extra 5,000 rounds go to Germany's orders (priority 2): Ukraine is not short, so
+    # the weighted shortfall does not move
+    assert r["weighted_shortfall_cut"] == pytest.approx(0.0)
+    # with the US stopped Ukraine is 5,000 short a month (EUR 4,000 each) until the option
+    # makes 15,000: it cuts EUR 20 M a month
+    stop = [{"type": "us_supply_stops", "month": 0}]
+    stopped = efficiency(model, scenario(8, stop), lp=False).set_index("expansion")
+    assert stopped.loc["powder_line", "weighted_shortfall_cut"] == pytest.approx(2e7)
 
 
 @pytest.mark.xfail(
