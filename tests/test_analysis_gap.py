@@ -119,6 +119,8 @@ def test_outlook_by_hand(tmp_path: Path) -> None:
     assert table["short"].to_numpy() == pytest.approx([0, 0, 2_000])
     assert table["stocks_above_floors"].to_numpy() == pytest.approx([3_000, 0, 0])
     assert table["idle_capacity"].to_numpy() == pytest.approx([7_500, 2_500, 2_500])
+    # the shell line's spare capacity ignores powder: 20,000 - 7,500, then 20,000 - 12,500
+    assert table["spare_capacity"].to_numpy() == pytest.approx([12_500, 7_500, 7_500])
     left = table["need"] - table["arriving"] - table["from_stocks"] - table["from_idle_capacity"]
     assert left.to_numpy() == pytest.approx(table["short"].to_numpy())
     totals = outlook_totals(table).iloc[0]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from materiel.analysis.common import date_labels, fill, main_actor
+from materiel.analysis.common import date_labels, fill, item_output, main_actor
 from materiel.analysis.layers import layered
+from materiel.model import rules
 from materiel.model.compiled import Model
 from materiel.scenario import Scenario
 
@@ -24,6 +25,7 @@ COLUMNS = [
     "short",
     "stocks_above_floors",
     "idle_capacity",
+    "spare_capacity",
     "europe_extra",
     "europe_extra_p10",
     "europe_extra_p90",
@@ -58,9 +60,11 @@ def outlook(
     from_idle_capacity (the part of the need each source meets), short (what is left), so
     that need - arriving - from_stocks - from_idle_capacity = short in every row and draw;
     stocks_above_floors (the donors' stock offered in the first month, used or not),
-    idle_capacity (the extra output offered that month, used or not), europe_extra (their
-    sum) with p10/p90 across draws, covered_share (share of the need met, 0-1; 1 with no
-    need).
+    idle_capacity (the extra output offered that month, used or not), spare_capacity
+    (European lines' working capacity minus what they make under the baseline, ignoring
+    inputs: the gap to idle_capacity is what missing inputs hold back), europe_extra
+    (stocks_above_floors + idle_capacity) with p10/p90 across draws, covered_share (share of
+    the need met, 0-1; 1 with no need).
     """
     if months < 1:
         raise ValueError(f"the outlook needs at least one month, got {months}")
@@ -88,6 +92,10 @@ def outlook(
     from_idle = fill(open_need - from_stocks, offered["idle_capacity"])
     short = open_need - from_stocks - from_idle
     extra = offered["stocks"] + offered["idle_capacity"]
+    positions = model.items.get_indexer(pd.Index(layers.items))
+    lines = rules.european_facilities(model)
+    headroom = layers.base["capacity"].to_numpy() - layers.base["production"].to_numpy()
+    spare = item_output(model, headroom, lines)[:, cut][..., positions]
     mean_need = need.mean(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         covered = np.where(mean_need > 0, 1.0 - short.mean(0) / mean_need, 1.0)
@@ -99,6 +107,7 @@ def outlook(
         "short": short.mean(0),
         "stocks_above_floors": offered["stocks"].mean(0),
         "idle_capacity": offered["idle_capacity"].mean(0),
+        "spare_capacity": np.maximum(spare, 0.0).mean(0),
         "europe_extra": extra.mean(0),
         "europe_extra_p10": np.percentile(extra, 10, axis=0),
         "europe_extra_p90": np.percentile(extra, 90, axis=0),
@@ -121,7 +130,7 @@ def outlook(
 def outlook_totals(table: pd.DataFrame) -> pd.DataFrame:
     """Per item: the window's totals (item units) and the share of the need covered."""
     sums = ["need", "arriving", "from_stocks", "from_idle_capacity", "short"]
-    sums += ["stocks_above_floors", "idle_capacity", "europe_extra"]
+    sums += ["stocks_above_floors", "idle_capacity", "spare_capacity", "europe_extra"]
     out = table.groupby(["item", "unit"], sort=False)[sums].sum()
     need = out["need"].where(out["need"] > 0)
     out["covered_share"] = (1.0 - out["short"] / need).fillna(1.0)
