@@ -1,11 +1,13 @@
 """Bounds on the work one simulation may ask for, checked before anything is allocated.
 
-The simulator keeps every result array in memory as float32: per draw and month one value per
-facility (capacity, production), three per item (industry stock, input use, allocated), five
-per holder and item (delivered, stock, wanted, fired, shortfall) and two more (cost, fire ratio).
+The simulator keeps every result array in memory as float32: per draw and month the arrays
+:func:`materiel.simulation.engine.output_arrays` allocates (two per facility, four per tracked
+(holder, item) pair, one per claim, three more), plus the derived shortfall (one per pair).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from materiel.model.compiled import Model
 
@@ -34,9 +36,14 @@ def _gib(n: int) -> str:
 
 
 def floats_per_draw_month(model: Model) -> int:
-    """Result values the simulator stores per draw and month for ``model``."""
-    n_f, n_i, n_h = len(model.facilities), len(model.items), len(model.holders)
-    return 2 * n_f + 3 * n_i + 5 * n_h * n_i + 2
+    """Result values the simulator stores per draw and month for ``model`` (no events)."""
+    from materiel.model.events import compile_scenario
+    from materiel.scenario import Scenario
+    from materiel.simulation.engine import output_arrays
+
+    arrays = output_arrays(model, compile_scenario(model, Scenario(name="size", months=1)), 0)
+    stored = sum(int(np.prod(a.shape[2:], dtype=np.int64)) for a in arrays.values())
+    return stored + int(np.prod(arrays["wanted"].shape[2:]))  # + the derived shortfall
 
 
 def estimate_bytes(model: Model, months: int, draws: int) -> int:
