@@ -214,7 +214,7 @@ def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]])
                     table.filename,
                     int(line),
                     field.name,
-                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
+                    f"unknown {SINGULAR.get(field.ref, field.ref[:-1])} '{frame.loc[line, field.name]}'",
                     examples,
                 )
             )
@@ -325,6 +325,11 @@ def _check_chain(tables: Mapping[str, pd.DataFrame], made_known: bool = True) ->
                 )
             )
     return issues
+
+
+SINGULAR = {"countries": "country", "facilities": "facility", "sources": "source"}
+"""What one row of a referenced table is called in messages (default: the table name
+without its final 's')."""
 
 
 def _check_claims(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
