@@ -30,7 +30,9 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         metavar="<dir>",
-        help="Dataset folder; tables it lacks come from the bundled dataset.",
+        help="Dataset folder, or a bundled dataset by name (historical); tables a folder "
+        "lacks come from the bundled default. A folder of that name in the current "
+        "directory wins.",
     ),
 ]
 SeedOption = Annotated[
