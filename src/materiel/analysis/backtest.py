@@ -24,6 +24,7 @@ median lies in the published [low, high]. Pure functions: no I/O.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -322,8 +323,9 @@ def score(replay: Replay, targets: pd.DataFrame) -> list[Score]:
             issues.append(DataIssue("targets.csv", int(str(line)), "quantity", str(e)))
             continue
         p10, median, p90 = (float(x) for x in np.nanpercentile(values, [10, 50, 90]))
-        with np.errstate(all="ignore"):
-            bands = np.nanpercentile(band, [10, 50, 90], axis=0) if len(band) else band
+        with warnings.catch_warnings():  # months before the period are NaN in every draw
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bands = np.nanpercentile(band, [10, 50, 90], axis=0)
         scores.append(
             Score(
                 id=str(t["id"]),
