@@ -357,3 +357,45 @@ def summary(scores: list[Score]) -> dict[str, dict[str, int]]:
         row["total"] += 1
         row["inside"] += int(s.inside)
     return out
+
+
+def per_unit(model: Model, item: str) -> dict[str, float]:
+    """Central quantity of every limited upstream item in one unit of ``item`` (the bill of
+    materials multiplied out), item units per unit."""
+    need: dict[str, float] = {}
+    todo = [(model.items.get_loc(item), 1.0)]
+    limited = model.item_limited
+    while todo:
+        i, scale = todo.pop()
+        for r in np.flatnonzero(model.recipe_item == i):
+            j = int(model.recipe_input[r])
+            q = scale * float(model.recipe_quantity.central[r])
+            if limited[j]:
+                name = str(model.items[j])
+                need[name] = need.get(name, 0.0) + q
+                todo.append((j, q))
+    return need
+
+
+def limits(replay: Replay, item: str, who: str, months: list[int]) -> pd.DataFrame:
+    """What ``who``'s lines could make of ``item`` in each month, units/year (median over
+    draws): the assembly lines' capacity, what each limited input's capacity would support
+    (its capacity / its central quantity per unit) and what was actually produced. The lowest
+    row after 'assembly capacity' is the binding stage; rows: stages, columns: dates."""
+    model, result = replay.model, replay.result
+    region = (who,)
+    cap = result["capacity"].values
+    prod = result["production"].values
+    rows: dict[str, FloatArray] = {
+        f"{item} assembly capacity": cap[:, :, replay.facilities(region, item)].sum(-1),
+    }
+    for name, q in per_unit(model, item).items():
+        mask = replay.facilities(region, name)
+        if mask.any() and q > 0:
+            rows[f"{name} capacity / {q:.4g} per unit"] = cap[:, :, mask].sum(-1) / q
+    rows[f"{item} produced"] = prod[:, :, replay.facilities(region, item)].sum(-1)
+    dates = list(result["date"].values)
+    table = {
+        name: [float(np.median(v[:, t])) * 12.0 for t in months] for name, v in rows.items()
+    }
+    return pd.DataFrame(table, index=[dates[t] for t in months]).T

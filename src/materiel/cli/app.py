@@ -30,9 +30,7 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         metavar="<dir>",
-        help="Dataset folder, or a bundled dataset by name (historical); tables a folder "
-        "lacks come from the bundled default. A folder of that name in the current "
-        "directory wins.",
+        help="Dataset folder, or a bundled one by name (historical).",
     ),
 ]
 SeedOption = Annotated[

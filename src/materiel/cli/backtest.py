@@ -18,6 +18,20 @@ if TYPE_CHECKING:
     from materiel.analysis.backtest import Score
 
 SCENARIO = "history-2022-2025"
+LIMITS_ITEM = "shell_155"
+
+
+def _limits(replay: Any) -> Any:
+    """The European 155 mm chain by stage in January of each year and the last month, or
+    None if the dataset has no such lines."""
+    from materiel.analysis.backtest import limits
+
+    dates = list(replay.result["date"].values)
+    months = [0] + [t for t, d in enumerate(dates) if str(d).endswith("-01")] + [len(dates) - 1]
+    try:
+        return limits(replay, LIMITS_ITEM, "europe", sorted(set(months)))
+    except (KeyError, ValueError):
+        return None
 
 
 @app.command()
@@ -60,6 +74,7 @@ def backtest(
             result = simulate(model, scen, draws=draws, seed=seed, progress=advance)
         replay = Replay.of(model, compile_scenario(model, scen), result, seed)
         scores = score(replay, dataset["targets"])
+        chain = _limits(replay)
         if html is not None:
             page = render_html(scores, month_labels(model.start, scen.months), scen.name, draws)
             write_atomic(html, page)
@@ -72,10 +87,19 @@ def backtest(
             "seed": seed,
             "summary": counts,
             "targets": [s.record() for s in scores],
+            "limits": None if chain is None else json.loads(chain.to_json(orient="index")),
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     _print(scores, scen.name, draws)
+    if chain is not None:
+        t = Table(title=f"What limits European {LIMITS_ITEM} output (units/year, median)")
+        t.add_column("stage")
+        for col in chain.columns:
+            t.add_column(str(col), justify="right")
+        for stage, row in chain.iterrows():
+            t.add_row(str(stage), *(_num(float(x)) for x in row))
+        out.print(t)
     for role, c in sorted(counts.items()):
         out.print(f"{role}: {c['inside']} of {c['total']} targets inside the published range")
     if html is not None:
