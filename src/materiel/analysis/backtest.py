@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model, month_index
 from materiel.model.events import ScenarioArrays
 from materiel.model.sampling import sample
@@ -115,7 +114,10 @@ def parse_quantity(text: str, where: str = "targets.csv") -> Quantity:
             ]
         )
     who, _, of = (match["who"] or "").partition("/")
-    split = (lambda s: tuple(x for x in s.split("+") if x))
+
+    def split(s: str) -> tuple[str, ...]:
+        return tuple(x for x in s.split("+") if x)
+
     return Quantity(match["kind"], match["what"], split(who), split(of), match["to"])
 
 
@@ -178,7 +180,8 @@ class Replay:
         mask = np.zeros(len(m.facilities), bool)
         for token in who or tuple(m.actors):
             mask |= self._countries(token.removesuffix("_lines"))[m.facility_country]
-        return mask & self.items(what)[m.facility_item]
+        out: np.ndarray = mask & self.items(what)[m.facility_item]
+        return out
 
     # --- monthly series (D, M) ------------------------------------------------------------
 
@@ -277,7 +280,8 @@ def evaluate(replay: Replay, q: Quantity, unit: str, first: int, last: int) -> F
     if factor is None:
         out: FloatArray = values[:, window].sum(axis=1)
         return out
-    return values[:, window].mean(axis=1) * factor
+    mean: FloatArray = values[:, window].mean(axis=1) * factor
+    return mean
 
 
 def running(replay: Replay, q: Quantity, unit: str, first: int) -> FloatArray:
@@ -395,7 +399,5 @@ def limits(replay: Replay, item: str, who: str, months: list[int]) -> pd.DataFra
             rows[f"{name} capacity / {q:.4g} per unit"] = cap[:, :, mask].sum(-1) / q
     rows[f"{item} produced"] = prod[:, :, replay.facilities(region, item)].sum(-1)
     dates = list(result["date"].values)
-    table = {
-        name: [float(np.median(v[:, t])) * 12.0 for t in months] for name, v in rows.items()
-    }
+    table = {name: [float(np.median(v[:, t])) * 12.0 for t in months] for name, v in rows.items()}
     return pd.DataFrame(table, index=[dates[t] for t in months]).T

@@ -53,7 +53,10 @@ def assumption_share(model: Model, result: xr.Dataset, actor: str = "UKR") -> di
     source is an assumption (shares in 0..1; NaN when the actor uses nothing)."""
     t = model.dataset.tables
     status = _status(model)
-    is_assumption = (lambda source: status.get(str(source)) == "assumption")
+
+    def is_assumption(source: object) -> bool:
+        return status.get(str(source)) == "assumption"
+
     mine = result.sel(actor=actor) if actor in result.indexes["pair"].get_level_values(0) else None
     if mine is None:
         return {"overall": float("nan"), "items": {}}

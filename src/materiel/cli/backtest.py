@@ -176,20 +176,26 @@ def render_html(scores: list[Score], dates: list[str], name: str, draws: int) ->
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=dates, y=p90, line={"width": 0}, showlegend=False))
         fig.add_trace(
-            go.Scatter(
-                x=dates, y=p10, fill="tonexty", line={"width": 0}, name="model p10-p90"
-            )
+            go.Scatter(x=dates, y=p10, fill="tonexty", line={"width": 0}, name="model p10-p90")
         )
         fig.add_trace(go.Scatter(x=dates, y=p50, name="model median", line={"color": "black"}))
         x0, x1 = dates[s.first], dates[s.last]
         fig.add_shape(
-            type="rect", x0=x0, x1=x1, y0=s.low, y1=s.high, line={"color": "firebrick"},
+            type="rect",
+            x0=x0,
+            x1=x1,
+            y0=s.low,
+            y1=s.high,
+            line={"color": "firebrick"},
             fillcolor="rgba(178,34,34,0.25)",
         )
         fig.add_trace(
             go.Scatter(
-                x=[x0, x1, x1, x0, x0], y=[s.low, s.low, s.high, s.high, s.low],
-                mode="lines", line={"color": "firebrick"}, name="published range",
+                x=[x0, x1, x1, x0, x0],
+                y=[s.low, s.low, s.high, s.high, s.low],
+                mode="lines",
+                line={"color": "firebrick"},
+                name="published range",
             )
         )
         fig.update_layout(
