@@ -8,45 +8,18 @@ Row numbers are the file's line numbers (the header is line 1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
 import pydantic
 
+from materiel.errors import DataIssue, DatasetError
 from materiel.schema.fields import Field, Table
 from materiel.schema.tables import TABLES
 from materiel.schema.units import UnitError, rate_factor, ratio_factor
 
-
-@dataclass(frozen=True)
-class DataIssue:
-    """One problem in a dataset file."""
-
-    file: str
-    row: int | None
-    field: str | None
-    message: str
-    allowed: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.field:
-            where += f", field '{self.field}'"
-        text = f"{where}: {self.message}"
-        return f"{text} (allowed: {self.allowed})" if self.allowed else text
-
-
-class DatasetError(ValueError):
-    """The dataset is invalid; ``issues`` lists every problem found."""
-
-    def __init__(self, issues: list[DataIssue]) -> None:
-        self.issues = issues
-        lines = "\n".join(f"  - {i}" for i in issues)
-        super().__init__(f"{len(issues)} problem(s) in the dataset:\n{lines}")
+__all__ = ["DataIssue", "DatasetError", "row_model", "validate_tables"]
 
 
 def _allowed_text(field: Field) -> str | None:
