@@ -112,8 +112,8 @@ class HandledGroup(TyperGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.Abort, click.ClickException):
+            raise  # exits and usage errors: typer and click report them
         except Exception as error:  # the one place every command's errors end up
             if os.environ.get("MATERIEL_DEBUG"):
                 raise

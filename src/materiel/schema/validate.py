@@ -22,18 +22,36 @@ from materiel.schema.units import UnitError, rate_factor, ratio_factor
 __all__ = ["DataIssue", "DatasetError", "row_model", "validate_tables"]
 
 
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of any number in a table (a rate, a quantity, a cost in EUR): far
+above any real figure, far below where sums over months and draws lose precision or overflow."""
+REQUIRED_ROWS = ("items", "facilities", "consumption")
+"""Tables that must have at least one row: without them nothing is made or wanted."""
+
+
+def _bounds(field: Field) -> tuple[float, float]:
+    """The field's range: its own minimum/maximum within +-:data:`MAX_MAGNITUDE`."""
+    low = -MAX_MAGNITUDE if field.minimum is None else max(field.minimum, -MAX_MAGNITUDE)
+    high = MAX_MAGNITUDE if field.maximum is None else min(field.maximum, MAX_MAGNITUDE)
+    return low, high
+
+
+def singular(table: str) -> str:
+    """``facilities`` -> ``facility``, ``items`` -> ``item``: a table's row, for messages."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    return table.removesuffix("s")
+
+
 def _allowed_text(field: Field) -> str | None:
     if field.allowed:
         return ", ".join(field.allowed)
     if field.dtype == "bool":
         return "true, false"
-    bounds = []
-    if field.minimum is not None:
-        bounds.append(f">= {field.minimum:g}")
-    if field.maximum is not None:
-        bounds.append(f"<= {field.maximum:g}")
-    if field.dtype == "float":
-        return "a number" + (" " + " and ".join(bounds) if bounds else "")
+    if field.dtype in ("float", "int"):
+        low, high = _bounds(field)
+        kind = "a whole number" if field.dtype == "int" else "a number"
+        return f"{kind} >= {low:g} and <= {high:g}"
     if field.pattern:
         return f"text matching {field.pattern}"
     return None
@@ -41,10 +59,11 @@ def _allowed_text(field: Field) -> str | None:
 
 def _python_type(field: Field) -> Any:
     kwargs: dict[str, Any] = {}
+    low, high = _bounds(field)
     if field.dtype == "float":
-        return (float, pydantic.Field(ge=field.minimum, le=field.maximum, allow_inf_nan=False))
+        return (float, pydantic.Field(ge=low, le=high, allow_inf_nan=False))
     if field.dtype == "int":
-        return (int, pydantic.Field(ge=field.minimum, le=field.maximum))
+        return (int, pydantic.Field(ge=low, le=high))
     if field.dtype == "bool":
         return (bool, ...)
     if field.allowed:
@@ -84,6 +103,10 @@ def _field_of(table: Table, column: str) -> Field:
 def _check_columns(table: Table, raw: pd.DataFrame) -> list[DataIssue]:
     issues = []
     expected = table.columns
+    if len(raw.columns) and not set(raw.columns) & set(expected):
+        got = ", ".join(map(str, raw.columns[:5])) + (", ..." if len(raw.columns) > 5 else "")
+        message = f"the header names none of this table's columns (got: {got})"
+        return [DataIssue(table.filename, 1, None, message, ", ".join(expected))]
     for column in expected:
         field = _field_of(table, column)
         if column not in raw.columns and (field.required or field.uncertain):
@@ -187,7 +210,7 @@ def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]])
                     table.filename,
                     int(line),
                     field.name,
-                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
+                    f"unknown {singular(field.ref)} '{frame.loc[line, field.name]}'",
                     examples,
                 )
             )
@@ -334,6 +357,22 @@ def _cross_checks(
     return issues
 
 
+def _check_not_empty(raw: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+    """Each table of :data:`REQUIRED_ROWS` has a row (blank lines do not count)."""
+    needed = [name for name in REQUIRED_ROWS if name in TABLES]
+    files = ", ".join(TABLES[name].filename for name in needed)
+    return [
+        DataIssue(
+            TABLES[name].filename,
+            None,
+            None,
+            "the table has no rows; a dataset needs at least one row in each of " + files,
+        )
+        for name in needed
+        if name in raw and len(raw[name]) == 0
+    ]
+
+
 def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Validate raw string tables; return typed tables or raise :class:`DatasetError`.
 
@@ -358,6 +397,7 @@ def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         if not row_issues:
             complete.add(name)
     issues += _cross_checks(typed, _known_keys(raw), complete)
+    issues += _check_not_empty(raw)
     if issues:
         order = {table.filename: i for i, table in enumerate(TABLES.values())}
         issues.sort(key=lambda i: (order.get(i.file, len(order)), i.row or 0))
