@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
@@ -109,11 +108,11 @@ class HandledGroup(TyperGroup):
     :func:`report_error`, so no command prints a traceback. ``MATERIEL_DEBUG=1`` lets
     exceptions through (with their traceback) for debugging."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.Abort, click.ClickException):
-            raise  # exits and usage errors: typer and click report them
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # exits and usage errors (bad options): typer reports them
         except Exception as error:  # the one place every command's errors end up
             if os.environ.get("MATERIEL_DEBUG"):
                 raise
