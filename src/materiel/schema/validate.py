@@ -16,7 +16,7 @@ import pydantic
 
 from materiel.errors import DataIssue, DatasetError
 from materiel.schema.fields import Field, Table
-from materiel.schema.tables import TABLES
+from materiel.schema.tables import ACTOR_ID, DATE, ID, MONTH, TABLES
 from materiel.schema.units import UnitError, rate_factor, ratio_factor
 
 __all__ = ["DataIssue", "DatasetError", "row_model", "validate_tables"]
@@ -27,6 +27,16 @@ MAX_MAGNITUDE = 1e12
 above any real figure, far below where sums over months and draws lose precision or overflow."""
 REQUIRED_ROWS = ("items", "facilities", "consumption")
 """Tables that must have at least one row: without them nothing is made or wanted."""
+
+
+PATTERN_TEXT = {
+    ID: "an id: lower-case letters, digits, '_' and '-'",
+    ACTOR_ID: "a code in capitals, e.g. DEU",
+    MONTH: "a month YYYY-MM (month 01-12)",
+    f"({MONTH})?": "a month YYYY-MM (month 01-12), or empty",
+    DATE: "YYYY, YYYY-MM or YYYY-MM-DD",
+}
+"""Patterns explained in words, for messages."""
 
 
 def _bounds(field: Field) -> tuple[float, float]:
@@ -53,7 +63,7 @@ def _allowed_text(field: Field) -> str | None:
         kind = "a whole number" if field.dtype == "int" else "a number"
         return f"{kind} >= {low:g} and <= {high:g}"
     if field.pattern:
-        return f"text matching {field.pattern}"
+        return PATTERN_TEXT.get(field.pattern, f"text matching {field.pattern}")
     return None
 
 
@@ -152,7 +162,10 @@ def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[
             for e in error.errors():
                 where = str(e["loc"][0]) if e["loc"] else None
                 bad = _field_of(table, where) if where else None
-                message = "missing value" if e["type"] == "missing" else e["msg"]
+                message = {
+                    "missing": "missing value",
+                    "string_pattern_mismatch": "not in the expected form",
+                }.get(e["type"], e["msg"])
                 if where in values:
                     message = f"{message}; got '{values[where]}'"
                 allowed = _allowed_text(bad) if bad else None
