@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from materiel import __version__
 
@@ -43,8 +43,7 @@ def _write_log(error_id: str, error: BaseException) -> Path | None:
     text = (
         f"materiel {__version__} error {error_id} at {dt.datetime.now(dt.UTC).isoformat()}\n"
         f"python {platform.python_version()} on {platform.platform()}\n"
-        f"command: {' '.join(sys.argv)}\n\n"
-        + "".join(traceback.format_exception(error))
+        f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(error))
     )
     for folder in (error_log_dir(), Path(tempfile.gettempdir()) / "materiel-errors"):
         try:
@@ -108,7 +107,7 @@ class HandledGroup(TyperGroup):
     :func:`report_error`, so no command prints a traceback. ``MATERIEL_DEBUG=1`` lets
     exceptions through (with their traceback) for debugging."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

@@ -28,11 +28,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError, InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from materiel.errors import InputFileError
 from materiel.io.dataset import Dataset, DatasetMeta
 from materiel.schema.docs import FIELD_COLUMNS, STATUS_MEANINGS, field_rows
 from materiel.schema.fields import Table
 from materiel.schema.tables import TABLES
-from materiel.errors import InputFileError
 from materiel.schema.validate import DataIssue, DatasetError, validate_tables
 
 README = "README"

@@ -72,7 +72,7 @@ def read_text(path: Path, max_bytes: int | None = None, label: str | None = None
 def _csv_issue(name: str, line: int, end: int, message: str) -> InputFileError:
     if end > line:
         message += (
-            f"; this record runs from line {line} to line {end}, so a quote (\") is probably "
+            f'; this record runs from line {line} to line {end}, so a quote (") is probably '
             "not closed"
         )
     return InputFileError([DataIssue(name, line, None, f"malformed CSV: {message}")])
@@ -133,15 +133,16 @@ class _BoundedLoader(yaml.SafeLoader):
         self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise yaml.composer.ComposerError(
-                None, None, "aliases ('*name') are not allowed here", event.start_mark
+                None, None, "aliases ('*name') are not allowed here", mark
             )
         self._nodes += 1
         if self._nodes > self.max_nodes:
             raise yaml.composer.ComposerError(
-                None, None, f"more than {self.max_nodes:,} values", event.start_mark
+                None, None, f"more than {self.max_nodes:,} values", mark
             )
         nested = isinstance(event, yaml.CollectionStartEvent)
         if nested:
@@ -151,7 +152,7 @@ class _BoundedLoader(yaml.SafeLoader):
                     None,
                     None,
                     f"nested more than {self.max_depth} levels deep",
-                    event.start_mark,
+                    mark,
                 )
         try:
             return super().compose_node(parent, index)
@@ -167,7 +168,10 @@ class _BoundedLoader(yaml.SafeLoader):
             first = seen.setdefault((key.tag, key.value), key.start_mark.line + 1)
             if first != key.start_mark.line + 1:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key.value}' (first on line {first})", key.start_mark
+                    None,
+                    None,
+                    f"duplicate key '{key.value}' (first on line {first})",
+                    key.start_mark,
                 )
         return super().construct_mapping(node, deep=deep)
 
