@@ -123,9 +123,10 @@ def test_csv_first_malformed_record_only(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as caught:
         read_csv(path, label="t.csv")
     assert _issue(caught).row == 3 and "from line 3 to line 5" in _issue(caught).message
-    path.write_text("a,b\n1,2\n\n3\n, \n", encoding="utf-8")
+    path.write_text("a,b\n1,2,,\n\n3\n, \n", encoding="utf-8")
     frame = read_csv(path)
     assert list(frame.index) == [2, 4] and frame.loc[4].tolist() == ["3", ""]
+    assert frame.loc[2].tolist() == ["1", "2"]
 
 
 # --- the top-level handler ----------------------------------------------------------------

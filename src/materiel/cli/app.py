@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -97,8 +97,8 @@ def report_error(error: Exception) -> int:
         return EXIT_INPUT
     error_id = secrets.token_hex(4)
     log = _write_log(error_id, error)
-    where = f"; the traceback is in {log}" if log else ""
-    _say(f"unexpected error {error_id} ({_hint(error)}){where}. Please report it with that file.")
+    where = f"; the traceback is in {log}. Please report it with that file" if log else ""
+    _say(f"unexpected error {error_id} ({_hint(error)}){where}.")
     return EXIT_UNEXPECTED
 
 
@@ -115,11 +115,7 @@ class HandledGroup(TyperGroup):
         except Exception as error:  # the one place every command's errors end up
             if os.environ.get("MATERIEL_DEBUG"):
                 raise
-            _exit(report_error(error))
-
-
-def _exit(code: int) -> NoReturn:
-    raise typer.Exit(code) from None
+            raise typer.Exit(report_error(error)) from None
 
 
 app = typer.Typer(

@@ -84,7 +84,8 @@ def read_csv(path: Path, label: str | None = None, max_bytes: int = MAX_CSV_BYTE
 
     Raises :class:`InputFileError` for the first malformed record only (a quote not closed,
     more values than the header has columns), naming its starting line, so one stray quote
-    is one error, not hundreds. Records with fewer values are padded with empty values.
+    is one error, not hundreds. Records with fewer values are padded with empty values;
+    empty values past the last column (trailing commas) are dropped.
     """
     name = label or str(path)
     text = read_text(path, max_bytes, name)
@@ -97,15 +98,17 @@ def read_csv(path: Path, label: str | None = None, max_bytes: int = MAX_CSV_BYTE
         for record in reader:
             if header is None:
                 header = [c.strip() for c in record]
+                while header and header[-1] == "":
+                    header.pop()  # trailing commas
                 repeated = sorted({c for c in header if header.count(c) > 1})
                 if repeated:
                     message = f"column(s) {', '.join(map(repr, repeated))} appear more than once"
                     raise InputFileError([DataIssue(name, 1, repeated[0], message)])
             elif any(v.strip() for v in record):
-                if len(record) > len(header):
+                if any(v.strip() for v in record[len(header) :]):
                     message = f"{len(record)} values but the header has {len(header)} columns"
                     raise _csv_issue(name, start, reader.line_num, message)
-                rows.append(record + [""] * (len(header) - len(record)))
+                rows.append(record[: len(header)] + [""] * (len(header) - len(record)))
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as e:
