@@ -94,6 +94,8 @@ def test_yaml_within_bounds_loads() -> None:
         "c": 2,
     }
     assert parse_yaml("", "x.yaml") is None
+    with pytest.raises(InputFileError, match="more than 10"):
+        parse_yaml("a: " + "x" * 20, "form", max_bytes=10)
 
 
 def test_text_file_problems_name_the_file(tmp_path: Path) -> None:

@@ -179,8 +179,14 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_yaml(text: str, label: str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse one YAML document; :class:`InputFileError` naming ``label`` and the line."""
+def parse_yaml(
+    text: str, label: str, max_depth: int = MAX_DEPTH, max_bytes: int | None = None
+) -> Any:
+    """Parse one YAML document (e.g. typed into a form: ``max_bytes`` bounds its size);
+    :class:`InputFileError` naming ``label`` and the line."""
+    if max_bytes is not None and (size := len(text.encode("utf-8", "surrogatepass"))) > max_bytes:
+        message = f"the YAML is {size:,} bytes, more than {max_bytes:,}"
+        raise InputFileError([DataIssue(label, None, None, message)])
     loader = _BoundedLoader(text)
     loader.max_depth = max_depth
     try:
