@@ -297,7 +297,7 @@ def read_workbook(path: Path | str) -> tuple[DatasetMeta, dict[str, pd.DataFrame
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
         msg = f"cannot read as an Excel workbook (.xlsx): {e}".splitlines()[0]
-        raise DatasetError([DataIssue(path.name, None, None, msg)]) from None
+        raise InputFileError([DataIssue(path.name, None, None, msg)]) from None
     expected = [README, META, *TABLES]
     issues = [
         DataIssue(path.name, None, None, f"unknown sheet '{s}'", ", ".join(expected))
