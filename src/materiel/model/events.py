@@ -28,7 +28,7 @@ from materiel.scenario import (
     Transfer,
     USSupplyStops,
 )
-from materiel.schema.validate import DataIssue, DatasetError
+from materiel.errors import DataIssue, ScenarioError
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _window(month: int, months: int | None, horizon: int) -> slice:
 
 
 def compile_scenario(model: Model, scenario: Scenario, months: int | None = None) -> ScenarioArrays:
-    """Apply events in file order. Raises :class:`DatasetError` naming each bad event field."""
+    """Apply events in file order. Raises :class:`ScenarioError` naming each bad event field."""
     m = scenario.months if months is None else months
     n_a, n_f = len(model.actors), len(model.facilities)
     n_c, n_l, n_q = len(model.consumption_rate), len(model.flow_rate), len(model.claim_share)
@@ -264,7 +264,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
                 continue
             claim_share[window, rows] = event.share
     if issues:
-        raise DatasetError(issues)
+        raise ScenarioError(issues)
     transfers = Transfers(
         np.array(giver, dtype=np.int64),
         np.array(taker, dtype=np.int64),
