@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from materiel.errors import DataIssue, ScenarioError
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, IntArray, Model, month_index, month_labels
 from materiel.scenario import (
@@ -28,7 +29,6 @@ from materiel.scenario import (
     Transfer,
     USSupplyStops,
 )
-from materiel.errors import DataIssue, ScenarioError
 
 
 @dataclass(frozen=True)
