@@ -134,7 +134,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
         if code not in model.actors:
             bad(i, field, f"unknown actor '{code}'", actors)
             return None
-        return int(model.actors.get_loc(code))
+        return int(model.actors.get_indexer(pd.Index([code]))[0])
 
     def item(i: int, field: str, code: str | None) -> int | None:
         if code is None:
@@ -142,7 +142,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
         if code not in model.items:
             bad(i, field, f"unknown item '{code}'", items)
             return None
-        return int(model.items.get_loc(code))
+        return int(model.items.get_indexer(pd.Index([code]))[0])
 
     for i, event in enumerate(scenario.events):
         start = month_of(i, "month", event.month) if hasattr(event, "month") else 0
