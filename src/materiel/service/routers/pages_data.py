@@ -84,7 +84,7 @@ async def upload_workbook(request: Request, user: Admin, ctx: Ctx) -> Response:
     try:
         changes = ctx.data.upload_workbook(ctx.store, user.name, content, filename)
     except DatasetError as e:
-        messages = [str(i) + (f" (allowed: {i.allowed})" if i.allowed else "") for i in e.issues]
+        messages = [str(i) for i in e.issues]
         return _data_index(request, ctx, user, 422, upload_errors=messages[:50])
     return _data_index(request, ctx, user, uploaded=filename, changes=changes)
 
