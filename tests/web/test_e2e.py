@@ -153,7 +153,7 @@ def test_login_edit_run_compare(page: object) -> None:
     page.click("#compare-button")  # type: ignore[attr-defined]
     page.wait_for_selector("#compare-table")  # type: ignore[attr-defined]
     wait_plots(page, 3)
-    assert page.locator("#compare-table th").count() == 3  # type: ignore[attr-defined]
+    assert page.locator("#compare-table th").count() == 4  # type: ignore[attr-defined]  (+ delta)
     shot(page, "05-compare")
 
     page.goto(f"{base}/graph")  # type: ignore[attr-defined]
