@@ -139,7 +139,9 @@ def test_plan_shows_capacity_arrival_and_shortfall_avoided(web: Web) -> None:
     shell = avoided["shell"]
     assert shell["avoided"] == pytest.approx(shell["baseline_shortfall"] - shell["plan_shortfall"])
     bars = figs["avoided"]["data"]
-    assert bars[0]["x"] == ["shell"] and bars[0]["y"] == [pytest.approx(shell["baseline_shortfall"])]
+    assert bars[0]["x"] == ["shell"] and bars[0]["y"] == [
+        pytest.approx(shell["baseline_shortfall"])
+    ]
     assert bars[1]["y"] == [pytest.approx(shell["plan_shortfall"])]
     builds = tables["investments"]
     assert builds, "the budget should buy the powder line"
@@ -178,7 +180,9 @@ def test_compare_two_scenario_versions_shows_deltas_inputs_and_bands(web: Web) -
     assert page.status_code == 200
     text = page.text
     assert "imposed-deal@0" in text and "imposed-deal@1" in text
-    assert re.search(r"scenario\.events\[us_supply_stops\]\.month</td><td[^>]*>2</td><td[^>]*>1<", text)
+    assert re.search(
+        r"scenario\.events\[us_supply_stops\]\.month</td><td[^>]*>2</td><td[^>]*>1<", text
+    )
     # the delta column: new minus old
     before = runs[old]["summary"]["shortfall"]["shell"]
     after = runs[new]["summary"]["shortfall"]["shell"]

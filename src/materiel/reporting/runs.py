@@ -82,12 +82,16 @@ def chosen(items: Sequence[str], available: Sequence[str], shares: dict[str, Any
     return picked or top_items({k: shares.get(k) for k in available})
 
 
+Values = Sequence[Any] | pd.Series
+"""A sequence of values (a list or a pandas Series)."""
+
+
 def band(
     fig: go.Figure,
-    x: Sequence[Any],
-    low: Sequence[Any],
-    mid: Sequence[Any],
-    high: Sequence[Any],
+    x: Values,
+    low: Values,
+    mid: Values,
+    high: Values,
     name: str,
     hex_colour: str,
 ) -> None:

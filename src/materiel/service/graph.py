@@ -79,12 +79,12 @@ def chokepoint_marks(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Node id ('item:x', 'facility:y') -> the CLI's measures: rank, lost_share,
     single_source."""
     marks: dict[str, dict[str, Any]] = {}
-    for row in table.itertuples():
-        if row.node_type in ("item", "facility"):
-            marks[f"{row.node_type}:{row.node}"] = {
-                "rank": int(row.rank),
-                "lost_share": float(row.lost_share),
-                "single_source": bool(row.single_source),
+    for row in table.to_dict("records"):
+        if row["node_type"] in ("item", "facility"):
+            marks[f"{row['node_type']}:{row['node']}"] = {
+                "rank": int(row["rank"]),
+                "lost_share": float(row["lost_share"]),
+                "single_source": bool(row["single_source"]),
             }
     return marks
 
