@@ -47,9 +47,7 @@ def parse_weights(text: str) -> str | dict[str, float]:
     except ValueError:
         weights = {}
     if not weights:
-        raise ValueError(
-            f"weights must be 'equal', 'capacity' or like 'DEU=0.3,FRA=0.2', got '{text}'"
-        )
+        raise ValueError(f"must be 'equal', 'capacity' or like 'DEU=0.3,FRA=0.2', got '{text}'")
     return weights
 
 

@@ -337,7 +337,10 @@ def coordination(
     with user_errors():
         from materiel.analysis.registry import parse_weights
 
-        parsed = parse_weights(weights)
+        try:
+            parsed = parse_weights(weights)
+        except ValueError as e:
+            raise ValueError(f"--weights {e}") from None
     run_analysis(
         ["coordination"],
         scenario,
