@@ -270,7 +270,7 @@ def gantt(investments: pd.DataFrame) -> go.Figure:
         "",
         barmode="overlay",
         height=max(260, 34 * len(rows) + 140),
-        xaxis=month_axis(dtick="M3"),
+        xaxis=month_axis(dtick="M6"),
         yaxis={"autorange": "reversed"},
     )
 

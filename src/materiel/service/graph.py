@@ -57,6 +57,15 @@ def upstream(g: nx.DiGraph, end_item: str) -> nx.DiGraph:
     return g.subgraph(nx.ancestors(g, root) | {root}).copy()
 
 
+def chain(model: Model, table: pd.DataFrame, end_item: str) -> pd.DataFrame:
+    """The rows of a chokepoints table for the items and facilities in ``end_item``'s supply
+    chain, most output lost first."""
+    nodes = set(upstream(supply_graph(model), end_item))
+    keys = table["node_type"] + ":" + table["node"].astype(str)
+    rows = table[keys.isin(nodes)]
+    return rows.sort_values(["lost_share", "lost_share_half"], ascending=False, kind="stable")
+
+
 def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
     """Layers by longest path from a source (inputs left, the end item right), nodes spread
     evenly within a layer, ordered by label."""

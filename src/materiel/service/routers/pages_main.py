@@ -19,7 +19,7 @@ from materiel.service.analyses import (
 )
 from materiel.service.auth import PageRole, Principal, check_csrf, csrf_token, login_session
 from materiel.service.context import Context, get_ctx
-from materiel.service.graph import end_items, graph_figure
+from materiel.service.graph import chain, end_items, graph_figure
 from materiel.service.routers.common import scenario_or_404
 from materiel.service.scenarios import list_scenarios
 from materiel.store import audit
@@ -139,7 +139,7 @@ def graph(
     spec = REGISTRY["chokepoints"]
     table = spec.run(model, scen, draws=1, seed=0, duals=False)
     figure = graph_figure(model, table, end_item)
-    shown = table[table["node_type"].isin(("item", "facility"))]
+    shown = chain(model, table, end_item)
     columns = [c for c in spec.terminal or {} if c in shown and c != "dual_value_eur"]
     return render(
         request,
