@@ -258,6 +258,8 @@ def test_edit_form_labels_each_rate_with_the_rows_own_unit(web: Web) -> None:
     assert 'id="unit-capacity">t/year<' in page
     page = web.client.get("/data/facilities/edit?key=shell_plant").text
     assert 'id="unit-capacity">round/month<' in page
+    table = web.client.get("/data/facilities").text
+    assert "unit/month" not in table and 'as in <span class="mono">capacity_unit</span>' in table
 
 
 def test_workbook_download_and_upload_validated_and_audited(web: Web) -> None:
@@ -297,3 +299,34 @@ def test_workbook_download_and_upload_validated_and_audited(web: Web) -> None:
     web.login("viewer")
     files = {"workbook": ("x.xlsx", b"PK", "application/octet-stream")}
     assert c.post("/data/workbook", files=files, data={"csrf_token": csrf}).status_code == 403
+
+
+def test_service_dataset_is_the_io_loader_with_edits_as_an_overlay(tmp_path: Any) -> None:
+    from conftest import tiny_tables, write_dataset
+    from materiel.io.dataset import load_dataset
+    from materiel.schema.validate import DatasetError
+    from materiel.service.data import DataService
+
+    folder = write_dataset(tmp_path / "base", tiny_tables())
+    path = folder / "facilities.csv"
+    lines = path.read_text().splitlines()
+    bad = lines[2].replace("20000.0", "-1", 1)
+    assert bad != lines[2]
+    path.write_text("\n".join([lines[0], lines[1], "", bad]) + "\n")  # a blank line 3
+    with pytest.raises(DatasetError) as direct:
+        load_dataset(folder)
+    service = DataService(folder, tmp_path / "edits")
+    with pytest.raises(DatasetError) as served:
+        service.load()
+    assert [i.row for i in served.value.issues] == [i.row for i in direct.value.issues]
+    assert 4 in [i.row for i in served.value.issues]  # the file's line, not the row's position
+    path.write_text("\n".join([lines[0], lines[1], "", lines[2]]) + "\n")
+    (tmp_path / "edits").mkdir()
+    edited = "\n".join([lines[0], lines[1].replace("1200.0", "1150.0", 2), lines[2]]) + "\n"
+    (tmp_path / "edits" / "facilities.csv").write_text(edited)
+    dataset = service.dataset()
+    assert dataset.origin["facilities"] == str(tmp_path / "edits" / "facilities.csv")
+    assert dataset.meta.version == "1+edited"
+    overlaid = load_dataset(folder, overlays=[tmp_path / "edits"])
+    assert overlaid.digest != load_dataset(folder).digest
+    assert overlaid.tables["facilities"].equals(dataset.tables["facilities"])

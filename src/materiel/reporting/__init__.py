@@ -124,7 +124,7 @@ def build_report(
         if progress is not None:
             progress(name)
         start = time.perf_counter()
-        n = draws if spec.draws > 1 else 1
+        n = draws if spec.stochastic else 1
         try:
             table = spec.run(model, scenario, draws=n, seed=seed)
             sections.append(Section(spec, table, seconds=time.perf_counter() - start))
