@@ -132,6 +132,12 @@ def test_plan_shows_capacity_arrival_and_shortfall_avoided(web: Web) -> None:
     tables = results(web, plan_id)
     web.login("viewer")
     figs = figures(web.client.get(f"/runs/{plan_id}").text)
+    monthly = [
+        r for r in tables["shortfall_by_month"] if r["actor"] == "UKR" and r["item"] == "shell"
+    ]
+    unmet = trace(figs["unmet"], "shell")
+    assert unmet["y"] == pytest.approx([round(r["unmet"] / r["wanted"], 4) for r in monthly])
+    assert unmet["x"] == [r["date"] for r in monthly]
     avoided = {row["item"]: row for row in tables["avoided"]}
     assert body["summary"]["shortfall_avoided"]["shell"] == pytest.approx(
         avoided["shell"]["avoided"]
