@@ -41,7 +41,7 @@ def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]
     limited non-end items made by such facilities, countries hosting them."""
     names = model.dataset.tables["facilities"]["name"].to_numpy()
     item_names = model.dataset.tables["items"].set_index("item")["name"]
-    country_names = model.dataset.tables["actors"].set_index("actor")["name"]
+    country_names = model.dataset.tables["countries"].set_index("country")["name"]
     fac = np.flatnonzero(working)
     n_f = len(model.facilities)
     made = np.unique(model.facility_item[fac])

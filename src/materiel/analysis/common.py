@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from materiel.model.compiled import FloatArray, IntArray, Model
-from materiel.model.events import EUROPEAN_SIDES
 from materiel.model.plan import Plan, builds
+from materiel.model.rules import EUROPEAN_REGIONS
 from materiel.scenario import Event, Orders, Scenario, USSupplyStops, parse_scenario
 
 
@@ -22,7 +22,7 @@ def main_actor(model: Model, side: str) -> str:
     code = {"ukraine": "UKR", "russia": "RUS"}.get(side)
     if code is not None and code in model.actors:
         return code
-    found = model.actor_side.index[model.actor_side == side]
+    found = model.actor_region.index[model.actor_region == side]
     if len(found) == 0:
         raise ValueError(f"the dataset has no actor on the '{side}' side")
     return str(found[0])
@@ -77,8 +77,8 @@ def end_item_mask(model: Model) -> np.ndarray:
 
 def european_facilities(model: Model) -> np.ndarray:
     """Boolean (F,): facilities located with an actor on the European or Ukrainian side."""
-    side = model.actor_side.to_numpy()[model.facility_country]
-    return np.isin(side, EUROPEAN_SIDES)
+    side = model.actor_region.to_numpy()[model.facility_country]
+    return np.isin(side, EUROPEAN_REGIONS)
 
 
 def central_capacity(model: Model, month: int = 0) -> FloatArray:

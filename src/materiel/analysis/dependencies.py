@@ -13,7 +13,7 @@ from materiel.analysis.common import (
     leontief,
 )
 from materiel.model.compiled import FloatArray, Model
-from materiel.model.events import EUROPEAN_SIDES
+from materiel.model.rules import EUROPEAN_REGIONS
 from materiel.scenario import Scenario
 
 MARKET = "(market)"
@@ -107,9 +107,9 @@ def dependencies(
     j, i, c = np.nonzero(per_unit > 0)
 
     countries = np.append(model.actors.to_numpy(), MARKET)
-    names = model.dataset.tables["actors"].set_index("actor")["name"]
-    sides = np.append(model.actor_side.to_numpy(), "")
-    european = np.isin(sides, EUROPEAN_SIDES)
+    names = model.dataset.tables["countries"].set_index("country")["name"]
+    sides = np.append(model.actor_region.to_numpy(), "")
+    european = np.isin(sides, EUROPEAN_REGIONS)
     origin = np.where(european, "europe", "outside")
     origin[-1] = "unknown"
     frame = pd.DataFrame(

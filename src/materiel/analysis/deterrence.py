@@ -12,7 +12,7 @@ import xarray as xr
 from materiel.analysis.common import date_labels, main_actor, with_events
 from materiel.analysis.layers import european_holdings
 from materiel.model.compiled import Model
-from materiel.model.events import EUROPEAN_SIDES
+from materiel.model.rules import EUROPEAN_REGIONS
 from materiel.scenario import Ceasefire, Scenario
 from materiel.simulation import simulate
 
@@ -53,7 +53,7 @@ def _ceasefire_month(scenario: Scenario, month: int | None) -> tuple[Scenario, i
 
 
 def _west_holders(model: Model, result: xr.Dataset) -> list[str]:
-    return [str(a) for a in result["actor"].to_numpy() if model.actor_side[a] in EUROPEAN_SIDES]
+    return [str(a) for a in result["actor"].to_numpy() if model.actor_region[a] in EUROPEAN_REGIONS]
 
 
 def deterrence(
@@ -119,7 +119,7 @@ def deterrence(
         first[crossing[0]] = True
     # supply per month: Russia's arrivals; European output plus arrivals to Western holders
     # from outside the European industry (delivered - allocated)
-    european = np.isin(model.actor_side.to_numpy()[model.facility_country], EUROPEAN_SIDES)
+    european = np.isin(model.actor_region.to_numpy()[model.facility_country], EUROPEAN_REGIONS)
     makes = np.isin(model.facility_item, model.items.get_indexer(pd.Index(ends))) & european
     made_eu = result["production"].to_numpy().astype(float)[..., makes].sum(-1)
     arrivals = result["delivered"].sel(actor=west).sum(["actor", "item"]).to_numpy()
@@ -212,7 +212,7 @@ def sead(
     result = simulate(model, scenario, draws=draws, seed=seed).sel(item=list(candidates))
     held = european_holdings(model, result, start, list(candidates))  # (D, I) at the start
     at = result.isel(month=start)
-    european = np.isin(model.actor_side.to_numpy()[model.facility_country], EUROPEAN_SIDES)
+    european = np.isin(model.actor_region.to_numpy()[model.facility_country], EUROPEAN_REGIONS)
     positions = model.items.get_indexer(candidates)
     onehot = (model.facility_item[:, None] == positions[None, :]) & european[:, None]
     made = at["production"].to_numpy().astype(float) @ onehot
@@ -224,7 +224,7 @@ def sead(
             "rate": model.consumption_rate.central,
         }
     )
-    side = cons["actor"].map(model.actor_side)
+    side = cons["actor"].map(model.actor_region)
     europe_rate = cons[side == "europe"].groupby("item")["rate"].sum()
     ukraine_rate = cons[side == "ukraine"].groupby("item")["rate"].sum()
     rows = []

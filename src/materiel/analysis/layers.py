@@ -68,7 +68,7 @@ def european_holdings(model: Model, result: xr.Dataset, month: int, items: list[
         if month > 0
         else np.zeros((sel.sizes["draw"], len(items)))
     )
-    holders = [a for a in sel["actor"].to_numpy() if model.actor_side[a] == "europe"]
+    holders = [a for a in sel["actor"].to_numpy() if model.actor_region[a] == "europe"]
     if not holders:
         return industry
     at = sel.sel(actor=holders).isel(month=month)

@@ -75,18 +75,16 @@ def simulate(
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate as run_simulation
-        from materiel.simulation.summary import fire_ratio, summarize
+        from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
 
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
-        if actor not in model.actors[model.holders]:
-            raise ValueError(
-                f"--actor '{actor}' is not tracked; choose one of "
-                + ", ".join(model.actors[model.holders])
-            )
+        users = sorted(set(model.actors[model.consumption_actor]))
+        if actor not in users:
+            raise ValueError(f"--actor '{actor}' uses nothing; choose one of " + ", ".join(users))
         horizon = months or scen.months
         plan = None
         if plan_file is not None:
@@ -100,6 +98,7 @@ def simulate(
         save_result(result, target)
         table = summarize(result, actor)
         ratio = fire_ratio(result)
+        weighted = weighted_shortfall(result)
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -108,6 +107,7 @@ def simulate(
             "seed": seed,
             "actor": actor,
             "results_file": str(target),
+            "weighted_shortfall": weighted,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
             "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
@@ -115,6 +115,11 @@ def simulate(
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     _print_summary(table, scen.name, actor, draws, horizon)
+    out.print(
+        f"Priority-weighted shortfall of Ukraine's side over {horizon} months (EUR-equivalent, "
+        f"value of unmet need): mean {_fmt(weighted['mean'])}, p10-p90 "
+        f"{_fmt(weighted['p10'])}-{_fmt(weighted['p90'])}"
+    )
     if not ratio.empty:
         last = ratio.iloc[-1]
         out.print(

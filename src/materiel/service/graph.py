@@ -39,7 +39,7 @@ def supply_graph(model: Model) -> nx.DiGraph:
             kind="facility",
             label=str(facility),
             country=str(country),
-            european=str(model.actor_side[country]) in EUROPEAN,
+            european=str(model.actor_region[country]) in EUROPEAN,
             capacity=float(model.capacity.central[f]),
             unit=str(model.item_unit.iloc[item_pos]),
         )
