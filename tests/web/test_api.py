@@ -10,6 +10,8 @@ import openpyxl
 import pytest
 
 from materiel.analysis.registry import REGISTRY
+from materiel.scenario import load_scenario
+from materiel.service.results import records
 
 from .conftest import PASSWORDS, Web
 
@@ -352,13 +354,15 @@ def test_analyses_and_unknown_ones(web: Web) -> None:
         "default_text": None,
     }
     assert listed["outlook"]["stochastic"] and not listed["chokepoints"]["stochastic"]
-    r = web.client.get("/api/v1/analyses/outlook?draws=5&months=2", headers=h)
+    r = web.client.get("/api/v1/analyses/chokepoints?duals=false&fraction=0.5", headers=h)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["parameters"]["months"] == 2 and body["scenario_version"] == 0
-    assert len({row["month"] for row in body["rows"]}) == 2  # the parameter reached the analysis
-    rows = web.client.get("/api/v1/analyses/chokepoints?duals=false", headers=h).json()["rows"]
-    assert {r["node_type"] for r in rows} <= {"facility", "item", "country"} and rows
+    assert body["parameters"] == {"fraction": 0.5, "duals": False}
+    assert body["scenario_version"] == 0
+    direct = REGISTRY["chokepoints"].run(
+        web.ctx.data.model(), load_scenario("imposed-deal"), fraction=0.5, duals=False
+    )
+    assert body["rows"] == records(direct)  # the parameters reached the analysis
     assert web.client.get("/api/v1/analyses/nope", headers=h).status_code == 404
     r = web.client.get("/api/v1/analyses/dependencies?scenario=nope", headers=h)
     assert r.status_code == 404

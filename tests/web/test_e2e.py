@@ -262,19 +262,18 @@ def test_download_and_upload_the_workbook(page: object, tmp_path: Path) -> None:
 def test_run_an_analysis_with_parameters(page: object) -> None:
     base = login(page, "viewer")
     page.goto(f"{base}/analyses")  # type: ignore[attr-defined]
-    page.select_option("#analysis-name", "outlook")  # type: ignore[attr-defined]
+    page.select_option("#analysis-name", "dependencies")  # type: ignore[attr-defined]
     page.click("#choose-analysis")  # type: ignore[attr-defined]
-    page.fill("#p-months", "2")  # type: ignore[attr-defined]
-    page.fill("#p-draws", "20")  # type: ignore[attr-defined]
-    page.fill("#p-stock_release", "0.25")  # type: ignore[attr-defined]
+    page.fill("#p-month", "1")  # type: ignore[attr-defined]
+    page.select_option("#p-basis", "capacity")  # type: ignore[attr-defined]
     page.click("#run-analysis")  # type: ignore[attr-defined]
     page.wait_for_selector("#analysis-result", timeout=60_000)  # type: ignore[attr-defined]
     wait_plots(page, 1)
     text = page.locator("#analysis-result").inner_text()  # type: ignore[attr-defined]
-    assert "months: 2" in text and "stock release: 0.25" in text
+    assert "month: 1" in text and "basis: capacity" in text
     with page.expect_download() as info:  # type: ignore[attr-defined]
         page.click("#analysis-csv")  # type: ignore[attr-defined]
-    assert info.value.suggested_filename == "materiel-outlook-imposed-deal.csv"
+    assert info.value.suggested_filename == "materiel-dependencies-imposed-deal.csv"
     shot(page, "12-analysis-parameters")
     assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]

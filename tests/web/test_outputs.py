@@ -215,30 +215,32 @@ def test_analysis_takes_parameters_and_exports(web: Web) -> None:
     for p in REGISTRY["outlook"].parameters:
         assert f'name="{p.name}"' in form
     assert 'id="p-draws"' in form
-    query = "name=outlook&run=1&scenario=imposed-deal&draws=10&seed=3&months=2&stock_release=0.2"
+    query = "name=dependencies&run=1&scenario=imposed-deal&month=1&basis=capacity"
     page = web.client.get(f"/analyses?{query}")
     assert page.status_code == 200, page.text
-    direct = REGISTRY["outlook"].run(
-        web.ctx.data.model(),
-        load_scenario("imposed-deal"),
-        draws=10,
-        seed=3,
-        months=2,
-        stock_release=0.2,
+    spec = REGISTRY["dependencies"]
+    direct = spec.run(
+        web.ctx.data.model(), load_scenario("imposed-deal"), month=1, basis="capacity"
     )
     fig = figures(page.text)["analysis"]
-    expected = json.loads(REGISTRY["outlook"].figure(direct).to_json())
-    assert [t["x"] for t in fig["data"]] == [t["x"] for t in expected["data"]]
-    csv = web.client.get(f"/analyses/outlook/export.csv?{query}")
-    assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("item,")
+    expected = json.loads(spec.figure(direct).to_json())
+    assert [(t["name"], t["x"], t["y"]) for t in fig["data"]] == [
+        (t["name"], t["x"], t["y"]) for t in expected["data"]
+    ]
+    csv = web.client.get(f"/analyses/dependencies/export.csv?{query}")
+    assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("end_item,")
     assert len(csv.text.splitlines()) - 1 == len(direct)
-    xlsx = web.client.get(f"/analyses/outlook/export.xlsx?{query}")
+    xlsx = web.client.get(f"/analyses/dependencies/export.xlsx?{query}")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     inputs = {r[0]: r[1] for r in book["inputs"].iter_rows(min_row=2, values_only=True)}
-    assert inputs["months"] == "2" and inputs["scenario"] == "imposed-deal@0"
-    assert book["outlook"]["A1"].font.bold and book["outlook"].freeze_panes == "A2"
+    assert inputs["basis"] == "capacity" and inputs["scenario"] == "imposed-deal@0"
+    assert inputs["month"] == "1" and inputs["draws"] == "central values"
+    sheet = book["dependencies"]
+    assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
     bad = web.client.get("/analyses?name=outlook&run=1&months=0")
     assert bad.status_code == 422 and "months: must be at least 1" in bad.text
+    bad = web.client.get("/analyses?name=dependencies&run=1&basis=weight")
+    assert bad.status_code == 422 and "not one of output, capacity" in bad.text
 
 
 def test_supply_chain_view_per_end_item_uses_the_cli_chokepoints(web: Web) -> None:

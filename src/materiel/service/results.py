@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from materiel.model.compiled import Model
-from materiel.simulation.summary import by_month, fire_ratio, summarize
+from materiel.simulation.summary import _of, by_month, fire_ratio, summarize
 from materiel.store.models import Run
 
 Tables = dict[str, list[dict[str, Any]]]
@@ -44,8 +44,8 @@ def _num(x: Any) -> float | None:
 def share_band(result: xr.Dataset, actor: str) -> pd.DataFrame:
     """Per month and item ``actor`` uses: p10, p50 and p90 across draws of the shortfall as a
     share of that month's need (0-1; 0 where nothing is wanted)."""
-    used = result["wanted"].sel(actor=actor).sum(["draw", "month"]) > 0
-    res = result.sel(actor=actor, item=used)
+    mine = _of(result, actor)  # the summaries' own view of one actor's (item) variables
+    res = mine.sel(item=mine["wanted"].sum(["draw", "month"]) > 0)
     wanted = res["wanted"]
     share = (res["shortfall"] / wanted.where(wanted > 0)).fillna(0.0)
     q = share.quantile([0.1, 0.5, 0.9], dim="draw")
