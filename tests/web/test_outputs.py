@@ -5,6 +5,7 @@ differences, analyses take their parameters and export, the workbook round-trips
 from __future__ import annotations
 
 import html
+import inspect
 import io
 import json
 import re
@@ -62,6 +63,9 @@ def test_registry_is_the_one_source_of_analyses_plots_and_cli_options() -> None:
     for name, spec in REGISTRY.items():
         assert spec.figure is getattr(plots, f"plot_{name}")
         assert spec.static is getattr(static, f"png_{name}")
+        signature = inspect.signature(spec.function).parameters
+        for p in spec.parameters:  # the function's own keyword and default
+            assert signature[p.name].default == p.default, (name, p.name)
         if name == "sead":  # printed by `materiel deterrence`
             continue
         options = {p.name: p.default for p in commands[name].params}
@@ -76,7 +80,7 @@ def test_parameters_parse_text_with_clear_errors() -> None:
     assert spec.parse({"months": "6", "stock_release": ""}) == {
         "months": 6,
         "start": 0,
-        "stock_release": 0.5,
+        "stock_release": 1.0,
     }
     with pytest.raises(ValueError, match="stock_release: must be at most 1") as e:
         spec.parse({"stock_release": "2", "months": "x"})

@@ -167,8 +167,8 @@ class AnalysisSpec:
 STOCK_RELEASE = Parameter(
     "stock_release",
     float,
-    0.5,
-    "share of European stocks handed over",
+    1.0,
+    "share of donors' stocks above their floors handed over",
     unit="0-1",
     minimum=0.0,
     maximum=1.0,
@@ -216,8 +216,8 @@ REGISTRY: dict[str, AnalysisSpec] = {
         AnalysisSpec(
             "outlook",
             "Four-month outlook",
-            "What can Europe deliver to Ukraine in the next months from stocks and from "
-            "capacity that needs only orders, against Ukraine's need?",
+            "What can Europe deliver to Ukraine in the next months from donor stocks above "
+            "their floors and from capacity that needs only orders, against Ukraine's need?",
             outlook,
             "imposed-deal",
             True,
@@ -241,7 +241,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "arriving": "arriving",
                 "from_stocks": "stocks",
                 "from_idle_capacity": "idle cap.",
-                "shortfall_after": "short after",
+                "short": "short",
                 "covered_share": "covered",
             },
         ),

@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from fastapi.responses import Response
 
 from materiel.service.analyses import figure_json
-from materiel.service.results import TABLE_TITLES, Tables, run_figures, table_frame
+from materiel.service.results import TABLE_TITLES, Tables, run_figures, safe_figures, table_frame
 from materiel.store import runs as run_store
 from materiel.store.models import Run
 
@@ -105,7 +105,7 @@ def report_html(ctx: Context, run: Run, tables: Tables) -> str:
     return template.render(
         run=run,
         meta=run_metadata(run),
-        figures=[(k, figure_json(f)) for k, f in run_figures(run, tables)],
+        figures=safe_figures(lambda: [(k, figure_json(f)) for k, f in run_figures(run, tables)]),
         tables={k: v for k, v in frames.items() if not v.empty},
         titles=TABLE_TITLES,
         plotly_js=PLOTLY_JS.read_text(encoding="utf-8").replace("</script", "<\\/script"),

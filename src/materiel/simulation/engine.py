@@ -248,7 +248,8 @@ def run(
     held_pair = np.unique(lay.line_pair[~end_line])
     held_item = lay.pair_item[held_pair]
     held_to_item = Scatter.of(held_item, n_i)
-    holds = [_Holdings.of(tier, model, held_pair, held_item, lay.line_pair) for tier in tiers]
+    holds = [_Holdings.of(tier, model, held_item) for tier in tiers]
+    steps = _steps(model, tiers, held_pair, lay.line_pair)
     price = pt["unit_cost"][end_lines]
     plan = plan or Plan.empty()
     capex = pt["capex"][plan.expansion] * plan.scale[:, None]  # charged in the decision month
@@ -327,23 +328,24 @@ def run(
             demand += tier.scatter_inputs((request[:, None, :] * q).reshape(-1, d))
         # 4. production, bottom-up; scarce inputs by class, then in proportion to need
         produced = np.zeros((n_f, d))
-        for tier, hold, q in zip(tiers, holds, quantity, strict=True):
-            fac = tier.facilities
-            request = np.minimum(capacity[fac], required[fac])
-            available = np.full((n_i + 1, d), np.inf)
-            available[hold.items] = hold.to_item(inventory[hold.uses])[hold.items]
-            for members, to_inputs in zip(tier.groups.members, tier.class_inputs, strict=True):
-                qm = q[members]
-                asked = to_inputs((request[members][:, None, :] * qm).reshape(-1, d))
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    frac = np.where(asked > 0, np.minimum(1.0, available / asked), 1.0)
-                made = request[members] * frac[tier.inputs[members]].min(axis=1)
-                produced[fac[members]] = made
-                used = to_inputs((made[:, None, :] * qm).reshape(-1, d))
-                available = np.maximum(available - used, 0.0)
-                hold.withdraw(inventory, used)
-            if len(hold.made):
-                inventory += hold.made_to_held(produced[fac[hold.made]])
+        available = np.full((n_i + 1, d), np.inf)
+        available[:n_i] = held
+        requests = [np.minimum(capacity[t_.facilities], required[t_.facilities]) for t_ in tiers]
+        for step in steps:  # class by class; within a class, up the bill of materials
+            tier, hold = tiers[step.tier], holds[step.tier]
+            q = quantity[step.tier][step.members]
+            request = requests[step.tier][step.members]
+            asked = step.to_inputs((request[:, None, :] * q).reshape(-1, d))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                frac = np.where(asked > 0, np.minimum(1.0, available / asked), 1.0)
+            made = request * frac[tier.inputs[step.members]].min(axis=1)
+            produced[tier.facilities[step.members]] = made
+            used = step.to_inputs((made[:, None, :] * q).reshape(-1, d))
+            available = np.maximum(available - used, 0.0)
+            hold.withdraw(inventory, used)
+            if len(step.mid):
+                inventory += step.mid_to_held(made[step.mid])
+                available[:n_i] += step.mid_to_item(made[step.mid])
         stock[held_pair] = inventory
         # 5. end items to claims by recipient priority; the rest stays with the producer
         served_link, left = serve(produced[end_lines], link_req)
@@ -376,6 +378,47 @@ def run(
 
 
 @dataclass(frozen=True)
+class _Step:
+    """The lines of one rationing class in one tier: production runs class by class (all
+    tiers of class 1, then class 2...), each class up the bill of materials, so a scarce input
+    goes by class whatever the depth of the lines asking for it."""
+
+    tier: int
+    members: IntArray  # positions in the tier
+    to_inputs: Scatter  # (members*K, D) slot uses -> (I+1, D)
+    mid: IntArray  # positions among members of intermediate lines
+    mid_to_held: Scatter  # (len(mid), D) -> (H, D)
+    mid_to_item: Scatter  # (len(mid), D) -> (I, D)
+
+
+def _steps(
+    model: Model, tiers: list[_Tier], held_pair: IntArray, line_pair: IntArray
+) -> list[_Step]:
+    n_i = len(model.items)
+    end = np.isin(model.item_kind.to_numpy(), ("end", "service"))
+    steps = []
+    for cls in np.unique(np.concatenate([t.groups.classes for t in tiers])):
+        for k, tier in enumerate(tiers):
+            where = np.flatnonzero(tier.groups.classes == cls)
+            if not len(where):
+                continue
+            members = tier.groups.members[where[0]]
+            lines = tier.facilities[members]
+            mid = np.flatnonzero(~end[model.facility_item[lines]])
+            steps.append(
+                _Step(
+                    k,
+                    members,
+                    tier.class_inputs[where[0]],
+                    mid,
+                    Scatter.of(np.searchsorted(held_pair, line_pair[lines[mid]]), len(held_pair)),
+                    Scatter.of(model.facility_item[lines[mid]], n_i),
+                )
+            )
+    return steps
+
+
+@dataclass(frozen=True)
 class _Holdings:
     """Where a tier takes its inputs from and puts its intermediates: positions among the
     producer countries' holdings (H, D) of intermediate items."""
@@ -384,32 +427,13 @@ class _Holdings:
     uses: IntArray  # (U,) holdings of those items
     uses_item: IntArray  # (U,) item of each
     to_item: Scatter  # (U, D) -> (I, D)
-    made: IntArray  # positions in the tier of its intermediate lines
-    made_to_held: Scatter  # (len(made), D) -> (H, D)
 
     @classmethod
-    def of(
-        cls,
-        tier: _Tier,
-        model: Model,
-        held_pair: IntArray,
-        held_item: IntArray,
-        line_pair: IntArray,
-    ) -> _Holdings:
+    def of(cls, tier: _Tier, model: Model, held_item: IntArray) -> _Holdings:
         n_i = len(model.items)
         items = np.unique(tier.inputs[tier.inputs < n_i])
         uses = np.flatnonzero(np.isin(held_item, items))
-        kind = model.item_kind.to_numpy()[model.facility_item[tier.facilities]]
-        made = np.flatnonzero(~np.isin(kind, ("end", "service")))
-        target = np.searchsorted(held_pair, line_pair[tier.facilities[made]])
-        return cls(
-            items,
-            uses,
-            held_item[uses],
-            Scatter.of(held_item[uses], n_i),
-            made,
-            Scatter.of(target, len(held_pair)),
-        )
+        return cls(items, uses, held_item[uses], Scatter.of(held_item[uses], n_i))
 
     def withdraw(self, inventory: FloatArray, used: FloatArray) -> None:
         """Take ``used`` (I+1, D) of each input from its producers' holdings, in proportion

@@ -147,13 +147,13 @@ def run_reference(
                 for f in tier:
                     for r, j in inputs[f]:
                         demand[j] += min(cap[f], req[f]) * p["recipe_quantity"][d, r]
-            # 4. production by tier, inputs by class then in proportion
+            # 4. production: class by class, each class up the bill of materials; inputs in
+            # proportion to the requests of the lines of one class and tier
             made = [0.0] * n_f
-            for level in sorted(set(depth)):
-                tier = [f for f in range(n_f) if depth[f] == level]
-                available = dict(held)
-                for cls in sorted({int(classes[f]) for f in tier}):
-                    members = [f for f in tier if classes[f] == cls]
+            available = dict(held)
+            for cls in sorted({int(c) for c in classes}):
+                for level in sorted(set(depth)):
+                    members = [f for f in range(n_f) if depth[f] == level and classes[f] == cls]
                     ask: dict[int, float] = defaultdict(float)
                     for f in members:
                         for r, j in inputs[f]:
@@ -169,12 +169,13 @@ def run_reference(
                             use = made[f] * p["recipe_quantity"][d, r]
                             available[j] = max(0.0, available.get(j, 0.0) - use)
                             _take(stock, j, use, end, model)
-                            held[j] = max(0.0, held[j] - use)
-                for f in tier:
-                    if not end[f]:
-                        pair = (int(model.facility_country[f]), int(model.facility_item[f]))
-                        stock[pair] += made[f]
-                        held[int(model.facility_item[f])] += made[f]
+                    for f in members:
+                        if not end[f]:
+                            pair = (int(model.facility_country[f]), int(model.facility_item[f]))
+                            stock[pair] += made[f]
+                            available[int(model.facility_item[f])] = (
+                                available.get(int(model.facility_item[f]), 0.0) + made[f]
+                            )
             # 5. deliveries by recipient priority
             left = [made[f] if end[f] else 0.0 for f in range(n_f)]
             for pri in sorted({int(model.claim_priority[q]) for q in link_q}):

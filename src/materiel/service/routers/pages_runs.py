@@ -18,6 +18,7 @@ from materiel.service.results import (
     run_figures,
     run_items,
     run_label,
+    safe_figures,
     table_frame,
 )
 from materiel.service.routers.common import run_or_404
@@ -75,7 +76,11 @@ def run_page(
     frames = {name: table_frame(tables, name) for name in SHOWN[run.kind] if name in tables}
     items = run_items(run)
     picked = chosen(item, items, (run.summary or {}).get("shortfall_share", {}))
-    figures = [(k, figure_json(f)) for k, f in run_figures(run, tables, picked)] if tables else []
+    figures = (
+        safe_figures(lambda: [(k, figure_json(f)) for k, f in run_figures(run, tables, picked)])
+        if tables
+        else []
+    )
     return render(
         request,
         ctx,
@@ -136,7 +141,11 @@ def compare(
     picked = chosen(item, items, worst)
     builds = {r.id: table_frame(tables[r.id], "plan") for r in done if r.kind == "plan"}
     views = [RunView(run_label(r), r.kind, r.summary or {}, tables[r.id]) for r in done]
-    figures = [(k, figure_json(f)) for k, f in compare_figures(views, picked)] if done else []
+    figures = (
+        safe_figures(lambda: [(k, figure_json(f)) for k, f in compare_figures(views, picked)])
+        if done
+        else []
+    )
     return render(
         request,
         ctx,
