@@ -200,13 +200,13 @@ def test_the_service_runs_on_each_backend(
 
 
 def test_run_scenario_version_migration_up_and_down(tmp_path: Path) -> None:
-    """Revision 0002_run_scenario_version adds runs.scenario_version to a 0001 store (runs
-    stored before keep None) and removes it again on downgrade."""
+    """Revision 0003 adds runs.scenario_version to a 0002 store (runs stored before keep
+    None) and removes it again on downgrade."""
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy import text
 
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    store.migrate("0001")
+    store.migrate("0002")
     columns = {c["name"] for c in sa_inspect(store.engine).get_columns("runs")}
     assert "scenario_version" not in columns
     with store.engine.begin() as conn:
@@ -223,7 +223,7 @@ def test_run_scenario_version_migration_up_and_down(tmp_path: Path) -> None:
     assert "scenario_version" in columns
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT scenario_version FROM runs")).scalar() is None
-    store.downgrade("0001")
+    store.downgrade("0002")
     columns = {c["name"] for c in sa_inspect(store.engine).get_columns("runs")}
     assert "scenario_version" not in columns
     store.dispose()

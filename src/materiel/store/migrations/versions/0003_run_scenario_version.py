@@ -1,7 +1,7 @@
 """Runs record the version of each scenario they ran (``name@version``, '+'-joined).
 
-Revision ID: 0002_run_scenario_version
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-29
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_run_scenario_version"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
