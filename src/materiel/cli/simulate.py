@@ -99,6 +99,9 @@ def simulate(
         table = summarize(result, actor)
         ratio = fire_ratio(result)
         weighted = weighted_shortfall(result)
+        from materiel.analysis.confidence import assumption_share
+
+        confidence = assumption_share(model, result, actor)
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -108,6 +111,7 @@ def simulate(
             "actor": actor,
             "results_file": str(target),
             "weighted_shortfall": weighted,
+            "assumption_share": confidence,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
             "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
@@ -126,6 +130,10 @@ def simulate(
             f"Fire ratio Ukraine:Russia in {last['date']}: median {last['p50']:.2f} "
             f"(p10 {last['p10']:.2f}, p90 {last['p90']:.2f})"
         )
+    out.print(
+        f"Data confidence: {confidence['overall']:.0%} of the figures driving {actor}'s result "
+        "are assumptions (weighted by contribution; see docs/validation.md)"
+    )
     out.print(f"Results saved to [bold]{target}[/]")
 
 
