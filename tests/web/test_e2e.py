@@ -226,6 +226,7 @@ def test_compare_two_scenario_versions(page: object) -> None:
     assert "imposed-deal@0" in head and "imposed-deal@1" in head and "Δ" in head
     diff = page.locator("#input-diff").inner_text()  # type: ignore[attr-defined]
     assert "scenario.events[us_supply_stops].month" in diff
+    assert "scenario.description" not in diff  # re-wrapped by the editor, not changed
     shot(page, "10-compare-versions")
     assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
     assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]

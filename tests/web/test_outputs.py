@@ -193,6 +193,8 @@ def test_compare_two_scenario_versions_shows_deltas_inputs_and_bands(web: Web) -
     assert re.search(
         r"scenario\.events\[us_supply_stops\]\.month</td><td[^>]*>2</td><td[^>]*>1<", text
     )
+    diff = text[text.index('id="input-diff"') :].split("</table>")[0]
+    assert "scenario.description" not in diff  # the editor strips it: not a difference
     # the delta column: new minus old
     before = runs[old]["summary"]["shortfall"]["shell"]
     after = runs[new]["summary"]["shortfall"]["shell"]
@@ -202,6 +204,8 @@ def test_compare_two_scenario_versions_shows_deltas_inputs_and_bands(web: Web) -
     number, suffix = delta[0]
     scale = {"": 1, "k": 1e3, "M": 1e6}[suffix]
     assert float(number) * scale == pytest.approx(after - before, rel=0.01, abs=1)
+    shares = [runs[i]["summary"]["shortfall_share"]["shell"] for i in (old, new)]
+    assert f"({(shares[1] - shares[0]) * 100:+.1f} pp)" in row.group(0)
     figs = figures(text)
     bars = figs["cmp_shortfall"]["data"]
     assert [b["y"] for b in bars] == [

@@ -19,11 +19,21 @@ class CompareRow:
     """How to format the values: 'eur', 'num' or 'share' (0-1)."""
     values: list[float | None]
     unit: str = ""
+    shares: list[float | None] | None = None
+    """Unmet share of need (0-1) beside each value, for shortfall rows."""
 
     @property
     def deltas(self) -> list[float | None]:
         first = self.values[0]
         return [None if first is None or v is None else v - first for v in self.values[1:]]
+
+    @property
+    def share_deltas(self) -> list[float | None]:
+        """Change of the unmet share from the first run (0-1; None without shares)."""
+        if not self.shares:
+            return [None] * (len(self.values) - 1)
+        first = self.shares[0]
+        return [None if first is None or s is None else s - first for s in self.shares[1:]]
 
     @property
     def relative(self) -> list[float | None]:
@@ -33,7 +43,7 @@ class CompareRow:
 
 
 def compare_rows(runs: Sequence[Run], items: Sequence[str]) -> list[CompareRow]:
-    """Cost, fire ratio and per-item shortfall and unmet share, one row each."""
+    """Cost, fire ratio and per item the shortfall with its unmet share, one row each."""
     summaries = [r.summary or {} for r in runs]
 
     def get(key: str) -> list[float | None]:
@@ -55,12 +65,6 @@ def compare_rows(runs: Sequence[Run], items: Sequence[str]) -> list[CompareRow]:
                 "num",
                 [(s.get("shortfall") or {}).get(item) for s in summaries],
                 unit,
-            )
-        )
-        rows.append(
-            CompareRow(
-                f"Unmet share {item}",
-                "share",
                 [(s.get("shortfall_share") or {}).get(item) for s in summaries],
             )
         )
@@ -84,6 +88,8 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
             n = seen[event["type"]] = seen.get(event["type"], 0) + 1
             tag = event["type"] if n == 1 else f"{event['type']}#{n}"
             _flatten({k: v for k, v in event.items() if k != "type"}, f"{prefix}[{tag}]", out)
+    elif isinstance(value, str):
+        out[prefix] = " ".join(value.split())  # line breaks and padding are not a difference
     else:
         out[prefix] = value
 
