@@ -198,7 +198,7 @@ def test_other_pages_render(web: Web) -> None:
     web.login("analyst")
     for path, marker in (
         ("/graph", "plot-graph"),
-        ("/analyses?name=single_source", "single facility"),
+        ("/analyses?name=chokepoints", "p-fraction"),
         ("/data/sources", "src_test"),
         ("/scenarios/new", "imposed-deal-variant"),
         ("/account", "API tokens"),
@@ -218,5 +218,5 @@ def test_other_pages_render(web: Web) -> None:
 def test_analyses_of_the_analysis_package_render_with_their_figure(web: Web) -> None:
     pytest.importorskip("materiel.analysis")
     web.login("viewer")
-    r = web.client.get("/analyses?name=outlook")
+    r = web.client.get("/analyses?name=outlook&run=1")
     assert r.status_code == 200 and "plot-analysis" in r.text and "<table" in r.text
