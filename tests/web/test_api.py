@@ -254,7 +254,7 @@ def test_scenarios_save_versions_and_validation(web: Web) -> None:
     r = web.client.post("/api/v1/scenarios", json={"scenario": bad}, headers=h)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"].startswith("events.0")
-    assert "greater than or equal to 0" in r.json()["message"]
+    assert "month index >= 0" in r.json()["message"]
     v = web.client.post("/api/v1/scenarios/validate", json={"scenario": bad}, headers=h).json()
     assert v["valid"] is False and v["issues"]
     r = web.client.post(
@@ -285,7 +285,7 @@ def test_data_edit_is_validated_and_audited(web: Web) -> None:
     before = web.client.get(f"{DS}/tables/facilities", headers=h).text
     for body, hint in (
         ({"values": {"capacity": "lots"}}, "capacity"),
-        ({"values": {"country": "ATLANTIS"}}, "unknown actor"),
+        ({"values": {"country": "ATLANTIS"}}, "unknown country"),
         ({"values": {"colour": "red"}}, "unknown column"),
         ({"values": {"note": "a\x00b"}}, "control characters"),
     ):

@@ -85,7 +85,7 @@ def test_scenario_editor_shows_messages_next_to_fields(web: Web) -> None:
     )
     assert "greater than or equal to 1" in errors["months"]
     assert "less than or equal to 1" in errors["probability"]
-    assert "greater than or equal to 0" in errors["us_stop_month"]
+    assert "month index &gt;= 0" in errors["us_stop_month"]
     assert "billion euros" in errors["budget_bn"]
     assert "greater than or equal to 0" in errors["int_factor_1"]
     assert "event 1" in r.text and "us_supply_stops" in r.text  # allowed event types listed
