@@ -76,7 +76,7 @@ StockReleaseOption = Annotated[
         min=0.0,
         max=1.0,
         metavar="<share>",
-        help="Share of European donors' stocks above their floors handed over, 0-1.",
+        help="Share 0-1 of donors' stock above floors given.",
     ),
 ]
 
