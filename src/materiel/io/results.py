@@ -1,39 +1,181 @@
-"""Save and load simulation results (netCDF, or a tidy Parquet table)."""
+"""Save and load simulation results (netCDF, or a tidy Parquet table), chunk by chunk.
+
+Every file is written atomically (:mod:`materiel.io.atomic`): to a temporary file beside the
+target, renamed over it only once complete. Results can be written in chunks of draws
+(:class:`ResultWriter`), so a run never holds all its draws in memory.
+
+Compression (see docs/results-files.md): netCDF variables are compressed with Zstandard
+level 1 after the HDF5 byte-shuffle filter when the installed netCDF library has the zstd
+filter, else zlib level 1 with shuffle; Parquet columns with Zstandard level 1. Both are
+lossless: a file reads back bit for bit.
+"""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-import xarray as xr
+from materiel.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+    import xarray as xr
 
 SUFFIXES = (".nc", ".parquet")
+CHUNK_BYTES = 1 << 20
+"""Target size of one HDF5 chunk of a netCDF variable (bytes, uncompressed)."""
 
 
-def save_result(result: xr.Dataset, path: Path) -> Path:
-    """Write ``result`` to ``path``: netCDF (.nc) keeps every array and the metadata;
-    Parquet (.parquet) writes the per-(draw, month, actor, item) variables as a tidy table
-    with the metadata in the file's key-value store."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".nc":
-        encoding = {name: {"zlib": True, "complevel": 1} for name in result.data_vars}
-        result.to_netcdf(path, engine="netcdf4", encoding=encoding)
-    elif path.suffix == ".parquet":
+def netcdf_compression() -> dict[str, Any]:
+    """Encoding for compressed netCDF variables: zstd level 1 if available, else zlib."""
+    import netCDF4
+
+    if getattr(netCDF4, "__has_zstandard_support__", False):
+        return {"compression": "zstd", "complevel": 1, "shuffle": True}
+    return {"compression": "zlib", "complevel": 1, "shuffle": True}
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix not in SUFFIXES:
+        raise ValueError(f"cannot save to '{path.name}': use one of {', '.join(SUFFIXES)}")
+
+
+def _draw_chunk(shape: tuple[int, ...], itemsize: int) -> int:
+    """Draws per HDF5 chunk: a power of two (so it divides stream chunks of 1024 draws)
+    keeping one chunk near :data:`CHUNK_BYTES`."""
+    per_draw = itemsize
+    for n in shape[1:]:
+        per_draw *= max(1, n)
+    n = max(1, CHUNK_BYTES // max(1, per_draw))
+    return 1 << (n.bit_length() - 1)
+
+
+def tidy_names(result: xr.Dataset) -> list[str]:
+    """The variables of the Parquet table: those on the most detailed dims (e.g.
+    draw, month, actor, item), which become the table's index columns."""
+    by_dims: dict[tuple[str, ...], list[str]] = {}
+    for name, var in result.data_vars.items():
+        by_dims.setdefault(tuple(var.dims), []).append(str(name))
+    dims = max(by_dims, key=lambda d: (len(d), len(by_dims[d])))
+    return by_dims[dims]
+
+
+class ResultWriter:
+    """Write a result of ``draws`` draws chunk by chunk; the target appears only on close.
+
+    ``with ResultWriter(path, draws) as w: w.write(chunk)`` for each chunk in draw order
+    (Datasets from :func:`materiel.simulation.iter_chunks`, with a leading ``draw`` dim).
+    On an exception, or if fewer than ``draws`` draws were written, the target is left as
+    it was and the temporary file is removed.
+    """
+
+    def __init__(self, path: Path, draws: int) -> None:
+        _check_suffix(path)
+        self.path = path
+        self.draws = draws
+        self.written = 0
+        self._stack = ExitStack()
+        self._tmp: Path | None = None
+        self._nc: Any = None
+        self._parquet: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> ResultWriter:
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._close_file()
+            if kind is None and self.written != self.draws:
+                raise ValueError(
+                    f"only {self.written} of {self.draws} draws were written to '{self.path}'"
+                )
+        except BaseException as e:
+            self._stack.__exit__(type(e), e, e.__traceback__)  # removes the temporary file
+            raise
+        self._stack.__exit__(kind, exc, tb)
+
+    def _close_file(self) -> None:
+        if self._nc is not None:
+            self._nc.close()
+            self._nc = None
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+
+    def write(self, chunk: xr.Dataset) -> None:
+        """Append the next chunk of draws."""
+        if self._tmp is None:
+            raise RuntimeError("use ResultWriter as a context manager")
+        if self.path.suffix == ".nc":
+            self._write_netcdf(chunk)
+        else:
+            self._write_parquet(chunk)
+        self.written += chunk.sizes["draw"]
+
+    def _write_netcdf(self, chunk: xr.Dataset) -> None:
+        assert self._tmp is not None
+        if self.written == 0:
+            encoding = {}
+            for name, var in chunk.data_vars.items():
+                shape = (self.draws, *var.shape[1:])
+                encoding[name] = {
+                    **netcdf_compression(),
+                    "chunksizes": (_draw_chunk(shape, var.dtype.itemsize), *shape[1:]),
+                }
+            chunk.to_netcdf(self._tmp, engine="netcdf4", encoding=encoding, unlimited_dims=["draw"])
+            if chunk.sizes["draw"] < self.draws:
+                import netCDF4
+
+                self._nc = netCDF4.Dataset(self._tmp, mode="a")
+                self._nc.set_auto_maskandscale(False)
+            return
+        lo, hi = self.written, self.written + chunk.sizes["draw"]
+        self._nc["draw"][lo:hi] = chunk["draw"].to_numpy()
+        for name, var in chunk.data_vars.items():
+            self._nc[name][lo:hi] = var.to_numpy()
+
+    def _write_parquet(self, chunk: xr.Dataset) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        names = [k for k, v in result.data_vars.items() if "actor" in v.dims]
-        frame = result[names].drop_vars("unit").to_dataframe().reset_index()
+        assert self._tmp is not None
+        names = tidy_names(chunk)
+        frame = chunk[names].drop_vars("unit", errors="ignore").to_dataframe().reset_index()
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        meta = {
-            **(table.schema.metadata or {}),
-            **{f"materiel.{k}".encode(): str(v).encode() for k, v in result.attrs.items()},
-        }
-        pq.write_table(table.replace_schema_metadata(meta), path)
-    else:
-        raise ValueError(f"cannot save to '{path.name}': use one of {', '.join(SUFFIXES)}")
+        if self._parquet is None:
+            meta = {
+                **(table.schema.metadata or {}),
+                **{f"materiel.{k}".encode(): str(v).encode() for k, v in chunk.attrs.items()},
+            }
+            self._parquet = pq.ParquetWriter(
+                self._tmp,
+                table.schema.with_metadata(meta),
+                compression="zstd",
+                compression_level=1,
+            )
+        self._parquet.write_table(table.replace_schema_metadata(self._parquet.schema.metadata))
+
+
+def save_result(result: xr.Dataset, path: Path) -> Path:
+    """Write ``result`` to ``path`` atomically: netCDF (.nc) keeps every array and the
+    metadata; Parquet (.parquet) writes the per-(draw, month, actor, item) variables as a
+    tidy table with the metadata in the file's key-value store."""
+    _check_suffix(path)
+    with ResultWriter(path, result.sizes["draw"]) as writer:
+        writer.write(result)
     return path
 
 
 def load_result(path: Path) -> xr.Dataset:
     """Read a netCDF result written by :func:`save_result`."""
+    import xarray as xr
+
     return xr.load_dataset(path, engine="netcdf4")
