@@ -70,6 +70,7 @@ def plan(
     from materiel.optimize import PlanError
 
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.optimize import plan as optimise
@@ -79,6 +80,7 @@ def plan(
         target = out_file or Path("materiel-results") / f"plan-{Path(scenario).stem}.json"
         if target.suffix != ".json":
             raise ValueError(f"--out must end in .json, got '{target.name}'")
+        check_writable(target)
         names = [scenario] + [s.strip() for s in (scenarios or "").split(",") if s.strip()]
         chosen = [load_scenario(n) for n in dict.fromkeys(names)]
         chosen = list({s.name: s for s in chosen}.values())

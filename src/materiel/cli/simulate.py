@@ -60,6 +60,15 @@ def simulate(
             help="Replay a `materiel plan` file (its builds and this scenario's orders).",
         ),
     ] = None,
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--chunk-memory",
+            metavar="<size>",
+            help="Memory for one chunk of draws (e.g. 256MiB, 1GB); results stream to the "
+            "file chunk by chunk, so memory does not grow with --draws.",
+        ),
+    ] = "256MiB",
     data: DataOption = None,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
@@ -70,16 +79,20 @@ def simulate(
     to the results file.
     """
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
-        from materiel.io.results import SUFFIXES, save_result
+        from materiel.io.results import SUFFIXES
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
-        from materiel.simulation import simulate as run_simulation
-        from materiel.simulation.summary import fire_ratio, summarize
+        from materiel.simulation import simulate_to_file
+        from materiel.simulation.limits import parse_size
+        from materiel.simulation.totals import DrawTotals
 
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        check_writable(target)
+        budget = parse_size(memory)
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
         if actor not in model.actors[model.holders]:
@@ -93,13 +106,14 @@ def simulate(
             from materiel.optimize.io import load_plan
 
             plan = load_plan(plan_file, model, scen.name, horizon)
+        totals = DrawTotals(actor)
         with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
-            result = run_simulation(
-                model, scen, draws=draws, seed=seed, months=months, plan=plan, progress=advance
-            )
-        save_result(result, target)
-        table = summarize(result, actor)
-        ratio = fire_ratio(result)
+            simulate_to_file(
+                model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
+                memory=budget, progress=advance, on_chunk=totals,
+            )  # fmt: skip
+        table = totals.summary()
+        ratio = totals.fire_ratio()
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -110,7 +124,7 @@ def simulate(
             "results_file": str(target),
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
-            "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
+            "metadata": {k: v for k, v in totals.attrs.items() if k != "scenario_json"},
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return

@@ -42,6 +42,7 @@ def sweep(
 ) -> None:
     """Run a grid or sample of scenario variants on Dask; resume where a sweep stopped."""
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.sweep.cluster import dask_client
         from materiel.sweep.run import SUFFIXES, pending, prepare, run_sweep
         from materiel.sweep.spec import load_spec
@@ -52,6 +53,7 @@ def sweep(
         target = out_file or Path("materiel-results") / f"{sw.name}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        check_writable(target)
         ready = prepare(sw)
         with (
             progress_bar(len(ready.cases), f"sweep {sw.name}", not as_json) as advance,

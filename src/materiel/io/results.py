@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 SUFFIXES = (".nc", ".parquet")
 CHUNK_BYTES = 1 << 20
 """Target size of one HDF5 chunk of a netCDF variable (bytes, uncompressed)."""
+CACHE_BYTES = 4 * CHUNK_BYTES
+"""HDF5 chunk cache per variable while streaming (bytes)."""
 
 
 def netcdf_compression() -> dict[str, Any]:
@@ -130,12 +132,21 @@ class ResultWriter:
                     **netcdf_compression(),
                     "chunksizes": (_draw_chunk(shape, var.dtype.itemsize), *shape[1:]),
                 }
-            chunk.to_netcdf(self._tmp, engine="netcdf4", encoding=encoding, unlimited_dims=["draw"])
-            if chunk.sizes["draw"] < self.draws:
-                import netCDF4
+            import netCDF4
 
+            saved = netCDF4.get_chunk_cache()
+            netCDF4.set_chunk_cache(CACHE_BYTES)  # for files opened now; restored below
+            try:
+                chunk.to_netcdf(
+                    self._tmp, engine="netcdf4", encoding=encoding, unlimited_dims=["draw"]
+                )
+            finally:
+                netCDF4.set_chunk_cache(*saved)
+            if chunk.sizes["draw"] < self.draws:
                 self._nc = netCDF4.Dataset(self._tmp, mode="a")
                 self._nc.set_auto_maskandscale(False)
+                for name in chunk.data_vars:  # the default cache (64 MiB each) grows with draws
+                    self._nc[name].set_var_chunk_cache(size=CACHE_BYTES)
             return
         lo, hi = self.written, self.written + chunk.sizes["draw"]
         self._nc["draw"][lo:hi] = chunk["draw"].to_numpy()

@@ -7,9 +7,7 @@ only some tables, like any user folder); every edit is validated against the who
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from materiel.io.atomic import atomic_path
 from materiel.io.dataset import DEFAULT_DATA, Dataset, DatasetMeta
 from materiel.model.compiled import Model, compile_model
 from materiel.schema.tables import TABLES
@@ -180,15 +179,8 @@ class DataService:
         after: dict[str, Any] | None,
     ) -> None:
         """Write the table beside its target, commit the audit entry, then swap the file in."""
-        self.edits.mkdir(parents=True, exist_ok=True)
-        target = self.edits / TABLES[table].filename
-        fd, tmp = tempfile.mkstemp(dir=self.edits, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with atomic_path(self.edits / TABLES[table].filename) as tmp:
+            with tmp.open("w", encoding="utf-8", newline="") as f:
                 frame.to_csv(f, index=False)
             with store.session() as s:
                 audit.record(s, user, action, table, key, before, after)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from materiel.io.atomic import atomic_path, remove_stale
 from materiel.io.dataset import Dataset, load_dataset
 from materiel.model.compiled import Model, compile_model
 from materiel.model.events import compile_scenario
@@ -95,12 +96,8 @@ def case_dir(out: Path) -> Path:
 
 
 def _write_atomic(ds: xr.Dataset, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(target) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check(spec: SweepSpec, model: Model, cases: list[Case]) -> None:
@@ -174,6 +171,7 @@ def run_sweep(
     spec, cases = ready.spec, ready.cases
     folder = case_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder)  # temporary case files of a crashed run
     outcome = SweepOutcome(xr.Dataset(), out, cases)
     todo = []
     for case in cases:
@@ -295,9 +293,7 @@ def gather(spec: SweepSpec, cases: list[Case], folder: Path, failed: dict[str, s
 
 def save(result: xr.Dataset, out: Path) -> Path:
     """Write the gathered result: netCDF, or a tidy Parquet table (one row per case, item)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".nc":
             result.to_netcdf(tmp, engine="netcdf4")
         else:
@@ -307,7 +303,4 @@ def save(result: xr.Dataset, out: Path) -> Path:
             table = pa.Table.from_pandas(result.to_dataframe().reset_index(), preserve_index=False)
             meta = {f"materiel.{k}".encode(): str(v).encode() for k, v in result.attrs.items()}
             pq.write_table(table.replace_schema_metadata({**table.schema.metadata, **meta}), tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
