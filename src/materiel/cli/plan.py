@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt(x: float) -> str:
