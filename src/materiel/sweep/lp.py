@@ -14,15 +14,16 @@ import dataclasses
 import time
 from typing import Any
 
+import linopy
 import numpy as np
 import xarray as xr
 
 from materiel.model.compiled import Model
 from materiel.model.events import compile_scenario
 from materiel.optimize import PlanData, PlanError, PlanResult, build_problem, prepare
-from materiel.optimize.build import define_objective
+from materiel.optimize.build import CONSTRAINTS, VARIABLES, define_objective
 from materiel.optimize.results import collect
-from materiel.optimize.solve import stdout_redirected
+from materiel.optimize.solve import absorb_banner, highs_options
 from materiel.sweep.cases import Case
 
 RHS_ONLY = frozenset({"capacity", "wanted", "inflow", "initial"})
@@ -70,18 +71,18 @@ def structural_changes(base: PlanData, new: PlanData) -> list[str]:
 
 def update_in_place(lp: Any, d: PlanData) -> None:
     """Set the right-hand sides and objective of ``lp`` (built from data of the same
-    structure) to those of ``d``. Mirrors the rhs of materiel.optimize.build's builders;
-    tests/test_sweep.py checks the result equals a fresh build."""
-    first = (d.coords["month"] == 0).astype(float)[None, :, None]
-    rhs = {
-        "capacity": d.capacity,
-        "demand": d.wanted,
-        "holder": d.inflow + d.keep * d.initial * first,
-        "budget": d.budget.fillna(0.0) * d.year_share,
-    }
-    for name, value in rhs.items():
-        if name in lp.constraints:
-            lp.constraints[name].update(rhs=value)
+    structure) to those of ``d``.
+
+    The right-hand sides come from the build itself: every constraint family of
+    :data:`materiel.optimize.build.CONSTRAINTS` is defined on a scratch model from ``d``
+    and its rhs copied over, so no builder's rhs is restated here. tests/test_sweep.py
+    checks the result equals a fresh build.
+    """
+    scratch = linopy.Model(force_dim_names=True)
+    for define in (*VARIABLES, *CONSTRAINTS):
+        define(scratch, d)
+    for name in scratch.constraints:
+        lp.constraints[name].update(rhs=scratch.constraints[name].rhs)
     lp.remove_objective()
     define_objective(lp, d)
 
@@ -90,7 +91,7 @@ class ReusableLP:
     """A plan LP kept alive across cases. ``solve(data)`` returns the case's PlanResult."""
 
     def __init__(self, data: PlanData, **options: Any) -> None:
-        self.options = {"output_flag": False, **options}
+        self.options = highs_options(**options)
         self.updates = 0
         self.rebuilds = 0
         self._build(data)
@@ -100,10 +101,10 @@ class ReusableLP:
 
         self.base = data
         self.lp = build_problem(data)
-        with stdout_redirected():
-            self.solver = Solver.from_name(
-                "highs", self.lp, io_api="direct", options=self.options, track_updates=True
-            )
+        absorb_banner()
+        self.solver = Solver.from_name(
+            "highs", self.lp, io_api="direct", options=self.options, track_updates=True
+        )
         self._fresh = True
 
     def solve(self, data: PlanData) -> PlanResult:
@@ -116,12 +117,11 @@ class ReusableLP:
             else:
                 update_in_place(self.lp, data)
                 self.updates += 1
-        with stdout_redirected():
-            if self._fresh:
-                result = self.solver.solve(assign=True)
-                self._fresh = False
-            else:
-                result = self.solver.solve(self.lp, assign=True, disallow_rebuild=True)
+        if self._fresh:
+            result = self.solver.solve(assign=True)
+            self._fresh = False
+        else:
+            result = self.solver.solve(self.lp, assign=True, disallow_rebuild=True)
         condition = str(result.status.termination_condition.value)
         if str(result.status.status.value) != "ok" or condition != "optimal":
             raise PlanError(f"HiGHS did not report an optimal plan: termination '{condition}'")
