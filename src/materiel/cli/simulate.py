@@ -15,10 +15,15 @@ from materiel.cli.app import (
     MonthsOption,
     SeedOption,
     app,
+    err,
     out,
     progress_bar,
     user_errors,
 )
+
+LARGE_RUN = 50_000
+"""Draws from which a run may go to Dask (on more than 2 cores): smaller runs finish before
+a local cluster has started."""
 
 
 def _fmt(x: float) -> str:
@@ -69,6 +74,25 @@ def simulate(
             "file chunk by chunk, so memory does not grow with --draws.",
         ),
     ] = "256MiB",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="<tcp://host:port>",
+            help="Run the chunks of draws on this Dask scheduler.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="<n>", help="Run the chunks on a local Dask cluster."),
+    ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Run in this process, without Dask [default on 2 cores or fewer, or for "
+            f"fewer than {LARGE_RUN:,} draws].",
+        ),
+    ] = False,
     data: DataOption = None,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
@@ -87,6 +111,7 @@ def simulate(
         from materiel.simulation import simulate_to_file
         from materiel.simulation.limits import parse_size
         from materiel.simulation.totals import DrawTotals
+        from materiel.sweep.cluster import choose_backend
 
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
@@ -107,11 +132,25 @@ def simulate(
 
             plan = load_plan(plan_file, model, scen.name, horizon)
         totals = DrawTotals(actor)
-        with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
-            simulate_to_file(
-                model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
-                memory=budget, progress=advance, on_chunk=totals,
-            )  # fmt: skip
+        backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
+        if backend.dask or draws >= LARGE_RUN:
+            err.print(backend.describe(f"simulating {draws:,} draws"), highlight=False)
+        with (
+            progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance,
+            backend.client() as client,
+        ):
+            if client is None:
+                simulate_to_file(
+                    model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
+                    memory=budget, progress=advance, on_chunk=totals,
+                )  # fmt: skip
+            else:
+                from materiel.sweep.montecarlo import stream_distributed
+
+                stream_distributed(
+                    model, scen, target, draws, seed, client, months=months, plan=plan,
+                    progress=lambda n: advance(n * horizon), on_chunk=totals,
+                )  # fmt: skip
         table = totals.summary()
         ratio = totals.fire_ratio()
     if as_json:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import xarray as xr
@@ -33,6 +34,7 @@ __all__ = [
     "share_model",
     "simulate_chunk",
     "simulate_distributed",
+    "stream_distributed",
     "summarize_totals",
 ]
 
@@ -144,3 +146,54 @@ def simulate_distributed(
             progress(sizes[fut.key])
     parts = client.gather(futures)
     return concat_draws(parts, draws)
+
+
+def stream_distributed(
+    model: Model,
+    scenario: Scenario,
+    path: Path,
+    draws: int,
+    seed: int,
+    client: Client,
+    chunk: int = DEFAULT_CHUNK,
+    months: int | None = None,
+    plan: Plan | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_chunk: Callable[[xr.Dataset], None] | None = None,
+) -> Path:
+    """:func:`materiel.simulation.simulate_to_file` with the chunks computed on ``client``.
+
+    Chunks are written in draw order as they arrive, with at most two per worker in flight,
+    so the client holds a bounded number of chunks whatever the number of draws. The file
+    equals the in-process one. ``progress`` is called with the draws finished.
+    """
+    from collections import deque
+
+    from materiel.io.results import ResultWriter
+    from materiel.simulation.limits import check_limits
+
+    check_limits(model, months or scenario.months, draws, streamed=True)
+    shared = share_model(client, model)
+    run_id = uuid.uuid4().hex[:8]
+    limit = 2 * max(1, len(client.scheduler_info()["workers"]))
+    todo = deque(chunks(draws, chunk))
+    flying: deque[tuple[int, Future[Any]]] = deque()
+    with ResultWriter(path, draws) as writer:
+        while todo or flying:
+            while todo and len(flying) < limit:
+                lo, n = todo.popleft()
+                fut = client.submit(
+                    simulate_chunk, shared, scenario, lo, n, seed, months, plan,
+                    key=f"materiel-stream-{run_id}-{lo}", retries=2, pure=False,
+                )  # fmt: skip
+                flying.append((n, fut))
+            n, fut = flying.popleft()
+            part = fut.result()
+            fut.release()
+            part.attrs["draws"] = draws
+            writer.write(part)
+            if on_chunk is not None:
+                on_chunk(part)
+            if progress is not None:
+                progress(n)
+    return path
