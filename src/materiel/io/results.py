@@ -4,10 +4,10 @@ Every file is written atomically (:mod:`materiel.io.atomic`): to a temporary fil
 target, renamed over it only once complete. Results can be written in chunks of draws
 (:class:`ResultWriter`), so a run never holds all its draws in memory.
 
-Compression (see docs/results-files.md): netCDF variables are compressed with Zstandard
-level 1 after the HDF5 byte-shuffle filter when the installed netCDF library has the zstd
-filter, else zlib level 1 with shuffle; Parquet columns with Zstandard level 1. Both are
-lossless: a file reads back bit for bit.
+Compression (see docs/results-files.md): netCDF variables with Zstandard level 1 when the
+installed netCDF library has the zstd filter, else zlib level 1 after the byte-shuffle
+filter; Parquet columns with Zstandard level 1. Both are lossless: a file reads back bit
+for bit.
 """
 
 from __future__ import annotations
@@ -31,11 +31,17 @@ CACHE_BYTES = 4 * CHUNK_BYTES
 
 
 def netcdf_compression() -> dict[str, Any]:
-    """Encoding for compressed netCDF variables: zstd level 1 if available, else zlib."""
+    """Encoding for compressed netCDF variables: zstd level 1 if available, else zlib
+    level 1 with shuffle.
+
+    netCDF4-python applies the shuffle filter only with zlib; zstd without it was measured
+    smaller (23 MB for 2,000 draws x 36 months, 215 MB raw) than blosc-zstd with shuffle
+    (30 MB) and zlib with shuffle (36 MB), and about 2x faster to write than zlib.
+    """
     import netCDF4
 
     if getattr(netCDF4, "__has_zstandard_support__", False):
-        return {"compression": "zstd", "complevel": 1, "shuffle": True}
+        return {"compression": "zstd", "complevel": 1, "shuffle": False}
     return {"compression": "zlib", "complevel": 1, "shuffle": True}
 
 
