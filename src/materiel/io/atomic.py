@@ -78,7 +78,7 @@ def check_writable(target: Path) -> None:
     ValueError for a folder target and OSError naming the path otherwise.
     """
     if target.is_dir():
-        raise ValueError(f"'{target}' is a folder: give a file name (e.g. {target / 'out.nc'})")
+        raise ValueError(f"'{target}' is a folder: give the path of a file to write")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         probe = temp_path(target)
