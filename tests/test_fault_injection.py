@@ -89,7 +89,7 @@ def test_kill_during_simulate_never_damages_the_results_file(tmp_path: Path, suf
     done = materiel(*base, "--draws", "300")
     assert done.returncode == 0, done.stderr
     earlier = target.read_bytes()
-    big = [*base, "--draws", "12000", "--chunk-memory", "8MiB"]
+    big = [*base, "--draws", "12000", "--memory", "8MiB"]
     rng = random.Random(17)
     mid_write = 0
     for delay in sorted(rng.uniform(2.0, 9.0) for _ in range(4)):

@@ -68,29 +68,27 @@ def simulate(
     memory: Annotated[
         str,
         typer.Option(
-            "--chunk-memory",
+            "--memory",
             metavar="<size>",
-            help="Memory for one chunk of draws (e.g. 256MiB, 1GB); results stream to the "
-            "file chunk by chunk, so memory does not grow with --draws.",
+            help="Memory per chunk of draws (e.g. 1GiB).",
         ),
     ] = "256MiB",
     scheduler: Annotated[
         str | None,
         typer.Option(
-            metavar="<tcp://host:port>",
-            help="Run the chunks of draws on this Dask scheduler.",
+            metavar="<address>",
+            help="Dask scheduler (tcp://host:port) to run the draws on.",
         ),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, metavar="<n>", help="Run the chunks on a local Dask cluster."),
+        typer.Option(min=1, metavar="<n>", help="Run the draws on this many local Dask workers."),
     ] = None,
     in_process: Annotated[
         bool,
         typer.Option(
             "--in-process",
-            help="Run in this process, without Dask [default on 2 cores or fewer, or for "
-            f"fewer than {LARGE_RUN:,} draws].",
+            help=f"No Dask (the default on <= 2 cores or < {LARGE_RUN:,} draws).",
         ),
     ] = False,
     data: DataOption = None,

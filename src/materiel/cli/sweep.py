@@ -31,7 +31,7 @@ def sweep(
         bool,
         typer.Option(
             "--in-process",
-            help="Run the cases in this process, without Dask [default on 2 cores or fewer].",
+            help="Run the cases in this process, without Dask (the default on <= 2 cores).",
         ),
     ] = False,
     out_file: Annotated[
