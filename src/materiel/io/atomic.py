@@ -46,7 +46,7 @@ def _owner_alive(tmp: Path) -> bool:
 def remove_stale(folder: Path, name: str = "*") -> list[Path]:
     """Delete temporary files left in ``folder`` by crashed writes (of target ``name``, or of
     any target). Files of writers still running are kept. Returns the paths removed."""
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for tmp in folder.glob(f".{name}.*{TMP_MARK}*"):

@@ -143,9 +143,7 @@ class ResultWriter:
             saved = netCDF4.get_chunk_cache()
             netCDF4.set_chunk_cache(CACHE_BYTES)  # for files opened now; restored below
             try:
-                chunk.to_netcdf(
-                    self._tmp, engine="netcdf4", encoding=encoding, unlimited_dims=["draw"]
-                )
+                _write_first(chunk, self._tmp, encoding)
             finally:
                 netCDF4.set_chunk_cache(*saved)
             if chunk.sizes["draw"] < self.draws:
@@ -179,6 +177,24 @@ class ResultWriter:
                 compression_level=1,
             )
         self._parquet.write_table(table.replace_schema_metadata(self._parquet.schema.metadata))
+
+
+def _write_first(chunk: xr.Dataset, path: Path, encoding: dict[str, Any]) -> None:
+    """Create the netCDF file from the first chunk, ``draw`` unlimited.
+
+    Through xarray's netCDF4 store with an explicit lock: ``Dataset.to_netcdf`` asks dask
+    which scheduler is active, which imports dask.distributed (1.2 s here) in a process
+    that never uses Dask.
+    """
+    import threading
+
+    from xarray.backends import NetCDF4DataStore
+
+    store = NetCDF4DataStore.open(str(path), mode="w", format="NETCDF4", lock=threading.Lock())
+    try:
+        chunk.dump_to_store(store, encoding=encoding, unlimited_dims=["draw"])
+    finally:
+        store.close()
 
 
 def save_result(result: xr.Dataset, path: Path) -> Path:
