@@ -65,7 +65,7 @@ def tidy_names(result: xr.Dataset) -> list[str]:
     draw, month, actor, item), which become the table's index columns."""
     by_dims: dict[tuple[str, ...], list[str]] = {}
     for name, var in result.data_vars.items():
-        by_dims.setdefault(tuple(var.dims), []).append(str(name))
+        by_dims.setdefault(tuple(str(d) for d in var.dims), []).append(str(name))
     dims = max(by_dims, key=lambda d: (len(d), len(by_dims[d])))
     return by_dims[dims]
 
@@ -131,10 +131,10 @@ class ResultWriter:
     def _write_netcdf(self, chunk: xr.Dataset) -> None:
         assert self._tmp is not None
         if self.written == 0:
-            encoding = {}
+            encoding: dict[str, dict[str, Any]] = {}
             for name, var in chunk.data_vars.items():
                 shape = (self.draws, *var.shape[1:])
-                encoding[name] = {
+                encoding[str(name)] = {
                     **netcdf_compression(),
                     "chunksizes": (_draw_chunk(shape, var.dtype.itemsize), *shape[1:]),
                 }
@@ -190,7 +190,9 @@ def _write_first(chunk: xr.Dataset, path: Path, encoding: dict[str, Any]) -> Non
 
     from xarray.backends import NetCDF4DataStore
 
-    store = NetCDF4DataStore.open(str(path), mode="w", format="NETCDF4", lock=threading.Lock())
+    store = NetCDF4DataStore.open(  # type: ignore[no-untyped-call]
+        str(path), mode="w", format="NETCDF4", lock=threading.Lock()
+    )
     try:
         chunk.dump_to_store(store, encoding=encoding, unlimited_dims=["draw"])
     finally:

@@ -45,7 +45,7 @@ def absorb_banner() -> None:
         saved = os.dup(1)
         try:
             os.dup2(2, 1)
-            highspy.Highs()
+            highspy.Highs()  # type: ignore[no-untyped-call]
         finally:
             sys.stdout.flush()
             os.dup2(saved, 1)
