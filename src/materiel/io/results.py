@@ -17,9 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from materiel.io.atomic import atomic_path
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.parquet as pq
     import xarray as xr
 
@@ -68,6 +71,33 @@ def tidy_names(result: xr.Dataset) -> list[str]:
         by_dims.setdefault(tuple(str(d) for d in var.dims), []).append(str(name))
     dims = max(by_dims, key=lambda d: (len(d), len(by_dims[d])))
     return by_dims[dims]
+
+
+def tidy_table(result: xr.Dataset) -> pa.Table:
+    """The :func:`tidy_names` variables as a long table: one row per combination of their
+    dims (e.g. draw, month, actor, item; C order), an index column per dim, then one column
+    per variable, then 1-D coordinates on those dims (e.g. ``date``; ``unit`` left out).
+    Text columns are dictionary-encoded."""
+    import pyarrow as pa
+
+    names = tidy_names(result)
+    dims = [str(d) for d in result[names[0]].dims]
+    shape = [result.sizes[d] for d in dims]
+
+    def column(values: Any, axis: int) -> pa.Array:
+        after = int(np.prod(shape[axis + 1 :]))
+        before = int(np.prod(shape[:axis]))
+        if values.dtype.kind in "OUS":
+            codes = np.tile(np.repeat(np.arange(len(values), dtype=np.int32), after), before)
+            return pa.DictionaryArray.from_arrays(codes, pa.array(values.astype(str)))
+        return pa.array(np.tile(np.repeat(values, after), before))
+
+    columns = {d: column(result[d].to_numpy(), i) for i, d in enumerate(dims)}
+    columns.update({n: pa.array(result[n].to_numpy().reshape(-1)) for n in names})
+    for name, coord in result.coords.items():
+        if name not in dims and name != "unit" and coord.ndim == 1 and coord.dims[0] in dims:
+            columns[str(name)] = column(coord.to_numpy(), dims.index(str(coord.dims[0])))
+    return pa.table(columns)
 
 
 class ResultWriter:
@@ -158,13 +188,10 @@ class ResultWriter:
             self._nc[name][lo:hi] = var.to_numpy()
 
     def _write_parquet(self, chunk: xr.Dataset) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         assert self._tmp is not None
-        names = tidy_names(chunk)
-        frame = chunk[names].drop_vars("unit", errors="ignore").to_dataframe().reset_index()
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = tidy_table(chunk)
         if self._parquet is None:
             meta = {
                 **(table.schema.metadata or {}),
