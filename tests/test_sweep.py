@@ -492,3 +492,11 @@ def test_streamed_from_dask_equals_in_process(
         model, scenario, tmp_path / "there.nc", 3 * BLOCK, 4, client, chunk=BLOCK
     )
     xr.testing.assert_identical(xr.load_dataset(here), xr.load_dataset(there))
+
+
+def test_the_local_dashboard_listens_on_loopback_only(client: Client) -> None:
+    """The LocalCluster's dashboard binds 127.0.0.1 (not every interface)."""
+    server = client.cluster.scheduler.http_server  # type: ignore[union-attr]
+    bound = {sock.getsockname()[0] for sock in server._sockets.values()}
+    assert bound == {"127.0.0.1"}
+    assert client.dashboard_link.startswith("http://127.0.0.1:")

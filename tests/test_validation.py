@@ -117,10 +117,16 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "got 'lots'",
     ),
     "duplicate key": (
-        append("actors", actor="UKR", name="Ukraine again", side="ukraine"),
-        "actors.csv",
+        append(
+            "countries",
+            country="UKR",
+            name="Ukraine again",
+            region="ukraine",
+            sustain_months=fig(1.0),
+        ),
+        "countries.csv",
         6,
-        "actor",
+        "country",
         "duplicate key",
     ),
     "unknown actor": (
@@ -128,7 +134,7 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "flows.csv",
         2,
         "supplier",
-        "unknown actor 'XXX'",
+        "unknown country 'XXX'",
     ),
     "url missing for a claim": (
         set_("sources", 0, status="claimed"),
@@ -188,7 +194,7 @@ def test_missing_column_names_the_expected_columns(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         load_dataset(folder)
     issue = caught.value.issues[0]
-    assert (issue.file, issue.row, issue.field) == ("stocks.csv", 1, "quantity_source")
+    assert (issue.file, issue.row, issue.field) == ("stocks.csv", 1, "floor_source")
     assert issue.allowed is not None and "quantity_high" in issue.allowed
 
 
@@ -212,7 +218,7 @@ def test_scenario_errors_name_the_field() -> None:
     assert issue.allowed is not None and "us_supply_stops" in issue.allowed
     with pytest.raises(DatasetError) as caught:
         parse_scenario({"name": "x", "events": [{"type": "ceasefire", "month": -1}]})
-    assert caught.value.issues[0].field == "events.0.ceasefire.month"
+    assert caught.value.issues[0].field == "events.0.month"
 
 
 def test_unknown_scenario_lists_the_bundled_ones() -> None:

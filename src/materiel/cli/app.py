@@ -30,7 +30,7 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         metavar="<dir>",
-        help="Dataset folder; tables it lacks come from the bundled dataset.",
+        help="Dataset folder, or a bundled one by name (historical).",
     ),
 ]
 SeedOption = Annotated[

@@ -108,6 +108,7 @@ def simulate(
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate_to_file
         from materiel.simulation.limits import parse_size
+        from materiel.simulation.summary import weighted_shortfall
         from materiel.simulation.totals import DrawTotals
         from materiel.sweep.cluster import choose_backend
 
@@ -118,11 +119,9 @@ def simulate(
         budget = parse_size(memory)
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
-        if actor not in model.actors[model.holders]:
-            raise ValueError(
-                f"--actor '{actor}' is not tracked; choose one of "
-                + ", ".join(model.actors[model.holders])
-            )
+        users = sorted(set(model.actors[model.consumption_actor]))
+        if actor not in users:
+            raise ValueError(f"--actor '{actor}' uses nothing; choose one of " + ", ".join(users))
         horizon = months or scen.months
         plan = None
         if plan_file is not None:
@@ -151,6 +150,10 @@ def simulate(
                 )  # fmt: skip
         table = totals.summary()
         ratio = totals.fire_ratio()
+        weighted = weighted_shortfall(totals.per_month())
+        from materiel.analysis.confidence import assumption_share
+
+        confidence = assumption_share(model, totals.draw_means(), actor)
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -159,6 +162,8 @@ def simulate(
             "seed": seed,
             "actor": actor,
             "results_file": str(target),
+            "weighted_shortfall": weighted,
+            "assumption_share": confidence,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
             "metadata": {k: v for k, v in totals.attrs.items() if k != "scenario_json"},
@@ -166,12 +171,21 @@ def simulate(
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     _print_summary(table, scen.name, actor, draws, horizon)
+    out.print(
+        f"Priority-weighted shortfall of Ukraine's side over {horizon} months (EUR-equivalent, "
+        f"value of unmet need): mean {_fmt(weighted['mean'])}, p10-p90 "
+        f"{_fmt(weighted['p10'])}-{_fmt(weighted['p90'])}"
+    )
     if not ratio.empty:
         last = ratio.iloc[-1]
         out.print(
             f"Fire ratio Ukraine:Russia in {last['date']}: median {last['p50']:.2f} "
             f"(p10 {last['p10']:.2f}, p90 {last['p90']:.2f})"
         )
+    out.print(
+        f"Data confidence: {confidence['overall']:.0%} of the figures driving {actor}'s result "
+        "are assumptions (weighted by contribution; see docs/validation.md)"
+    )
     out.print(f"Results saved to [bold]{target}[/]")
 
 

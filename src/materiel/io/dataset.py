@@ -18,7 +18,29 @@ import yaml
 from materiel.schema.tables import TABLES
 from materiel.schema.validate import DataIssue, DatasetError, validate_tables
 
-DEFAULT_DATA = Path(str(resources.files("materiel") / "data" / "default"))
+DATA_ROOT = Path(str(resources.files("materiel") / "data"))
+DEFAULT_DATA = DATA_ROOT / "default"
+BUNDLED = ("default", "historical")
+"""Names of the bundled datasets, accepted wherever a dataset folder is."""
+
+
+def bundled_datasets() -> dict[str, Path]:
+    """Bundled dataset name -> folder."""
+    return {name: DATA_ROOT / name for name in BUNDLED}
+
+
+def resolve_dataset(path: Path | str | None) -> Path:
+    """The folder of a dataset given as a path or a bundled name (``historical``).
+
+    A folder at ``path`` wins if it exists (a user's ``./historical`` folder is theirs); only
+    otherwise is a bare bundled name taken as the bundled dataset. ``None``: the default.
+    """
+    if path is None:
+        return DEFAULT_DATA
+    folder = Path(path)
+    if not folder.is_dir() and str(path) in BUNDLED:
+        return bundled_datasets()[str(path)]
+    return folder
 
 
 class DatasetMeta(pydantic.BaseModel):
@@ -33,6 +55,15 @@ class DatasetMeta(pydantic.BaseModel):
     )
     currency: str = "EUR"
     description: str = ""
+    buffer_months: float = pydantic.Field(
+        default=1.0,
+        ge=0.0,
+        le=24.0,
+        description=(
+            "intermediate stock lines aim to hold, in months of their downstream lines' needs "
+            "(a planning assumption; see docs/methodology.md)"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -83,14 +114,25 @@ def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:
 
 
 def load_dataset(path: Path | str | None = None) -> Dataset:
-    """Load and validate a dataset folder (default: the bundled dataset).
+    """Load and validate a dataset folder or a bundled dataset by name (default: the bundled
+    default dataset; see :func:`resolve_dataset`).
 
     Tables missing from ``path`` are taken from the bundled default; so is ``dataset.yaml``.
     Raises :class:`DatasetError` listing every problem found.
     """
-    folder = Path(path) if path is not None else DEFAULT_DATA
+    folder = resolve_dataset(path)
     if not folder.is_dir():
-        raise DatasetError([DataIssue(str(folder), None, None, "dataset folder not found")])
+        raise DatasetError(
+            [
+                DataIssue(
+                    str(folder),
+                    None,
+                    None,
+                    "dataset folder not found",
+                    "a folder or a bundled dataset: " + ", ".join(BUNDLED),
+                )
+            ]
+        )
     issues: list[DataIssue] = []
     meta_path = folder / "dataset.yaml"
     meta = _read_meta(meta_path if meta_path.exists() else DEFAULT_DATA / "dataset.yaml")

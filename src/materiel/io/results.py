@@ -33,6 +33,31 @@ CACHE_BYTES = 4 * CHUNK_BYTES
 """HDF5 chunk cache per variable while streaming (bytes)."""
 
 
+DERIVED = ("shortfall",)
+"""Variables computed from others (shortfall = wanted - fired): not written, rebuilt on load."""
+
+
+def to_file_layout(result: xr.Dataset) -> xr.Dataset:
+    """The result as files store it: derived variables dropped, the (actor, item) MultiIndex
+    of ``pair`` kept as plain coordinates."""
+    stored = result.drop_vars([v for v in DERIVED if v in result])
+    if "pair" in stored.indexes:
+        stored = stored.reset_index("pair")
+    return stored
+
+
+def from_file_layout(stored: xr.Dataset) -> xr.Dataset:
+    """Inverse of :func:`to_file_layout`: rebuild the ``pair`` MultiIndex and ``shortfall``."""
+    result = stored
+    if "pair" in stored.dims and "actor" in stored.coords and "pair" not in stored.indexes:
+        result = stored.set_index(pair=["actor", "item"])
+    if {"wanted", "fired"} <= set(result.data_vars) and "shortfall" not in result:
+        result["shortfall"] = (result["wanted"] - result["fired"]).assign_attrs(
+            units=result["wanted"].attrs.get("units", "")
+        )
+    return result
+
+
 def netcdf_compression() -> dict[str, Any]:
     """Encoding for compressed netCDF variables: zstd level 1 if available, else zlib
     level 1 with shuffle.
@@ -152,6 +177,7 @@ class ResultWriter:
         """Append the next chunk of draws."""
         if self._tmp is None:
             raise RuntimeError("use ResultWriter as a context manager")
+        chunk = to_file_layout(chunk)
         if self.path.suffix == ".nc":
             self._write_netcdf(chunk)
         else:
@@ -240,4 +266,4 @@ def load_result(path: Path) -> xr.Dataset:
     """Read a netCDF result written by :func:`save_result`."""
     import xarray as xr
 
-    return xr.load_dataset(path, engine="netcdf4")
+    return from_file_layout(xr.load_dataset(path, engine="netcdf4"))

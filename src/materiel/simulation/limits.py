@@ -1,11 +1,14 @@
-"""Bounds on simulation work, checked before any work starts.
+"""Bounds on simulation work, checked before anything is allocated.
 
+The simulator keeps its result arrays as float32: per draw and month the arrays
+:func:`materiel.simulation.engine.output_arrays` allocates, plus the derived shortfall.
 Draws run in chunks sized by a memory budget (see :func:`materiel.simulation.chunk_size`),
 so a run streamed to a results file needs little memory whatever its size; what can still
 grow without bound is the results file, the time, and results kept in memory. Each limit is
-configurable through an environment variable:
+configurable (the web service passes its own memory limit, ``max_bytes``); defaults can be
+changed through environment variables:
 
-- ``MATERIEL_MAX_MEMORY`` (default 4 GiB): results held in memory (Python API, analyses);
+- ``MATERIEL_MAX_MEMORY`` (default 2 GiB): results held in memory (Python API, analyses);
 - ``MATERIEL_MAX_FILE`` (default 64 GiB): uncompressed size of a results file;
 - ``MATERIEL_MAX_SECONDS`` (default 3600): estimated run time.
 
@@ -19,10 +22,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from materiel.model.compiled import Model
 
 GiB = 2**30
+BYTES_PER_FLOAT = 4
+"""Results are float32."""
+DEFAULT_MAX_BYTES = 2 * GiB
+"""Default limit of results held in memory: 2 GiB."""
 DRAW_MONTHS_PER_SECOND = 20_000.0
 """Conservative engine + write speed for the time estimate (draw-months per second; this
 2-core machine does about 150,000 in the engine alone)."""
@@ -43,6 +52,25 @@ _UNITS = {
 
 class LimitError(ValueError):
     """The requested work exceeds a configured limit (raised before any work starts)."""
+
+
+class WorkTooLargeError(LimitError):
+    """A simulation whose estimated memory exceeds the limit (raised before it starts)."""
+
+    def __init__(self, needed: int, limit: int, months: int, draws: int) -> None:
+        super().__init__(
+            f"this simulation would need about {_gib(needed)} of memory for its results "
+            f"({draws:,} draws x {months} months), more than the limit of {_gib(limit)}; "
+            f"use fewer draws (at most {max_draws_for(needed, limit, draws):,} at this horizon) "
+            "or fewer months, or stream the results to a file (materiel simulate --out, "
+            "materiel.simulation.simulate_to_file)"
+        )
+        self.needed = needed
+        self.limit = limit
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.0f} MiB"
 
 
 def parse_size(text: str) -> int:
@@ -75,7 +103,7 @@ def format_size(n: float) -> str:
 class Limits:
     """Largest allowed work: bytes in memory, bytes in a file (uncompressed), seconds."""
 
-    memory_bytes: int = 4 * GiB
+    memory_bytes: int = DEFAULT_MAX_BYTES
     file_bytes: int = 64 * GiB
     seconds: float = 3600.0
 
@@ -106,16 +134,26 @@ def _env_size(name: str, default: int) -> int:
         raise ValueError(f"{name}: {e}") from None
 
 
-def draw_bytes(model: Model, months: int) -> int:
-    """Bytes of the engine's result arrays for one draw over ``months`` months."""
+def floats_per_draw_month(model: Model) -> int:
+    """Result values the simulator stores per draw and month for ``model`` (no events)."""
+    from materiel.model.events import compile_scenario
+    from materiel.scenario import Scenario
     from materiel.simulation.engine import output_arrays
 
-    return sum(int(a.nbytes) for a in output_arrays(model, months, 1).values())
+    arrays = output_arrays(model, compile_scenario(model, Scenario(name="size", months=1)), 0)
+    stored = sum(int(np.prod(a.shape[2:], dtype=np.int64)) for a in arrays.values())
+    return stored + int(np.prod(arrays["wanted"].shape[2:]))  # + the derived shortfall
 
 
 def estimate_bytes(model: Model, months: int, draws: int) -> int:
-    """Bytes of the full results of ``draws`` draws over ``months`` months (uncompressed)."""
-    return draw_bytes(model, months) * draws
+    """Estimated memory of a simulation's results: draws x months x floats x 4 bytes."""
+    return max(0, draws) * max(0, months) * floats_per_draw_month(model) * BYTES_PER_FLOAT
+
+
+def max_draws_for(needed: int, limit: int, draws: int) -> int:
+    """The most draws that fit ``limit`` when ``draws`` draws need ``needed`` bytes."""
+    per_draw = needed // max(1, draws)
+    return max(0, limit // max(1, per_draw))
 
 
 def estimate_seconds(months: int, draws: int) -> float:
@@ -127,31 +165,32 @@ def check_limits(
     model: Model,
     months: int,
     draws: int,
+    max_bytes: int | None = None,
     *,
     streamed: bool = False,
     limits: Limits | None = None,
-) -> None:
-    """Raise :class:`LimitError` if ``draws`` x ``months`` would exceed a limit.
+) -> int:
+    """The estimate in bytes; raises a :class:`LimitError` if ``draws`` x ``months`` would
+    exceed a limit, or ValueError if ``months`` or ``draws`` is not a positive count.
 
-    ``streamed``: results go chunk by chunk to a file (memory is bounded by the chunk
-    budget; the file size is checked instead of memory).
+    ``max_bytes``: memory limit for results held in memory (default: ``limits``, else
+    :meth:`Limits.from_env`). ``streamed``: results go chunk by chunk to a file (memory is
+    bounded by the chunk budget; the file size is checked instead of memory).
     """
+    if months < 1 or draws < 1:
+        raise ValueError(f"months and draws must be at least 1 (got {months} and {draws})")
     lim = limits or Limits.from_env()
-    size = estimate_bytes(model, months, draws)
+    needed = estimate_bytes(model, months, draws)
     what = f"{draws:,} draws x {months} months"
-    if streamed and size > lim.file_bytes:
+    if streamed and needed > lim.file_bytes:
         raise LimitError(
-            f"{what} would write about {format_size(size)} of results (uncompressed), more "
-            f"than the limit of {format_size(lim.file_bytes)}: use fewer draws or months, or "
-            "raise MATERIEL_MAX_FILE"
+            f"{what} would write about {format_size(needed)} of results (uncompressed), "
+            f"more than the limit of {format_size(lim.file_bytes)}: use fewer draws or "
+            "months, or raise MATERIEL_MAX_FILE"
         )
-    if not streamed and size > lim.memory_bytes:
-        raise LimitError(
-            f"{what} would hold about {format_size(size)} of results in memory, more than "
-            f"the limit of {format_size(lim.memory_bytes)}: use fewer draws or months, stream "
-            "the results to a file (materiel simulate --out, or "
-            "materiel.simulation.simulate_to_file), or raise MATERIEL_MAX_MEMORY"
-        )
+    memory = lim.memory_bytes if max_bytes is None else max_bytes
+    if not streamed and needed > memory:
+        raise WorkTooLargeError(needed, memory, months, draws)
     seconds = estimate_seconds(months, draws)
     if seconds > lim.seconds:
         raise LimitError(
@@ -159,3 +198,4 @@ def check_limits(
             f"{lim.seconds / 60:,.0f} minutes: use fewer draws or months, or raise "
             "MATERIEL_MAX_SECONDS"
         )
+    return needed

@@ -121,25 +121,35 @@ def concat_draws(parts: list[xr.Dataset], draws: int) -> xr.Dataset:
 
 class DrawTotals:
     """Accumulate chunks of a streamed run (call it with each chunk Dataset); memory grows
-    with draws x items, never with months.
+    with draws x items and draws x months, never with draws x months x items.
 
-    Keeps :func:`draw_totals` of each chunk and the per-draw, per-month fire ratio (draws x
-    months floats), so :meth:`summary` and :meth:`fire_ratio` equal
+    Keeps :func:`draw_totals` of each chunk, the variables on (draw, month) only (e.g. cost,
+    fire ratio, weighted shortfall) whole, and the sum over draws of every variable, so
+    :meth:`summary` and :meth:`fire_ratio` equal
     :func:`~materiel.simulation.summary.summarize` and
-    :func:`~materiel.simulation.summary.fire_ratio` on the full result.
+    :func:`~materiel.simulation.summary.fire_ratio` on the full result, and
+    :meth:`draw_means` gives the mean over draws of every variable per month.
     """
 
     def __init__(self, actor: str = "UKR") -> None:
         self.actor = actor
         self.parts: list[xr.Dataset] = []
-        self.ratios: list[xr.Dataset] = []
+        self.monthly: list[xr.Dataset] = []
+        self.sums: dict[str, np.ndarray] = {}
+        self.first: xr.Dataset | None = None
         self.attrs: dict[str, object] = {}
 
     def __call__(self, chunk: xr.Dataset) -> None:
         """Reduce one chunk of draws (in draw order)."""
         self.parts.append(draw_totals(chunk, self.actor))
-        if "fire_ratio" in chunk:
-            self.ratios.append(chunk[["fire_ratio"]].drop_vars("unit", errors="ignore"))
+        scalars = [str(k) for k, v in chunk.data_vars.items() if v.dims == ("draw", "month")]
+        self.monthly.append(chunk[scalars])
+        for name, var in chunk.data_vars.items():
+            total = var.to_numpy().sum(axis=0, dtype=np.float64)
+            key = str(name)
+            self.sums[key] = total if key not in self.sums else self.sums[key] + total
+        if self.first is None:
+            self.first = chunk.isel(draw=[0])
         self.attrs = dict(chunk.attrs)
 
     @property
@@ -153,6 +163,24 @@ class DrawTotals:
             raise ValueError("no draws were reduced")
         return concat_draws(self.parts, self.draws)
 
+    def per_month(self) -> xr.Dataset:
+        """Every draw's variables that are on (draw, month) only (no item or facility dim)."""
+        if not self.monthly:
+            raise ValueError("no draws were reduced")
+        return concat_draws(self.monthly, self.draws)
+
+    def draw_means(self) -> xr.Dataset:
+        """Every variable's mean over draws, per month, as a result with one draw (float64;
+        same dims, coordinates and attributes as the chunks)."""
+        if self.first is None:
+            raise ValueError("no draws were reduced")
+        n = self.draws
+        means = self.first.copy()
+        for name, total in self.sums.items():
+            means[name] = means[name].copy(data=(total / n)[None])
+        means.attrs = {**self.attrs, "draws": n}
+        return means
+
     def summary(self) -> pd.DataFrame:
         """Per item the actor uses: the table of :func:`materiel.simulation.summary.summarize`."""
         s = summarize_totals(self.totals())
@@ -163,6 +191,4 @@ class DrawTotals:
 
     def fire_ratio(self) -> pd.DataFrame:
         """Fire ratio per month across draws: :func:`materiel.simulation.summary.fire_ratio`."""
-        if not self.ratios:
-            return pd.DataFrame()
-        return fire_ratio(concat_draws(self.ratios, self.draws))
+        return fire_ratio(self.per_month()) if self.monthly else pd.DataFrame()
