@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import materiel
+from materiel.analysis.confidence import assumption_share
 from materiel.io.atomic import atomic_path, check_writable, remove_stale, temp_path, write_text
 from materiel.io.results import ResultWriter, load_result, netcdf_compression, save_result
 from materiel.model.compiled import Model
@@ -26,7 +27,7 @@ from materiel.simulation.limits import (
     estimate_bytes,
     parse_size,
 )
-from materiel.simulation.summary import fire_ratio, summarize
+from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
 from materiel.simulation.totals import DrawTotals
 
 
@@ -119,6 +120,15 @@ def test_draw_totals_summary_equals_the_full_summary(
     assert totals.draws == 150
     pd.testing.assert_frame_equal(totals.summary(), summarize(full, "UKR"))
     pd.testing.assert_frame_equal(totals.fire_ratio(), fire_ratio(full))
+    assert totals.per_month().identical(full[list(totals.per_month().data_vars)])
+    assert weighted_shortfall(totals.per_month()) == weighted_shortfall(full)
+    streamed = assumption_share(model, totals.draw_means(), "UKR")
+    direct = assumption_share(model, full, "UKR")
+    assert streamed["overall"] == pytest.approx(direct["overall"], rel=1e-6)
+    means = totals.draw_means()
+    np.testing.assert_allclose(
+        means["production"].isel(draw=0), full["production"].mean("draw"), rtol=1e-5
+    )
 
 
 def test_chunk_size_follows_the_memory_budget(model: Model) -> None:
@@ -133,7 +143,7 @@ def test_chunk_size_follows_the_memory_budget(model: Model) -> None:
 def test_limits_refuse_before_any_work(model: Model, scenario: Scenario, tmp_path: Path) -> None:
     tight = Limits(memory_bytes=estimate_bytes(model, 12, 100), file_bytes=10**6, seconds=3600)
     check_limits(model, 12, 100, limits=tight)
-    with pytest.raises(LimitError, match="in memory"):
+    with pytest.raises(LimitError, match="memory"):
         check_limits(model, 12, 101, limits=tight)
     with pytest.raises(LimitError, match="MATERIEL_MAX_FILE"):
         check_limits(model, 12, 10**6, streamed=True, limits=tight)

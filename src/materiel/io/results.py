@@ -52,9 +52,9 @@ def from_file_layout(stored: xr.Dataset) -> xr.Dataset:
     if "pair" in stored.dims and "actor" in stored.coords and "pair" not in stored.indexes:
         result = stored.set_index(pair=["actor", "item"])
     if {"wanted", "fired"} <= set(result.data_vars) and "shortfall" not in result:
-        result["shortfall"] = (result["wanted"] - result["fired"]).assign_attrs(
-            units=result["wanted"].attrs.get("units", "")
-        )
+        wanted = result["wanted"]
+        units = {"units": wanted.attrs.get("units", "")}
+        result["shortfall"] = (wanted.dims, (wanted - result["fired"]).to_numpy(), units)
     return result
 
 

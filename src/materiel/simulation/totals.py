@@ -177,7 +177,8 @@ class DrawTotals:
         n = self.draws
         means = self.first.copy()
         for name, total in self.sums.items():
-            means[name] = means[name].copy(data=(total / n)[None])
+            var = means[name]
+            means[name] = (var.dims, (total / n)[None], var.attrs)
         means.attrs = {**self.attrs, "draws": n}
         return means
 
