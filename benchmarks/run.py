@@ -104,7 +104,7 @@ def engine_rows(repeats: int, big: int) -> list[Row]:
         ratio = engine / reference
         rows.append(Row("engine / NumPy reference", f"{ratio:.2f}x", ">= 1.00x", ratio >= 1.0))
     else:
-        n = 100
+        n = 20
         subset = {k: v[:n] for k, v in p.items()}
         loop = n / best(lambda: ref.run_reference(model, sc, subset), 1)
         rows.append(Row("per-draw Python oracle (draws/s)", f"{loop:,.0f}"))
