@@ -134,10 +134,10 @@ def test_draw_totals_summary_equals_the_full_summary(
 def test_chunk_size_follows_the_memory_budget(model: Model) -> None:
     per_draw = estimate_bytes(model, 36, 1)
     assert chunk_size(model, 36, memory=1) == 1
-    small = chunk_size(model, 36, memory=200 * per_draw)
-    assert 100 <= small <= 200
-    big = chunk_size(model, 36, memory=5000 * per_draw)
-    assert big % 1024 == 0 and 1024 <= big <= 5000
+    small = chunk_size(model, 36, memory=600 * per_draw)
+    assert 100 <= small <= 600
+    big = chunk_size(model, 36, memory=30_000 * per_draw)
+    assert big % 1024 == 0 and 1024 <= big <= 30_000
 
 
 def test_limits_refuse_before_any_work(model: Model, scenario: Scenario, tmp_path: Path) -> None:
