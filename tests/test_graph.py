@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from materiel.model.graph import find_cycle, topological_order
+from materiel.model.graph import descendants, find_cycle, topological_order
 
 
 def test_topological_order_puts_inputs_first() -> None:
@@ -29,3 +29,10 @@ def test_find_cycle_returns_its_edges_in_order() -> None:
     assert find_cycle([("a", "a")]) == [("a", "a")]
     assert find_cycle([("a", "b"), ("b", "c")]) is None
     assert find_cycle([]) is None
+
+
+def test_descendants() -> None:
+    edges = [("cotton", "nc"), ("nc", "propellant"), ("propellant", "shell"), ("tnt", "shell")]
+    assert descendants(edges, "cotton") == {"nc", "propellant", "shell"}
+    assert descendants(edges, "shell") == set()
+    assert descendants([("a", "b"), ("b", "a")], "a") == {"b"}

@@ -1,6 +1,7 @@
 """Directed-graph helpers on plain edge lists, from the standard library (graphlib).
 
-Used for the bill of materials: its topological order (tiers) and its cycles.
+Used for the bill of materials: its topological order (tiers), its cycles and what an item
+feeds (descendants).
 """
 
 from __future__ import annotations
@@ -42,3 +43,19 @@ def find_cycle(edges: Iterable[tuple[N, N]]) -> list[tuple[N, N]] | None:
         nodes: Sequence[N] = e.args[1]  # [n0, n1, ..., n0], each an input of the next
         return list(itertools.pairwise(nodes))
     return None
+
+
+def descendants(edges: Iterable[tuple[N, N]], node: N) -> set[N]:
+    """Every node reachable from ``node`` along ``edges`` (``node`` itself excluded)."""
+    succ: dict[N, list[N]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+    seen: set[N] = set()
+    todo = list(succ.get(node, []))
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(succ.get(n, []))
+    seen.discard(node)
+    return seen
