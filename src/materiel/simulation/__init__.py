@@ -216,6 +216,7 @@ def simulate(
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
     memory: int = DEFAULT_MEMORY,
+    max_bytes: int | None = None,
 ) -> xr.Dataset:
     """Simulate ``draws`` Monte Carlo draws of ``scenario``; every result held in memory.
 
@@ -224,13 +225,14 @@ def simulate(
     are split across processes. ``uncertain=False`` gives every draw the central values.
     ``progress`` is called with the number of draw-months completed since the last call.
     Raises :class:`~materiel.simulation.limits.LimitError` before any work if the results
-    would exceed the memory or time limit (see :mod:`materiel.simulation.limits`); for
-    larger runs use :func:`simulate_to_file`.
+    would exceed the memory limit (``max_bytes``, default ``MATERIEL_MAX_MEMORY`` or 2 GiB)
+    or the time limit (see :mod:`materiel.simulation.limits`); for larger runs use
+    :func:`simulate_to_file`.
     """
     from materiel.simulation.limits import check_limits
 
     sc = compile_scenario(model, scenario, months)
-    check_limits(model, sc.months, draws)
+    check_limits(model, sc.months, draws, max_bytes)
     arrays = output_arrays(model, sc, draws)
     size = chunk or chunk_size(model, sc.months, memory)
     for lo, n in spans(draws, size):
