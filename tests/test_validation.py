@@ -86,7 +86,7 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "consumption.csv",
         2,
         "rate_unit",
-        "should match pattern",
+        "not in the expected form",
     ),
     "status not allowed": (
         set_("sources", 0, status="rumour"),
@@ -155,7 +155,28 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "expansions.csv",
         2,
         "decided",
-        "should match pattern",
+        "not in the expected form",
+    ),
+    "impossible decided month": (
+        set_("expansions", 0, decided="2024-99"),
+        "expansions.csv",
+        2,
+        "decided",
+        "got '2024-99'",
+    ),
+    "infinite quantity": (
+        set_("stocks", 0, quantity="inf", quantity_high="inf"),
+        "stocks.csv",
+        2,
+        "quantity",
+        "finite",
+    ),
+    "huge rate": (
+        set_("consumption", 0, rate=1e308, rate_high=1e308),
+        "consumption.csv",
+        2,
+        "rate",
+        "less than or equal to 1000000000000",
     ),
 }
 
@@ -175,6 +196,16 @@ def test_rule_rejects_bad_input(case: str, tmp_path: Path) -> None:
     assert issue.allowed, "the message must say what is allowed"
     message = str(issue)
     assert file in message and field in message
+
+
+def test_empty_tables_are_refused(tmp_path: Path) -> None:
+    """A dataset needs rows in items, facilities and consumption; the message says so."""
+    tables = {name: [] for name in tiny_tables()}
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(write_dataset(tmp_path, tables))
+    empty = {i.file for i in caught.value.issues if "no rows" in i.message}
+    assert empty == {"items.csv", "facilities.csv", "consumption.csv"}
+    assert "items.csv, facilities.csv, consumption.csv" in str(caught.value)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

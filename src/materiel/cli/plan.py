@@ -125,8 +125,9 @@ def _print(result: Any, by_item: pd.DataFrame) -> None:
     s = result.summary
     out.print(
         f"Capex EUR {_fmt(s['capex_eur'])}; expected purchases EUR "
-        f"{_fmt(s['expected_purchases_eur'])}; objective EUR {_fmt(s['objective'])} "
-        "(costs + shortfall penalty)"
+        f"{_fmt(s['expected_purchases_eur'])}; expected priority-weighted shortfall "
+        f"EUR {_fmt(s['expected_weighted_shortfall_eur'])} (value of unmet need at purchase "
+        "prices)"
     )
     inv = Table(title="Investments")
     for col in (

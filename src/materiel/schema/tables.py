@@ -11,8 +11,8 @@ from materiel.schema.fields import Field, Table
 
 ID = r"[a-z0-9][a-z0-9_\-]*"
 ACTOR_ID = r"[A-Z][A-Z0-9_]{1,15}"
-MONTH = r"\d{4}-\d{2}"
-DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
+MONTH = r"\d{4}-(0[1-9]|1[0-2])"
+DATE = r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?"
 
 STATUSES = ("achieved", "claimed", "target", "estimate", "derived", "assumption")
 ITEM_KINDS = ("raw", "intermediate", "end", "service")

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from materiel.errors import LimitError
+
 if TYPE_CHECKING:
     from materiel.model.compiled import Model
 
@@ -48,10 +50,6 @@ _UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
-
-
-class LimitError(ValueError):
-    """The requested work exceeds a configured limit (raised before any work starts)."""
 
 
 class WorkTooLargeError(LimitError):

@@ -14,21 +14,23 @@ import dataclasses
 import time
 from typing import Any
 
-import linopy
 import numpy as np
 import xarray as xr
 
 from materiel.model.compiled import Model
 from materiel.model.events import compile_scenario
 from materiel.optimize import PlanData, PlanError, PlanResult, build_problem, prepare
-from materiel.optimize.build import CONSTRAINTS, VARIABLES, define_objective
+from materiel.optimize.build import RHS, UPPER, define_objective
 from materiel.optimize.results import collect
 from materiel.optimize.solve import absorb_banner, highs_options
 from materiel.sweep.cases import Case
 
-RHS_ONLY = frozenset({"capacity", "wanted", "inflow", "initial"})
-"""PlanData fields that enter the LP only as right-hand sides."""
-COST_ONLY = frozenset({"weight", "penalty", "tiebreak"})
+RHS_ONLY = frozenset(
+    {"capacity", "wanted", "arrivals", "initial", "floor", "transfer_quantity", "excess_upper"}
+)
+"""PlanData fields that enter the LP only as right-hand sides or bounds
+(:data:`materiel.optimize.build.RHS` and :data:`~materiel.optimize.build.UPPER`)."""
+COST_ONLY = frozenset({"weight", "penalty", "tiebreak", "claim_weight", "shortfall_weight"})
 """PlanData fields that enter only the objective."""
 COST_AND_BUDGET = frozenset({"price", "capex"})
 """Objective coefficients that are also budget-row coefficients when a budget is set."""
@@ -58,9 +60,12 @@ def structural_changes(base: PlanData, new: PlanData) -> list[str]:
         changed.append("model")
     if not np.array_equal(base.budget.notnull(), new.budget.notnull()):
         changed.append("budget (set or unset)")
+    rates = base.claim_rate.to_numpy() > 0, new.claim_rate.to_numpy() > 0
+    if rates[0].shape != rates[1].shape or not np.array_equal(*rates):
+        changed.append("claim_rate (rows with fixed orders)")
     for f in dataclasses.fields(PlanData):
         name = f.name
-        if name in RHS_ONLY | COST_ONLY | IGNORED:
+        if name in RHS_ONLY | COST_ONLY | IGNORED | {"claim_rate"}:
             continue
         if name in COST_AND_BUDGET and not budget_rows:
             continue
@@ -70,20 +75,16 @@ def structural_changes(base: PlanData, new: PlanData) -> list[str]:
 
 
 def update_in_place(lp: Any, d: PlanData) -> None:
-    """Set the right-hand sides and objective of ``lp`` (built from data of the same
-    structure) to those of ``d``.
-
-    The right-hand sides come from the build itself: every constraint family of
-    :data:`materiel.optimize.build.CONSTRAINTS` is defined on a scratch model from ``d``
-    and its rhs copied over, so no builder's rhs is restated here. tests/test_sweep.py
-    checks the result equals a fresh build.
-    """
-    scratch = linopy.Model(force_dim_names=True)
-    for define in (*VARIABLES, *CONSTRAINTS):
-        define(scratch, d)
-    for name in scratch.constraints:
-        lp.constraints[name].update(rhs=scratch.constraints[name].rhs)
-    lp.remove_objective()
+    """Set the right-hand sides, bounds and objective of ``lp`` (built from data of the same
+    structure) to those of ``d``, looping over the same families as the build
+    (:data:`materiel.optimize.build.RHS`, :data:`~materiel.optimize.build.UPPER`);
+    tests/test_sweep.py checks the result equals a fresh build."""
+    for name, rhs in RHS.items():
+        if name in lp.constraints:
+            lp.constraints[name].update(rhs=rhs(d))
+    for name, upper in UPPER.items():
+        if name in lp.variables:
+            lp.variables[name].update(upper=upper(d))
     define_objective(lp, d)
 
 
