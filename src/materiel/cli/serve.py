@@ -145,7 +145,7 @@ def users_list(data_dir: DataDirOption = None, database_url: DatabaseOption = No
 
     store = Store(_settings(data_dir, database_url).database_url)
     store.migrate()
-    with store.sessions() as s:
+    with store.session_factory() as s:
         for user in s.scalars(select(User).order_by(User.name)):
             typer.echo(f"{user.name}\t{user.role}\t{'active' if user.active else 'disabled'}")
     store.dispose()

@@ -93,4 +93,4 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from ``MATERIEL_*`` variables; keyword arguments (not None) win."""
-        return cls(**{k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate({k: v for k, v in overrides.items() if v is not None})
