@@ -18,6 +18,8 @@ from materiel.scenario import Scenario
 
 MARKET = "(market)"
 """Pseudo-country of inputs no modelled facility makes (bought on the market)."""
+NOT_MODELLED = "not modelled"
+"""Origin of the one row of an end item without a bill of materials in the dataset."""
 COLUMNS = [
     "end_item",
     "input",
@@ -85,7 +87,9 @@ def dependencies(
     per unit of end item), input_share (share of the input's supply from this country, 0-1),
     value_eur_per_unit (EUR of value added per unit of end item), value_share (0-1 share of
     the end item's input value), origin (europe | outside | unknown; Europe includes
-    Ukraine, as in the scenario events).
+    Ukraine, as in the scenario events). An end item without a bill of materials (e.g. a
+    drone) has one row with origin ``not modelled``, no input and NaN figures: its
+    dependency is unknown, not zero.
     """
     a_leontief = leontief(model)
     shares = supply_shares(model, month, basis)
@@ -126,6 +130,14 @@ def dependencies(
             "value_share": value_share[j, i, c],
         }
     )
+    bare = np.flatnonzero(end_item_mask(model) & (direct.sum(axis=0) == 0))
+    if len(bare):
+        missing = pd.DataFrame({c: [np.nan] * len(bare) for c in COLUMNS})
+        missing["end_item"] = model.items[bare]
+        for col in ("input", "input_unit", "country", "country_name"):
+            missing[col] = ""
+        missing["origin"] = NOT_MODELLED
+        frame = pd.concat([frame, missing], ignore_index=True)
     return frame.sort_values(
         ["end_item", "value_share", "input"], ascending=[True, False, True], ignore_index=True
     )[COLUMNS]
@@ -134,9 +146,26 @@ def dependencies(
 def dependency_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per end item: the value share of inputs from outside Europe and of unknown origin, the
     input most dependent on outside sources (and that share) and the outside countries by
-    value share, e.g. ``CHN 5.1%, OTH 2.0%``."""
+    value share, e.g. ``CHN 5.1%, OTH 2.0%``; ``inputs_modelled``: the number of inputs
+    with a known origin. An end item without such an input is ``not modelled``: its shares
+    are NaN (unknown), not 0."""
     rows = []
     for end, part in table.groupby("end_item", sort=True):
+        known = part[part["origin"].isin(["europe", "outside"])]
+        if known.empty:
+            rows.append(
+                {
+                    "end_item": end,
+                    "outside_value_share": np.nan,
+                    "unknown_value_share": np.nan,
+                    "most_dependent_input": "",
+                    "its_outside_share": np.nan,
+                    "outside_countries": "",
+                    "inputs_modelled": 0,
+                    "basis": NOT_MODELLED,
+                }
+            )
+            continue
         outside = part[part["origin"] == "outside"]
         by_input = outside.groupby("input")["input_share"].sum()
         by_country = outside.groupby("country")["value_share"].sum().sort_values(ascending=False)
@@ -150,6 +179,8 @@ def dependency_summary(table: pd.DataFrame) -> pd.DataFrame:
                 "most_dependent_input": str(by_input.idxmax()) if len(by_input) else "",
                 "its_outside_share": float(by_input.max()) if len(by_input) else 0.0,
                 "outside_countries": ", ".join(f"{k} {v:.1%}" for k, v in by_country.items()),
+                "inputs_modelled": int(known["input"].nunique()),
+                "basis": "modelled",
             }
         )
     return pd.DataFrame(rows)

@@ -21,6 +21,8 @@ from materiel.cli.app import (
     out,
     user_errors,
 )
+from materiel.cli.output import IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
 
 
 def _scenario_option(default: str) -> Any:
@@ -50,7 +52,10 @@ DrawsOption = Annotated[int | None, _draws_option(200)]
 CentralDrawsOption = Annotated[int | None, _draws_option(None)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the tables as JSON on stdout.")]
 CsvOption = Annotated[
-    Path | None, typer.Option("--csv", metavar="<file.csv>", help="Write the full table as CSV.")
+    Path | None,
+    typer.Option(
+        "--csv", metavar="<file.csv>", help="Write the full table (the --json rows) as CSV."
+    ),
 ]
 PngOption = Annotated[
     Path | None, typer.Option("--png", metavar="<file.png>", help="Write a static plot as PNG.")
@@ -92,6 +97,7 @@ def run_analysis(
     csv: Path | None,
     png: Path | None,
     rows: int = 40,
+    ids: bool = False,
     **options: Any,
 ) -> None:
     """Load, run ``names`` (the first gets ``options``), save and print. Shared by every
@@ -100,12 +106,13 @@ def run_analysis(
         from materiel.analysis.registry import REGISTRY
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
-        from materiel.reporting.tables import records, rich_table
+        from materiel.reporting.tables import records
         from materiel.scenario import load_scenario
 
         first = REGISTRY[names[0]]
         if png is not None and png.suffix.lower() != ".png":
             raise ValueError(f"--png must end in .png, got '{png.name}'")
+        check_csv(csv)
         scen = load_scenario(scenario or first.scenario)
         model = compile_model(load_dataset(data))
         tables = {}
@@ -118,10 +125,10 @@ def run_analysis(
             else:
                 with err.status(f"{spec.title}: {scen.name} ({n:,} draws)"):
                     tables[name] = _call(spec, model, scen, n, seed, kwargs)
+        if csv is not None:
+            write_csv(tables, csv)
         for k, (name, table) in enumerate(tables.items()):
             spec = REGISTRY[name]
-            if csv is not None:
-                table.to_csv(csv if k == 0 else _with_suffix(csv, name), index=False)
             if png is not None:
                 from materiel.reporting.static import save_png
 
@@ -144,10 +151,9 @@ def run_analysis(
         return
     for name, table in tables.items():
         spec = REGISTRY[name]
-        shown = spec.condensed(table)
-        out.print(rich_table(shown, f"{spec.title} — {scen.name}", rows, spec.terminal))
-        if len(shown) > rows:
-            out.print(f"[dim]{rows} of {len(shown)} rows shown; --csv FILE writes them all.[/]")
+        view = VIEWS[name]
+        shown = table if view.condense is not None else spec.condensed(table)
+        print_table(shown, f"{spec.title} — {scen.name}", name, model=model, ids=ids, max_rows=rows)
     for path in (csv, png):
         if path is not None:
             out.print(
@@ -166,6 +172,7 @@ def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["gap"].epilog(),
     short_help="Ukraine's gap after a US stop; what European stocks, orders and expansions fill.",
 )
 def gap(
@@ -178,6 +185,7 @@ def gap(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """If US deliveries stop in month k: Ukraine's gap by item and month, what Europe fills
     from stocks, idle capacity and expansions, and the residual gap with its probability."""
@@ -190,6 +198,8 @@ def gap(
         as_json,
         csv,
         png,
+        40,
+        ids,
         stop_month=month,
         stock_release=stock_release,
     )
@@ -197,6 +207,7 @@ def gap(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["outlook"].epilog(),
     short_help="What Europe can deliver in the next months from stocks and orders, vs the need.",
 )
 def outlook(
@@ -217,6 +228,7 @@ def outlook(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """What Europe can deliver to Ukraine in the next months, by item, from stocks and from
     capacity that needs only orders, against Ukraine's need."""
@@ -229,6 +241,8 @@ def outlook(
         as_json,
         csv,
         png,
+        40,
+        ids,
         months=months,
         start=start,
         stock_release=stock_release,
@@ -237,6 +251,7 @@ def outlook(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["chokepoints"].epilog(),
     short_help="Facilities, items and countries ranked by output lost when removed; LP duals.",
 )
 def chokepoints(
@@ -257,6 +272,7 @@ def chokepoints(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Facilities, items and source countries ranked by the end-item output lost when each is
     removed (re-simulated) and by the optimiser's capacity duals; flags single sources."""
@@ -273,6 +289,7 @@ def chokepoints(
         csv,
         png,
         rows,
+        ids,
         fraction=fraction,
         duals=duals,
     )
@@ -280,6 +297,7 @@ def chokepoints(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["dependencies"].epilog(),
     short_help="Share of each end item's inputs from outside Europe, by country (whole BOM).",
 )
 def dependencies(
@@ -301,12 +319,24 @@ def dependencies(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """For each end item, the share of its inputs (through the whole bill of materials) from
     outside Europe, and from which countries. The terminal shows the summary per end item;
     --csv and --json give every (end item, input, country) row."""
     run_analysis(
-        ["dependencies"], scenario, data, draws, seed, as_json, csv, png, month=month, basis=basis
+        ["dependencies"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        40,
+        ids,
+        month=month,
+        basis=basis,
     )
 
 
@@ -324,6 +354,7 @@ def _weights(text: str) -> str | dict[str, float]:
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["coordination"].epilog(),
     short_help="Pooled vs national procurement: shortfall, cost and the cost of fragmentation.",
 )
 def coordination(
@@ -342,6 +373,7 @@ def coordination(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """The same demand served by pooled European procurement vs each nation buying only from
     its own industry (and, stricter, with national supply chains): shortfall, cost and the
@@ -358,6 +390,7 @@ def coordination(
         csv,
         png,
         60,
+        ids,
         weights=parsed,
         budget=budget,
     )
@@ -365,6 +398,7 @@ def coordination(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["deterrence"].epilog() + " " + VIEWS["sead"].epilog(),
     short_help="Russia's restocking vs Ukraine and Europe after a ceasefire; SEAD munitions.",
 )
 def deterrence(
@@ -393,6 +427,7 @@ def deterrence(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """After a ceasefire: Russia's artillery restocking against Ukraine's and Europe's stocks
     and production, the month a balance threshold is crossed; and the munitions a European
@@ -408,6 +443,7 @@ def deterrence(
         csv,
         png,
         60,
+        ids,
         ceasefire_month=ceasefire_month,
         threshold=threshold,
         months=months,
@@ -416,6 +452,7 @@ def deterrence(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["efficiency"].epilog(),
     short_help="Each expansion option's EUR per unit/month added and months to first output.",
 )
 def efficiency(
@@ -432,6 +469,7 @@ def efficiency(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Each expansion option's euros per added unit per month and per end item gained, and
     the months to its first output."""
@@ -444,6 +482,8 @@ def efficiency(
         as_json,
         csv,
         png,
+        40,
+        ids,
         decide_month=decide_month,
         lp=lp,
     )

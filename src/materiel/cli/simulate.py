@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import (
     DataOption,
@@ -19,17 +18,20 @@ from materiel.cli.app import (
     progress_bar,
     user_errors,
 )
+from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
+
+XlsxOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--xlsx",
+        metavar="<file.xlsx>",
+        help="Also write the results as a formatted Excel workbook (summary + per month).",
+    ),
+]
 
 
-def _fmt(x: float) -> str:
-    """Compact number: 3.53M, 281k, 12.5, 0.42."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-@app.command()
+@app.command(epilog=VIEWS["simulate"].epilog())
 def simulate(
     scenario: Annotated[
         str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
@@ -61,6 +63,9 @@ def simulate(
         ),
     ] = None,
     data: DataOption = None,
+    csv: CsvOption = None,
+    xlsx: XlsxOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
 
@@ -80,6 +85,9 @@ def simulate(
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        check_csv(csv)
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
         if actor not in model.actors[model.holders]:
@@ -100,6 +108,14 @@ def simulate(
         save_result(result, target)
         table = summarize(result, actor)
         ratio = fire_ratio(result)
+        tables = {"summary": table.reset_index(), "fire_ratio": ratio.reset_index()}
+        if csv is not None:
+            write_csv(tables, csv)
+        if xlsx is not None:
+            from materiel.reporting.workbook import write_tables
+            from materiel.simulation.summary import by_month
+
+            write_tables(xlsx, {**tables, "by_month": by_month(result, actor)})
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -114,37 +130,22 @@ def simulate(
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    _print_summary(table, scen.name, actor, draws, horizon)
+    from materiel.reporting import numbers
+
+    print_table(
+        table.reset_index(),
+        f"{scen.name}: {actor} shortfall over {horizon} months ({draws:,} draws)",
+        "simulate",
+        model=model,
+        ids=ids,
+    )
     if not ratio.empty:
         last = ratio.iloc[-1]
         out.print(
-            f"Fire ratio Ukraine:Russia in {last['date']}: median {last['p50']:.2f} "
-            f"(p10 {last['p10']:.2f}, p90 {last['p90']:.2f})"
+            f"Fire ratio Ukraine:Russia in {last['date']}: median {numbers.ratio(last['p50'])} "
+            f"(p10 {numbers.ratio(last['p10'])}, p90 {numbers.ratio(last['p90'])})",
+            highlight=False,
         )
-    out.print(f"Results saved to [bold]{target}[/]")
-
-
-def _print_summary(table: Any, name: str, actor: str, draws: int, months: int) -> None:
-    t = Table(title=f"{name}: {actor} shortfall over {months} months ({draws:,} draws)")
-    for col, just in (
-        ("item", "left"),
-        ("unit", "left"),
-        ("need", "right"),
-        ("short p50 [p5-p95]", "right"),
-        ("unmet", "right"),
-        ("P(short)", "right"),
-        ("sustained p50/p10", "right"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for item, row in table.iterrows():
-        t.add_row(
-            str(item),
-            row["unit"],
-            _fmt(row["wanted"]),
-            f"{_fmt(row['shortfall_p50'])} [{_fmt(row['shortfall_p5'])}-"
-            f"{_fmt(row['shortfall_p95'])}]",
-            f"{row['shortfall_share']:.0%}",
-            f"{row['p_short']:.0%}",
-            f"{row['sustained_p50']:.0f} / {row['sustained_p10']:.0f}",
-        )
-    out.print(t)
+    for path in (target, csv, xlsx):
+        if path is not None:
+            out.print(f"Saved [bold]{path}[/]", highlight=False)
