@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import DataOption, app, err, out, progress_bar, user_errors
 
@@ -21,18 +20,21 @@ def sweep(
     ],
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:PORT) [default: a local cluster]."),
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:PORT).", show_default="a local cluster"
+        ),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Local cluster worker processes [default: one per core]."),
+        typer.Option(min=1, help="Local cluster worker processes.", show_default="one per core"),
     ] = None,
     out_file: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Gathered result (.nc or .parquet) [default: materiel-results/SPEC.nc]. "
+            help="Gathered result (.nc or .parquet). "
             "Finished cases are kept beside it in OUT.cases/ to resume an interrupted sweep.",
+            show_default="materiel-results/SPEC.nc",
         ),
     ] = None,
     as_json: Annotated[
@@ -95,9 +97,9 @@ HEADLINES = (
     ("unmet_share_mean", "shortfall_share", "mean", "unmet (mean over items)", "pct"),
     ("unmet_share_mean", "unmet_share", "mean", "unmet (mean over items)", "pct"),
     ("p_short_max", "p_short", "max", "P(short) worst item", "pct"),
-    ("cost_mean_eur", "cost_mean", "mean", "cost EUR bn", "bn"),
-    ("objective_eur", "objective", "mean", "objective EUR bn", "bn"),
-    ("capex_eur", "capex_eur", "mean", "capex EUR bn", "bn"),
+    ("cost_mean_eur", "cost_mean", "mean", "cost", "bn"),
+    ("objective_eur", "objective", "mean", "objective", "bn"),
+    ("capex_eur", "capex_eur", "mean", "capex", "bn"),
     ("fire_ratio_p50", "fire_ratio_p50", "mean", "fire ratio p50", "num"),
 )
 
@@ -119,21 +121,27 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 
 def _show(value: float | None, fmt: str) -> str:
+    from materiel.reporting import numbers
+
     if value is None:
         return "-"
-    return {"pct": f"{value:.0%}", "bn": f"{value / 1e9:,.2f}", "num": f"{value:.2f}"}[fmt]
+    return {"pct": numbers.share, "bn": numbers.money, "num": numbers.ratio}[fmt](value)
 
 
 def _print_table(rows: list[dict[str, Any]], name: str, labels: list[str]) -> None:
-    t = Table(title=f"sweep {name}: {len(rows)} cases")
+    from materiel.reporting.tables import from_cells
+
     present = {key for row in rows for key in row}
     shown = list({key: (col, fmt) for key, _v, _h, col, fmt in HEADLINES if key in present}.items())
-    for col in [*labels, *(c for _k, (c, _f) in shown), "status"]:
-        t.add_column(col, justify="left" if col == "status" else "right")
-    for row in rows[:60]:
-        cells = [_show(row.get(key), fmt) for key, (_c, fmt) in shown]
-        t.add_row(*(str(row[k]) for k in labels), *cells, row["status"])
-    out.print(t)
+    headers = [*labels, *(c.replace(" bn", "") for _k, (c, _f) in shown), "status"]
+    cells = [
+        [str(row[k]) for k in labels]
+        + [_show(row.get(key), fmt) for key, (_c, fmt) in shown]
+        + [str(row["status"])]
+        for row in rows[:60]
+    ]
+    numeric = [True] * (len(headers) - 1) + [False]
+    out.print(from_cells(f"sweep {name}: {len(rows)} cases", headers, cells, numeric))
     if len(rows) > 60:
         out.print(f"({len(rows) - 60} more cases in the results file)")
 
@@ -154,11 +162,14 @@ def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance).")] = "morris",
     item: Annotated[
         str | None,
-        typer.Option(help="Rank by this item's shortfall [default: mean unmet share, all items]."),
+        typer.Option(
+            help="Rank by this item's shortfall.", show_default="mean unmet share, all items"
+        ),
     ] = None,
     actor: Annotated[str, typer.Option(help="Actor whose shortfall is ranked.")] = "UKR",
     months: Annotated[
-        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
+        int | None,
+        typer.Option(min=1, max=240, help="Horizon in months.", show_default="scenario's"),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed of the design.")] = 0,
     group: Annotated[
@@ -167,7 +178,9 @@ def sensitivity(
     ] = "item",
     plot: Annotated[
         Path | None,
-        typer.Option(help="Bar plot PNG [default: materiel-results/SCENARIO-sensitivity.png]."),
+        typer.Option(
+            help="Bar plot PNG.", show_default="materiel-results/SCENARIO-sensitivity.png"
+        ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Rows to print and plot.")] = 15,
     as_json: Annotated[
@@ -213,20 +226,26 @@ def sensitivity(
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
+    from materiel.reporting.numbers import compact
+    from materiel.reporting.tables import from_cells
+
     key = ranking.attrs["index"]
     extra = "sigma" if key == "mu_star" else "S1"
-    t = Table(title=f"{scen.name}: what drives {ranking.attrs['metric']} ({method})")
-    for col in ("rank", "input", "elements", f"{key} (+/- 95% conf)", extra):
-        t.add_column(col, justify="left" if col == "input" else "right")
-    for _, row in ranking.head(top).iterrows():
-        t.add_row(
+    headers = ("rank", "input", "elements", key, "+/- 95% conf", extra)
+    cells = [
+        [
             str(row["rank"]),
-            row["input"],
+            str(row["input"]),
             str(row["elements"]),
-            f"{row[key]:.3g} +/- {row[key + '_conf']:.2g}",
-            f"{row[extra]:.3g}",
-        )
-    out.print(t)
+            compact(row[key]),
+            compact(row[key + "_conf"]),
+            compact(row[extra]),
+        ]
+        for _, row in ranking.head(top).iterrows()
+    ]
+    title = f"{scen.name}: what drives {ranking.attrs['metric']} ({method})"
+    numeric = (True, False, True, True, True, True)
+    out.print(from_cells(title, headers, cells, numeric))
     out.print(
         f"{ranking.attrs['evaluations']:,} model runs over {len(ranking)} input groups. "
         f"Plot saved to [bold]{target}[/]"

@@ -27,6 +27,8 @@ from materiel.reporting import numbers
 SHARE_HINTS = ("share", "coverage", "covered")
 """Columns whose name contains one of these, or starts with ``p_``, hold 0-1 shares or
 probabilities (shown as percentages)."""
+FOLD = 16
+"""Text words longer than this may fold across lines (except in the first column)."""
 UNIT_COLUMNS = ("unit", "input_unit")
 """Columns naming the unit of a row's quantities."""
 
@@ -182,6 +184,8 @@ class FittedTable:
             widest = max((cell_len(c) for c in cells), default=0)
             narrowest = _number_width if self.numeric[j] else _longest_word
             word = max(map(narrowest, cells), default=0)
+            if j > 0 and not self.numeric[j]:
+                word = min(word, FOLD)  # a longer word of text folds; a number never does
             lows.append(max(cell_len(header), word, 1))
             highs.append(max(cell_len(header), widest, 1))
         return lows, highs
