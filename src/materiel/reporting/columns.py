@@ -247,8 +247,18 @@ VIEWS: dict[str, View] = {
             (
                 Col("month", "month", "calendar month"),
                 Col("phase", "phase", "war or ceasefire"),
-                Col("russia_stock", "Russia stock", "Russia's artillery rounds held (mean)"),
-                Col("west_stock", "West stock", "Ukraine's and Europe's rounds held (mean)"),
+                Col(
+                    "russia_stock",
+                    "Russia stock",
+                    "Russia's artillery rounds held (mean)",
+                    "quantity:round",
+                ),
+                Col(
+                    "west_stock",
+                    "West stock",
+                    "Ukraine's and Europe's rounds held (mean)",
+                    "quantity:round",
+                ),
                 Col("ratio_p50", "ratio p50", "Russia:West stock ratio, median across draws"),
                 Col("ratio_p90", "ratio p90", "its 90th percentile"),
                 Col(
@@ -273,6 +283,7 @@ VIEWS: dict[str, View] = {
                     "months_to_need",
                     "months to need",
                     "months of production to reach the need (∞: never)",
+                    "quantity:month",
                 ),
                 Col("need_basis", "need basis", "where the need figure comes from"),
             ),

@@ -129,7 +129,7 @@ def column(values: pd.Series, kind: str, unit: str | pd.Series | None = None) ->
         elif kind == "ratio":
             out.append(ratio(value))
         elif kind == "int":
-            out.append("" if _missing(value) else f"{int(value)}")
+            out.append(compact(value) if _missing(value) or math.isinf(value) else f"{int(value)}")
         elif kind == "number":
             out.append(compact(value))
         else:

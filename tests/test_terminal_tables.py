@@ -1,0 +1,139 @@
+"""Every command's table at 80 columns, piped (CliRunner): no truncation ellipsis, no lost
+column, no line wider than the console; the number formatter; --csv beside --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from materiel.cli import app
+from materiel.cli.app import out
+from materiel.reporting import numbers
+from materiel.reporting.columns import VIEWS
+from materiel.reporting.tables import fitted
+
+WIDTH = 80
+
+COMMANDS = {
+    "simulate": (["simulate", "imposed-deal", "--draws", "20", "--months", "12"], ["simulate"]),
+    "gap": (["gap", "--draws", "10"], ["gap"]),
+    "outlook": (["outlook", "--draws", "10"], ["outlook"]),
+    "chokepoints": (["chokepoints", "--no-duals"], ["chokepoints"]),
+    "dependencies": (["dependencies"], ["dependencies"]),
+    "deterrence": (["deterrence", "--draws", "10"], ["deterrence", "sead"]),
+    "efficiency": (["efficiency", "--no-lp"], ["efficiency"]),
+    "coordination": (["coordination"], ["coordination"]),
+    "plan": (
+        ["plan", "imposed-deal", "--months", "12"],
+        ["investments", "plan_shortfall", "capacity_value"],
+    ),
+    "sources": (["data", "sources"], ["sources"]),
+}
+
+
+@pytest.fixture
+def narrow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    """The CLI's console at 80 columns, writing into a temporary folder."""
+    monkeypatch.setattr(out, "width", WIDTH)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_table_at_80_columns_cuts_nothing(narrow: CliRunner, name: str) -> None:
+    args, views = COMMANDS[name]
+    result = narrow.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "…" not in text and "..." not in text.replace("(...)", "")
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
+    for view in views:
+        for header in VIEWS[view].headers.values():
+            assert header in text, (view, header)
+
+
+def test_csv_holds_the_json_rows(narrow: CliRunner, tmp_path: Path) -> None:
+    as_json = narrow.invoke(app, ["dependencies", "--json"])
+    rows = json.loads(as_json.stdout)["tables"]["dependencies"]
+    result = narrow.invoke(app, ["dependencies", "--csv", str(tmp_path / "d.csv")])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)
+    assert len(frame) == len(rows) and list(frame.columns) == list(rows[0])
+
+
+def test_names_by_default_ids_on_request(narrow: CliRunner) -> None:
+    named = narrow.invoke(app, ["dependencies"]).stdout
+    ids = narrow.invoke(app, ["dependencies", "--ids"]).stdout
+    assert "155 mm complete round" in named and "shell_155" not in named
+    assert "shell_155" in ids
+
+
+def test_drones_are_not_modelled_rather_than_zero(narrow: CliRunner) -> None:
+    text = narrow.invoke(app, ["dependencies"]).stdout
+    assert "FPV strike drone" in text and "not modelled" in text
+
+
+def test_outlook_rows_add_up() -> None:
+    from materiel.reporting.columns import outlook_rows
+
+    frame = pd.DataFrame(
+        {
+            "item": ["a", "a"],
+            "unit": ["round", "round"],
+            "need": [100.0, 100.0],
+            "arriving": [40.0, 30.0],
+            "from_stocks": [10.0, 0.0],
+            "from_idle_capacity": [10.0, 10.0],
+            "europe_extra": [20.0, 10.0],
+            "shortfall_before": [50.0, 50.0],
+            "shortfall_after": [35.0, 45.0],
+        }
+    )
+    row = outlook_rows(frame).iloc[0]
+    parts = row["arriving"] + row["own_stock"] + row["stocks_used"] + row["idle_used"]
+    assert row["need"] - parts == pytest.approx(row["short"])
+    assert row["short"] == pytest.approx(80.0)  # what the simulator left short
+    assert row["stocks_used"] + row["idle_used"] == pytest.approx(20.0)
+
+
+def test_long_layout_when_the_table_cannot_fit() -> None:
+    frame = pd.DataFrame({f"column_{k}": [1234567.0 * k] for k in range(12)})
+    console = Console(width=40, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(fitted(frame, "wide"))
+    text = console.export_text()
+    assert "…" not in text
+    for k in range(12):
+        assert f"column {k}:" in text
+    assert max(len(line) for line in text.splitlines()) <= 40
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: numbers.quantity(1_880_000, "round"), "1.88 M rounds"),
+        (lambda: numbers.money(2.4e9), "EUR 2.4 bn"),
+        (lambda: numbers.quantity(281_000, "t"), "281 k t"),
+        (lambda: numbers.quantity(999_700, "round"), "1 M rounds"),
+        (lambda: numbers.quantity(1, "round"), "1 round"),
+        (lambda: numbers.share(0.4213), "42.1%"),
+        (lambda: numbers.compact(float("nan")), ""),
+        (lambda: numbers.compact(float("inf")), "∞"),
+        (lambda: numbers.month_label("2027-01", 14), "2028-03"),
+    ],
+)
+def test_number_formatter(call: object, expected: str) -> None:
+    assert call() == expected  # type: ignore[operator]
+
+
+def test_help_shows_defaults_and_explains_columns(narrow: CliRunner) -> None:
+    sweep = narrow.invoke(app, ["sweep", "--help"]).stdout
+    assert "a local cluster" in sweep
+    sens = narrow.invoke(app, ["sensitivity", "--help"]).stdout
+    assert "scenario's" in sens
+    gap = narrow.invoke(app, ["gap", "--help"]).stdout
+    assert "P(residual)" in gap and "Columns" in gap
