@@ -146,6 +146,7 @@ def simulate(
             f"(p10 {numbers.ratio(last['p10'])}, p90 {numbers.ratio(last['p90'])})",
             highlight=False,
         )
-    for path in (target, csv, xlsx):
+    for path in (csv, xlsx):
         if path is not None:
             out.print(f"Saved [bold]{path}[/]", highlight=False)
+    out.print(f"Results saved to [bold]{target}[/]", highlight=False)

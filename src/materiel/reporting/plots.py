@@ -166,39 +166,124 @@ def plot_chokepoints(table: pd.DataFrame, top: int = 10) -> go.Figure:
     return fig
 
 
+NOT_MODELLED = "not modelled"
+MARKET_LABEL = "bought on the market (origin not modelled)"
+MARKET_COLOUR = "#bdbdbd"
+
+
+def dependency_shares(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The dependencies chart's data, missing values filled with 0 so every bar stacks to
+    what the data says.
+
+    Returns ``(by_end_item, by_input, not_modelled)``: value shares of each end item's inputs
+    by country (rows: end items, columns: countries and ``(market)``; each row sums to 1),
+    supply shares of each input by country (each row sums to 1) and the end items whose
+    bill of materials gives no basis for a share (no bill of materials, or no priced input
+    of known origin), which the chart marks 'not modelled' instead of showing 0 %."""
+    from materiel.analysis.dependencies import MARKET
+
+    rows = table[table["origin"].isin(["europe", "outside", "unknown"])]
+    by_end = rows.pivot_table(
+        index="end_item", columns="country", values="value_share", aggfunc="sum", fill_value=0.0
+    )
+    ends = list(dict.fromkeys(table["end_item"]))
+    by_end = by_end.reindex(ends).fillna(0.0)
+    not_modelled = [e for e in ends if not by_end.loc[e].sum() > 0]
+    by_end = by_end.drop(index=not_modelled)
+    inputs = rows[rows["input"] != ""].drop_duplicates(["input", "country"])
+    by_input = inputs.pivot_table(
+        index="input", columns="country", values="input_share", aggfunc="sum", fill_value=0.0
+    )
+    for frame in (by_end, by_input):
+        if MARKET in frame.columns:  # the market last
+            frame.insert(len(frame.columns) - 1, MARKET, frame.pop(MARKET))
+    return by_end, by_input, not_modelled
+
+
 def plot_dependencies(table: pd.DataFrame) -> go.Figure:
-    """For every input with a known origin: its supply by country (stacked shares), countries
-    outside Europe in red tones."""
-    known = table[table["origin"] != "unknown"]
-    if known.empty:
-        return _empty("Dependencies", "no inputs with a known origin")
-    shares = known.drop_duplicates(["input", "country"])
-    outside = shares[shares["origin"] == "outside"].groupby("input")["input_share"].sum()
-    order = outside.reindex(shares["input"].unique()).fillna(0).sort_values().index.tolist()
-    fig = go.Figure()
-    countries = shares.groupby(["country", "origin"])["input_share"].sum().reset_index()
-    countries = countries.sort_values(["origin", "input_share"], ascending=[False, False])
-    outside_set = set(countries.loc[countries["origin"] == "outside", "country"])
-    colours = country_colours(list(countries["country"]), outside_set)
-    for _, c in countries.iterrows():
-        colour = colours[c["country"]]
-        part = shares[shares["country"] == c["country"]].set_index("input").reindex(order)
+    """Left: each end item's input value by country of origin (stacked shares summing to
+    100 %; 'not modelled' where the dataset has no bill of materials or no priced input of
+    known origin for it). Right: each input's supply by country (summing to 100 %). Countries
+    outside Europe in red tones, inputs bought on the market in grey."""
+    from materiel.analysis.dependencies import MARKET
+
+    if table.empty:
+        return _empty("Dependencies", "no end items")
+    by_end, by_input, not_modelled = dependency_shares(table)
+    outside_set = set(table.loc[table["origin"] == "outside", "country"])
+    countries = [c for c in dict.fromkeys([*by_end.columns, *by_input.columns]) if c != MARKET]
+    countries.sort(key=lambda c: (c not in outside_set, c))
+    colours = country_colours(countries, outside_set)
+    colours[MARKET] = MARKET_COLOUR
+    outside_cols = [c for c in by_end.columns if c in outside_set]
+    modelled = by_end[outside_cols].sum(axis=1).sort_values().index.tolist()
+    end_order = modelled + not_modelled
+    in_outside = [c for c in by_input.columns if c in outside_set]
+    input_order = by_input[in_outside].sum(axis=1).sort_values().index.tolist()
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["end items: input value by origin", "inputs: supply by origin"],
+        horizontal_spacing=0.22,
+    )
+    for country in [*countries, MARKET]:
+        name = (
+            MARKET_LABEL
+            if country == MARKET
+            else (f"{country} ({'outside' if country in outside_set else 'Europe'})")
+        )
+        for col, frame, order, what in (
+            (1, by_end, modelled, "of the input value of"),
+            (2, by_input, input_order, "of the supply of"),
+        ):
+            if country not in frame.columns:
+                continue
+            values = frame[country].reindex(order).fillna(0.0)
+            fig.add_trace(
+                go.Bar(
+                    y=order,
+                    x=values.to_numpy(),
+                    orientation="h",
+                    name=name,
+                    legendgroup=country,
+                    showlegend=not any(t.legendgroup == country for t in fig.data),
+                    marker_color=colours[country],
+                    hovertemplate=f"{country}: " + "%{x:.1%} " + what + " %{y}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    if not_modelled:
         fig.add_trace(
             go.Bar(
-                y=order,
-                x=part["input_share"],
+                y=not_modelled,
+                x=[1.0] * len(not_modelled),
                 orientation="h",
-                name=f"{c['country']} ({'outside' if c['origin'] == 'outside' else 'Europe'})",
-                marker_color=colour,
-                hovertemplate=f"{c['country']}: " + "%{x:.1%} of %{y}",
-            )
+                name=NOT_MODELLED,
+                marker={
+                    "color": "white",
+                    "line": {"color": "#757575", "width": 1},
+                    "pattern": {"shape": "/", "fgcolor": "#9e9e9e"},
+                },
+                text=[NOT_MODELLED] * len(not_modelled),
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertemplate="%{y}: not modelled (no bill of materials or no input of known "
+                "origin in the dataset)<extra></extra>",
+            ),
+            row=1,
+            col=1,
         )
+    rows = max(len(end_order), len(input_order))
+    fig.update_yaxes(categoryorder="array", categoryarray=end_order, row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=input_order, row=1, col=2)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
     fig.update_layout(
         barmode="stack",
         template=TEMPLATE,
-        height=max(320, 26 * len(order) + 160),
-        title="Where each input comes from (share of supply; red: outside Europe)",
-        xaxis={"title": "share of the input's supply", "tickformat": ".0%"},
+        height=max(360, 26 * rows + 180),
+        title="Where inputs come from (shares; red: outside Europe; grey: bought on the market)",
+        legend={"orientation": "h", "y": -0.12},
     )
     return fig
 
