@@ -123,16 +123,16 @@ def sources(
     full: Annotated[
         bool,
         typer.Option(
-            "--full", help="Every sourced figure (table, row, field, low/central/high, URL)."
+            "--full", help="Print every sourced figure (table, row, field, low/central/high, URL)."
         ),
     ] = False,
     as_json: JsonOption = False,
     csv: CsvOption = None,
 ) -> None:
-    """List the sources: id, status, date, short title and the figures citing each.
+    """List the sources: id, status, date and a short title, most cited first.
 
     With --full, every sourced figure: central/low/high, unit and its source's status,
-    date, URL. --json and --csv give the same rows as the terminal view (in full)."""
+    date, URL. --json and --csv write every sourced figure (the same rows)."""
     with user_errors():
         check_csv(csv)
         from materiel.schema.docs import sourced_figures
@@ -149,19 +149,12 @@ def sources(
         figures = figures[figures["status"] == status]
     if table is not None:
         figures = figures[figures["table"] == table]
-    if full:
-        rows = figures
-    else:
-        counts = figures["source"].value_counts().rename("figures")
-        listed = dataset.tables["sources"].set_index("source").join(counts, how="inner")
-        rows = listed.sort_values("figures", ascending=False).reset_index()
-        rows = rows[["source", "status", "date", "title", "url", "figures"]]
-    if csv is not None:
+    if csv is not None:  # machine output: every figure
         with user_errors():
             csv.parent.mkdir(parents=True, exist_ok=True)
-            rows.to_csv(csv, index=False)
+            figures.to_csv(csv, index=False)
     if as_json:
-        records: list[dict[str, Any]] = json.loads(rows.to_json(orient="records"))
+        records: list[dict[str, Any]] = json.loads(figures.to_json(orient="records"))
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
         return
     from materiel.reporting.tables import fitted
@@ -170,13 +163,16 @@ def sources(
         title = f"{len(figures)} sourced figures from {figures['source'].nunique()} sources"
         out.print(
             fitted(
-                rows,
+                figures,
                 title,
                 headers=FIGURE_HEADERS,
                 kinds={"central": "number", "low": "number", "high": "number"},
             )
         )
     else:
+        counts = figures["source"].value_counts().rename("figures")
+        listed = dataset.tables["sources"].set_index("source").join(counts, how="inner")
+        rows = listed.sort_values("figures", ascending=False).reset_index()
         shown = rows.assign(title=rows["title"].map(_short))
         title = f"{len(rows)} sources cited by {len(figures)} figures (--full: every figure)"
         out.print(fitted(shown, title, headers=VIEWS["sources"].headers))

@@ -76,7 +76,7 @@ def format_frame(
     if units is None:
         units = row_units(frame)
     if units is not None:
-        units = units.reindex(shown.index).fillna("").astype(str)
+        units = units.reindex(shown.index).astype(object).fillna("").astype(str)
     out = pd.DataFrame(index=shown.index)
     for col in shown.columns:
         kind = (kinds or {}).get(col) or column_kind(shown, col)
@@ -221,8 +221,6 @@ class FittedTable:
             if all(self.numeric[j] or sizes[j] >= highs[j] for j in range(len(sizes))):
                 break
         table = Table(
-            title=Text(self.title),
-            title_justify="left",
             box=box.SIMPLE_HEAD,
             show_edge=False,
             pad_edge=False,
@@ -259,6 +257,7 @@ class FittedTable:
         if long:
             yield from self.long(width)
         else:
+            yield Text(self.title, style="italic")
             yield self.table(width)
         if self.note:
             yield Text(self.note, style="dim")
