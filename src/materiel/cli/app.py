@@ -29,8 +29,9 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        metavar="<dir>",
-        help="Dataset folder; tables it lacks come from the bundled dataset.",
+        metavar="<dir|file.xlsx>",
+        help="Dataset folder (tables it lacks come from the bundled dataset) or a workbook "
+        "written by `materiel data export`.",
     ),
 ]
 SeedOption = Annotated[

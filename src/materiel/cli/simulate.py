@@ -115,7 +115,12 @@ def simulate(
             from materiel.reporting.workbook import write_tables
             from materiel.simulation.summary import by_month
 
-            write_tables(xlsx, {**tables, "by_month": by_month(result, actor)})
+            from materiel.reporting.numbers import month_labels
+
+            monthly = by_month(result, actor)
+            dates = month_labels(model.dataset.meta.start, monthly["month"])
+            monthly.insert(1, "date", monthly.pop("date") if "date" in monthly else dates)
+            write_tables(xlsx, {**tables, "by_month": monthly})
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,

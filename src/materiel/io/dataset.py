@@ -83,11 +83,16 @@ def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:
 
 
 def load_dataset(path: Path | str | None = None) -> Dataset:
-    """Load and validate a dataset folder (default: the bundled dataset).
+    """Load and validate a dataset folder (default: the bundled dataset) or an ``.xlsx``
+    workbook written by ``materiel data export``.
 
     Tables missing from ``path`` are taken from the bundled default; so is ``dataset.yaml``.
     Raises :class:`DatasetError` listing every problem found.
     """
+    if path is not None and Path(path).suffix.lower() == ".xlsx":
+        from materiel.io.excel import load_workbook
+
+        return load_workbook(path)[0]
     folder = Path(path) if path is not None else DEFAULT_DATA
     if not folder.is_dir():
         raise DatasetError([DataIssue(str(folder), None, None, "dataset folder not found")])
