@@ -112,10 +112,9 @@ def simulate(
         if csv is not None:
             write_csv(tables, csv)
         if xlsx is not None:
+            from materiel.reporting.numbers import month_labels
             from materiel.reporting.workbook import write_tables
             from materiel.simulation.summary import by_month
-
-            from materiel.reporting.numbers import month_labels
 
             monthly = by_month(result, actor)
             dates = month_labels(model.dataset.meta.start, monthly["month"])
