@@ -78,7 +78,7 @@ VIEWS: dict[str, View] = {
     for v in (
         View(
             "simulate",
-            "shortfall over the horizon",
+            "Shortfall over the horizon",
             (
                 Col("item", "item", "item the actor uses (its name; --ids for the id)"),
                 Col("wanted", "need", "what the actor wants to fire over the horizon (mean)"),
@@ -387,6 +387,17 @@ VIEWS: dict[str, View] = {
 }
 
 
+COMMANDS = {
+    "sead": "deterrence",
+    "investments": "plan",
+    "plan_shortfall": "plan",
+    "capacity_value": "plan",
+    "budget": "plan",
+    "sources": "data sources",
+}
+"""The command printing each view, where it differs from the view's name."""
+
+
 def glossary_markdown() -> str:
     """The glossary page: every printed table's columns and their meaning."""
     lines = [
@@ -404,7 +415,9 @@ def glossary_markdown() -> str:
         "",
     ]
     for view in VIEWS.values():
-        lines += [f"## {view.title} (`{view.name}`)", "", "| column | meaning |", "|---|---|"]
+        command = COMMANDS.get(view.name, view.name)
+        lines += [f"## {view.title} (`materiel {command}`)", ""]
+        lines += ["| column | meaning |", "|---|---|"]
         lines += [f"| {c.header} | {c.meaning} |" for c in view.columns]
         lines.append("")
     return "\n".join(lines)
