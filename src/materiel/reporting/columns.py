@@ -421,3 +421,11 @@ def glossary_markdown() -> str:
         lines += [f"| {c.header} | {c.meaning} |" for c in view.columns]
         lines.append("")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m materiel.reporting.columns: rewrite docs/glossary.md
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[3] / "docs" / "glossary.md"
+    target.write_text(glossary_markdown(), encoding="utf-8")
+    print(f"wrote {target}")
