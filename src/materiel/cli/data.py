@@ -59,19 +59,32 @@ def check(
         ),
     ] = None,
     as_json: JsonOption = False,
+    csv: CsvOption = None,
 ) -> None:
-    """Validate a dataset; list every problem at once (file, row, field, why), exit 2."""
-    from materiel.schema.validate import DatasetError
+    """Validate a dataset; list every problem at once (file, row, field, why), exit 2.
 
+    --csv writes the problems (the --json issues), one row each; none if valid."""
+    import pandas as pd
+
+    from materiel.schema.validate import DataIssue, DatasetError
+
+    columns = list(DataIssue.__dataclass_fields__)
     with user_errors():
+        check_csv(csv)
         try:
             dataset = _load(path)
         except DatasetError as e:
+            if csv is not None:
+                rows = pd.DataFrame([asdict(i) for i in e.issues], columns=columns)
+                rows.to_csv(csv, index=False)
             if not as_json:
                 raise
             payload = {"valid": False, "issues": [asdict(i) for i in e.issues]}
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
             raise typer.Exit(2) from None
+    if csv is not None:
+        with user_errors():
+            pd.DataFrame([], columns=columns).to_csv(csv, index=False)
     if as_json:
         sys.stdout.write(json.dumps({"valid": True, **_summary(dataset)}, indent=2) + "\n")
         return

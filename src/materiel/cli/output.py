@@ -61,13 +61,15 @@ def print_table(
 
     start = None
     kinds = None
+    note = ""
     if view is not None:
         spec = VIEWS[view]
         if spec.condense is not None:
             frame = spec.condense(frame)
         headers = spec.headers
         kinds = spec.kinds
+        note = spec.note
     if model is not None:
         frame = with_names(frame, model, ids)
         start = model.dataset.meta.start
-    out.print(fitted(frame, title, max_rows, headers, start, kinds=kinds))
+    out.print(fitted(frame, title, max_rows, headers, start, note, kinds))

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from materiel.cli.app import DataOption, app, err, out, progress_bar, user_errors
+from materiel.cli.output import CsvOption, check_csv
+from materiel.reporting.columns import VIEWS
 
 
-@app.command()
+@app.command(epilog=VIEWS["sweep"].epilog())
 def sweep(
     spec: Annotated[
         str, typer.Argument(help="Sweep spec YAML path, or a bundled spec (e.g. us-stop-month).")
@@ -41,9 +43,11 @@ def sweep(
         bool, typer.Option("--json", help="Print a JSON summary on stdout.")
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Run a grid or sample of scenario variants on Dask; resume where a sweep stopped."""
     with user_errors():
+        check_csv(csv)
         from materiel.sweep.cluster import dask_client
         from materiel.sweep.run import SUFFIXES, pending, prepare, run_sweep
         from materiel.sweep.spec import load_spec
@@ -61,6 +65,12 @@ def sweep(
         ):
             outcome = run_sweep(ready, client, target, progress=lambda _c, _s: advance(1))
     rows = _rows(outcome.result)
+    if csv is not None:
+        import pandas as pd
+
+        with user_errors():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_csv(csv, index=False)
     failed = [
         {"case": c.id, "parameters": c.values, "error": outcome.failed[c.id]}
         for c in outcome.cases
@@ -125,7 +135,11 @@ def _show(value: float | None, fmt: str) -> str:
 
     if value is None:
         return "-"
-    return {"pct": numbers.share, "bn": numbers.money, "num": numbers.ratio}[fmt](value)
+    if fmt == "pct":
+        return numbers.share(value)
+    if fmt == "bn":
+        return numbers.money(value)
+    return numbers.ratio(value)
 
 
 def _print_table(rows: list[dict[str, Any]], name: str, labels: list[str]) -> None:
@@ -146,7 +160,7 @@ def _print_table(rows: list[dict[str, Any]], name: str, labels: list[str]) -> No
         out.print(f"({len(rows) - 60} more cases in the results file)")
 
 
-@app.command()
+@app.command(epilog=VIEWS["sensitivity"].epilog())
 def sensitivity(
     scenario: Annotated[
         str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
@@ -187,9 +201,11 @@ def sensitivity(
         bool, typer.Option("--json", help="Print the ranking as JSON on stdout.")
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Rank the uncertain inputs by their effect on the shortfall (Morris or Sobol, SALib)."""
     with user_errors():
+        check_csv(csv)
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
@@ -215,6 +231,9 @@ def sensitivity(
                 actor=actor, months=months, progress=advance, by=group,
             )  # fmt: skip
         plot_ranking(ranking, target, top=top)
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            ranking.to_csv(csv, index=False)
     if as_json:
         payload = {
             "scenario": scen.name,

@@ -32,6 +32,8 @@ class View:
     title: str
     columns: tuple[Col, ...]
     condense: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    note: str = ""
+    """Printed under the table (e.g. how its columns add up)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -46,7 +48,8 @@ class View:
     def epilog(self) -> str:
         """The columns explained, for a command's ``--help``."""
         parts = [f"{c.header}: {c.meaning}" for c in self.columns]
-        return f"Columns of '{self.title}': " + "; ".join(parts) + "."
+        text = f"Columns of '{self.title}': " + "; ".join(parts) + "."
+        return f"{text} {self.note}" if self.note else text
 
 
 def outlook_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -156,6 +159,8 @@ VIEWS: dict[str, View] = {
                 Col("covered_share", "covered", "share of the need fired (1 - short / need)"),
             ),
             outlook_rows,
+            "Each row adds up: need - arriving - own stocks - EU stocks - idle cap. = short "
+            "(window totals, item units).",
         ),
         View(
             "chokepoints",
@@ -386,6 +391,55 @@ VIEWS: dict[str, View] = {
     )
 }
 
+
+EXTRA_VIEWS = (
+    View(
+        "sweep",
+        "Sweep",
+        (
+            Col("case", "case", "case id (one combination of the swept parameters)"),
+            Col(
+                "unmet_share_mean",
+                "unmet (mean over items)",
+                "mean over items of the unmet share of the need",
+            ),
+            Col(
+                "p_short_max",
+                "P(short) worst item",
+                "the highest probability of a short month over the items",
+            ),
+            Col("cost_mean_eur", "cost", "mean cost (EUR)"),
+            Col("objective_eur", "objective", "LP objective: costs + shortfall penalty (EUR)"),
+            Col("capex_eur", "capex", "investment chosen by the LP (EUR)"),
+            Col("fire_ratio_p50", "fire ratio p50", "Ukraine:Russia fire ratio, median"),
+            Col("status", "status", "ok, or why the case failed"),
+        ),
+        note="The swept parameters come first, one column each, as named in the spec.",
+    ),
+    View(
+        "sensitivity",
+        "Sensitivity ranking",
+        (
+            Col("rank", "rank", "1 = the input that moves the shortfall most"),
+            Col("input", "input", "an uncertain input group (a figure family, per item)"),
+            Col("elements", "elements", "figures in the group"),
+            Col(
+                "mu_star",
+                "mu_star",
+                "Morris: mean absolute elementary effect on the metric; with Sobol this "
+                "column is ST, the total-order share of the variance",
+            ),
+            Col("conf", "+/- 95% conf", "its 95 % confidence half-width"),
+            Col(
+                "sigma",
+                "sigma",
+                "Morris: spread of the effects (interactions, non-linearity); with Sobol "
+                "this column is S1, the first-order share of the variance",
+            ),
+        ),
+    ),
+)
+VIEWS.update({v.name: v for v in EXTRA_VIEWS})
 
 COMMANDS = {
     "sead": "deterrence",
