@@ -162,3 +162,16 @@ def test_help_shows_defaults_and_explains_columns(narrow: CliRunner) -> None:
     assert "scenario's" in sens
     gap = narrow.invoke(app, ["gap", "--help"]).stdout
     assert "P(residual)" in gap and "Columns" in gap
+
+
+def test_month_options_take_calendar_months(narrow: CliRunner) -> None:
+    assert numbers.month_index("2027-03", "2027-01") == 2
+    assert numbers.month_index("5", "2027-01") == 5
+    for bad in ("2026-12", "2027-13", "March"):
+        with pytest.raises(ValueError, match="--month"):
+            numbers.month_index(bad, "2027-01", "--month")
+    by_date = narrow.invoke(app, ["gap", "--month", "2027-04", "--draws", "3", "--json"])
+    by_index = narrow.invoke(app, ["gap", "--month", "3", "--draws", "3", "--json"])
+    assert json.loads(by_date.stdout)["tables"] == json.loads(by_index.stdout)["tables"]
+    early = narrow.invoke(app, ["gap", "--month", "2026-12", "--draws", "3"])
+    assert early.exit_code == 2 and "before the dataset's start" in early.output

@@ -63,13 +63,15 @@ PngOption = Annotated[
 RowsOption = Annotated[
     int, typer.Option(min=1, metavar="<n>", help="Rows shown in the terminal table.")
 ]
+MONTH_HELP = ""
+"""Month options take a calendar month YYYY-MM or an index (0 = the dataset's start): the
+metavar says so; the glossary and the user guide explain it."""
 MonthOption = Annotated[
-    int | None,
+    str | None,
     typer.Option(
-        min=0,
-        metavar="<month>",
+        metavar="<YYYY-MM|n>",
         show_default="scenario's, else 2",
-        help="Month US deliveries stop.",
+        help="Month US deliveries stop" + MONTH_HELP + ".",
     ),
 ]
 CentralSeedOption = Annotated[
@@ -115,6 +117,7 @@ def run_analysis(
         check_csv(csv)
         scen = load_scenario(scenario or first.scenario)
         model = compile_model(load_dataset(data))
+        options = _months(options, model.dataset.meta.start)
         tables = {}
         for k, name in enumerate(names):
             spec = REGISTRY[name]
@@ -159,6 +162,31 @@ def run_analysis(
             out.print(
                 f"Saved [bold]{path}[/]" + (" (and one per extra table)" if len(names) > 1 else "")
             )
+
+
+MONTH_OPTIONS = {
+    "stop_month": "--month",
+    "month": "--month",
+    "start": "--start",
+    "ceasefire_month": "--ceasefire-month",
+    "decide_month": "--decide-month",
+}
+"""Analysis keyword -> the option that sets it, for the options that take a month."""
+
+
+def _months(options: dict[str, Any], start: str) -> dict[str, Any]:
+    """Month options as indices: YYYY-MM counted from the dataset's ``start``; unset ones
+    dropped (the analysis's default applies)."""
+    from materiel.reporting.numbers import month_index
+
+    out = dict(options)
+    for key, flag in MONTH_OPTIONS.items():
+        if key in out:
+            if out[key] is None:
+                del out[key]
+            else:
+                out[key] = month_index(str(out[key]), start, flag)
+    return out
 
 
 def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[str, Any]) -> Any:
@@ -216,11 +244,13 @@ def outlook(
         int, typer.Option(min=1, max=240, metavar="<months>", help="Length of the window.")
     ] = 4,
     start: Annotated[
-        int,
+        str | None,
         typer.Option(
-            min=0, metavar="<month>", help="First month of the window (0 = dataset start)."
+            metavar="<YYYY-MM|n>",
+            show_default="start",
+            help="First month of the window" + MONTH_HELP + ".",
         ),
-    ] = 0,
+    ] = None,
     stock_release: StockReleaseOption = 0.5,
     data: DataOption = None,
     draws: DrawsOption = None,
@@ -303,9 +333,13 @@ def chokepoints(
 def dependencies(
     scenario: ScenarioOption = None,
     month: Annotated[
-        int,
-        typer.Option(min=0, metavar="<month>", help="Month whose capacity sets the shares."),
-    ] = 0,
+        str | None,
+        typer.Option(
+            metavar="<YYYY-MM|n>",
+            show_default="start",
+            help="Month whose capacity sets the shares" + MONTH_HELP + ".",
+        ),
+    ] = None,
     basis: Annotated[
         str,
         typer.Option(
@@ -404,12 +438,11 @@ def coordination(
 def deterrence(
     scenario: CeasefireScenarioOption = None,
     ceasefire_month: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            min=0,
-            metavar="<month>",
+            metavar="<YYYY-MM|n>",
             show_default="scenario's, else 6",
-            help="Month the ceasefire starts.",
+            help="Month the ceasefire starts" + MONTH_HELP + ".",
         ),
     ] = None,
     threshold: Annotated[
@@ -458,8 +491,13 @@ def deterrence(
 def efficiency(
     scenario: ScenarioOption = None,
     decide_month: Annotated[
-        int, typer.Option(min=0, metavar="<month>", help="Month the options are decided.")
-    ] = 0,
+        str | None,
+        typer.Option(
+            metavar="<YYYY-MM|n>",
+            show_default="start",
+            help="Month the options are decided" + MONTH_HELP + ".",
+        ),
+    ] = None,
     lp: Annotated[
         bool, typer.Option(help="Also the LP value of each option (EUR per EUR).")
     ] = True,

@@ -29,9 +29,8 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        metavar="<dir|file.xlsx>",
-        help="Dataset folder (tables it lacks come from the bundled dataset) or a workbook "
-        "written by `materiel data export`.",
+        metavar="<dir|xlsx>",
+        help="Dataset folder or .xlsx (missing tables: the bundled ones).",
     ),
 ]
 SeedOption = Annotated[

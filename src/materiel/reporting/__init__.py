@@ -189,6 +189,7 @@ def view_html(frame: pd.DataFrame, view: str, model: Model, max_rows: int | None
 
 def _sections_html(report: Report) -> list[dict[str, Any]]:
     from materiel.reporting.columns import VIEWS
+    from materiel.reporting.names import with_names
 
     sections = []
     for k, s in enumerate(report.sections):
@@ -201,7 +202,8 @@ def _sections_html(report: Report) -> list[dict[str, Any]]:
             "seconds": s.seconds,
         }
         if s.table is not None:
-            item["plot"] = _plot_html(s.spec.figure(s.table), f"plot-{k}-{s.spec.name}")
+            named = with_names(s.table, report.model)  # plots label items by name too
+            item["plot"] = _plot_html(s.spec.figure(named), f"plot-{k}-{s.spec.name}")
             view = VIEWS.get(s.spec.name)
             if view is not None and view.condense is not None:
                 condensed = view.condense(s.table)

@@ -333,7 +333,7 @@ VIEWS: dict[str, View] = {
                 Col("scale", "scale", "share of the option built", "share"),
                 Col("capex_eur", "capex", "capital cost (EUR)"),
                 Col("first_output_date", "first output", "calendar month of first output"),
-                Col("added", "adds", "capacity added per month (item units)"),
+                Col("added", "adds per month", "capacity added per month (item units)"),
             ),
         ),
         View(

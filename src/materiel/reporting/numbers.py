@@ -105,6 +105,23 @@ def month_label(start: str, index: int) -> str:
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
 
 
+def month_index(text: str, start: str, name: str = "month") -> int:
+    """A month given as ``YYYY-MM`` (a calendar month) or an index (``0`` = ``start``) as an
+    index from ``start``; ValueError naming ``name`` if it is neither or before ``start``."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    parts = text.split("-")
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
+        year, month = int(parts[0]), int(parts[1])
+        y0, m0 = (int(p) for p in start[:7].split("-"))
+        index = (year - y0) * 12 + month - m0
+        if index < 0:
+            raise ValueError(f"{name} {text} is before the dataset's start ({start[:7]})")
+        return index
+    raise ValueError(f"{name} must be a calendar month YYYY-MM or a month index >= 0, got '{text}'")
+
+
 def month_labels(start: str, indices: Iterable[int]) -> list[str]:
     """:func:`month_label` of every index."""
     return [month_label(start, int(i)) for i in indices]

@@ -46,7 +46,10 @@ def run_simulation(model: Model, scenario: Scenario, draws: int, seed: int) -> S
         actor = main_actor(model, "ukraine")
         result = simulate(model, scenario, draws=draws, seed=seed)
         summary = summarize(result, actor).reset_index()
-        return SimulationSection(actor, draws, summary, shortfall_fan(result, actor))
+        items = model.dataset.tables["items"]
+        categories = dict(zip(items["item"], items["category"].astype(str), strict=True))
+        fan = shortfall_fan(result, actor, categories=categories)
+        return SimulationSection(actor, draws, summary, fan)
     except ValueError as e:
         return SimulationSection("", draws, None, None, str(e))
 

@@ -225,7 +225,7 @@ def plot_dependencies(table: pd.DataFrame) -> go.Figure:
         rows=1,
         cols=2,
         subplot_titles=["end items: input value by origin", "inputs: supply by origin"],
-        horizontal_spacing=0.22,
+        horizontal_spacing=0.3,
     )
     for country in [*countries, MARKET]:
         name = (
@@ -477,17 +477,32 @@ def plot_efficiency(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def shortfall_fan(result: Any, actor: str, items: int = 6) -> pd.DataFrame:
+def shortfall_fan(
+    result: Any, actor: str, items: int = 6, categories: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Tidy (item, date) table of the monthly shortfall's p10, p50 and p90 across draws for
-    the ``items`` key items of ``actor`` (largest mean unmet share of a non-zero need; item
-    units/month), with the mean need."""
+    the ``items`` key items of ``actor``, with the mean need (item units/month).
+
+    Key items: ranked by mean unmet share of a non-zero need; with ``categories`` (item ->
+    category) the worst item of each category comes first, so the chart spans artillery, air
+    defence, rockets, drones... rather than six interceptors."""
     wanted = result["wanted"].sel(actor=actor)
     short = result["shortfall"].sel(actor=actor)
     total = wanted.sum(["draw", "month"])
     used = total > 0
     share = (short.sum(["draw", "month"]) / total.where(used)).fillna(0.0)
     ranked = share.where(used, drop=True).sortby(share.where(used, drop=True), ascending=False)
-    keys = [str(i) for i in ranked["item"].to_numpy()[:items]]
+    ordered = [str(i) for i in ranked["item"].to_numpy()]
+    if categories:
+        seen: set[str] = set()
+        firsts = []
+        for item in ordered:
+            category = categories.get(item, item)
+            if category not in seen:
+                seen.add(category)
+                firsts.append(item)
+        ordered = firsts + [i for i in ordered if i not in firsts]
+    keys = ordered[:items]
     if not keys:
         return pd.DataFrame(columns=["item", "unit", "date", "need", "p10", "p50", "p90"])
     part = short.sel(item=keys)
@@ -524,8 +539,8 @@ def plot_shortfall_fan(fan: pd.DataFrame, names: dict[str, str] | None = None) -
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[f"{names.get(i, i)} ({units[i]}/month)" for i in items],
-        vertical_spacing=0.14 / max(rows / 2, 1),
+        subplot_titles=[f"{names.get(i, i)}<br>({units[i]}/month)" for i in items],
+        vertical_spacing=0.2 / max(rows / 2, 1),
     )
     for k, item in enumerate(items):
         part = fan[fan["item"] == item]
@@ -566,7 +581,8 @@ def plot_shortfall_fan(fan: pd.DataFrame, names: dict[str, str] | None = None) -
     fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m")
     fig.update_layout(
         template=TEMPLATE,
-        height=280 * rows + 120,
+        height=300 * rows + 160,
+        margin={"t": 120},
         title="Monthly shortfall of the key items: median and p10-p90 across draws",
         legend={"orientation": "h", "y": -0.08},
     )
@@ -590,7 +606,7 @@ def plot_plan_timeline(investments: pd.DataFrame) -> go.Figure:
                 mode="lines+markers+text",
                 line={"width": 8, "color": "#1f77b4"},
                 text=["", money(r["capex_eur"])],
-                textposition="middle right",
+                textposition="top left",
                 showlegend=False,
                 hovertemplate=f"{r['expansion']}: decided %{{x}}<extra></extra>",
             )
