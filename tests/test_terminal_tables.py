@@ -57,7 +57,8 @@ parameters:
 @pytest.fixture
 def narrow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     """The CLI's console at 80 columns, writing into a temporary folder."""
-    monkeypatch.setattr(out, "width", WIDTH)
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    monkeypatch.setattr(out, "width", WIDTH)  # the console read COLUMNS on import
     monkeypatch.chdir(tmp_path)
     return CliRunner()
 

@@ -174,7 +174,7 @@ VIEWS: dict[str, View] = {
                     "lost",
                     "share of end-item output value lost when the node is removed",
                 ),
-                Col("lost_share_half", "lost (half)", "the same when half its capacity is cut"),
+                Col("lost_share_half", "half cut", "the same when half its capacity is cut"),
                 Col(
                     "dual_value_eur",
                     "LP value",
@@ -197,24 +197,24 @@ VIEWS: dict[str, View] = {
                 ),
                 Col(
                     "most_dependent_input",
-                    "most dependent input",
-                    "the input with the largest share of supply outside Europe",
+                    "top input",
+                    "most dependent input: the one with the largest share of supply outside Europe",
                 ),
                 Col(
                     "its_outside_share",
-                    "its outside share",
-                    "that input's supply share outside Europe",
+                    "its outside",
+                    "the top input's share of supply from outside Europe",
                 ),
                 Col(
                     "outside_countries",
-                    "outside countries",
-                    "countries outside Europe and their share of the input value",
+                    "countries",
+                    "countries outside Europe and their share of the end item's input value",
                 ),
                 Col(
                     "inputs_modelled",
-                    "inputs known",
+                    "inputs",
                     "inputs of its bill of materials with a known origin (made by a "
-                    "modelled facility)",
+                    "modelled facility); 0 = not modelled",
                 ),
                 Col(
                     "basis",
