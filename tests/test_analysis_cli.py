@@ -46,6 +46,20 @@ def test_commands_print_json(
     assert isinstance(payload["tables"][table], list)
 
 
+def test_gap_json_by_hand(tiny_dir: Path, scenario_file: Path) -> None:
+    # Tiny chain, US stop in month 2 (see test_engine): Ukraine is 5,000 short a month from
+    # month 2. Germany holds the 5,000 rounds it ordered in month 0 (no floor): handed over,
+    # they fill month 2; month 3 stays short (the powder binds, no option in time).
+    args = ["gap", "-s", str(scenario_file), "--data", str(tiny_dir), "--draws", "1", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.stdout)["tables"]["gap"])
+    assert list(rows["gap"]) == [5_000, 5_000]
+    assert list(rows["from_stocks"]) == [5_000, 0]
+    assert list(rows["residual"]) == [0, 5_000]
+    assert list(rows["us_lost"]) == [5_000, 5_000]
+
+
 def test_gap_table_csv_and_png(tiny_dir: Path, scenario_file: Path, tmp_path: Path) -> None:
     csv, png = tmp_path / "gap.csv", tmp_path / "gap.png"
     result = runner.invoke(
@@ -72,9 +86,7 @@ def test_gap_table_csv_and_png(tiny_dir: Path, scenario_file: Path, tmp_path: Pa
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_coordination_and_deterrence_tables(
-    tiny_dir: Path, scenario_file: Path, tmp_path: Path
-) -> None:
+def test_deterrence_writes_both_tables(tiny_dir: Path, scenario_file: Path, tmp_path: Path) -> None:
     csv = tmp_path / "balance.csv"
     result = runner.invoke(
         app,
@@ -94,6 +106,13 @@ def test_coordination_and_deterrence_tables(
     )
     assert result.exit_code == 0, result.output
     assert csv.exists() and (tmp_path / "balance-sead.csv").exists()
+    balance = pd.read_csv(csv)
+    # tiny chain, ceasefire in month 1 (see test_analysis_deterrence): Russia 0 -> 81,000
+    assert list(balance["russia_stock"]) == [0, 27_000, 54_000, 81_000]
+
+
+@pytest.mark.xfail(reason="the LP (optimize/) is being moved to model v2", strict=False)
+def test_coordination_table(tiny_dir: Path, scenario_file: Path) -> None:
     result = runner.invoke(
         app,
         ["coordination", "-s", str(scenario_file), "--data", str(tiny_dir), "--weights", "DEU=1"],

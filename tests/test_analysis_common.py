@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import fig, row, tiny_tables, write_dataset
-from materiel.analysis.common import fill, leontief, technical_matrix, with_events
+from materiel.analysis.common import fill, full_orders, leontief, technical_matrix, with_events
+from materiel.analysis.layers import donor_stocks, holder_need
 from materiel.io.dataset import load_dataset
 from materiel.model.compiled import Model, compile_model
 from materiel.scenario import Scenario, parse_scenario
+from materiel.simulation import simulate
 
 
 def set_fig(r: dict[str, Any], name: str, value: float) -> None:
@@ -75,3 +77,33 @@ def test_with_events_replaces_and_appends() -> None:
     assert [e.type for e in out.events] == ["ceasefire", "us_supply_stops"]
     assert out.events[-1].month == 1
     assert [e.type for e in base.events] == ["us_supply_stops", "ceasefire"]  # unchanged
+
+
+def test_donor_stocks_count_european_stock_above_floors(tmp_path: Path) -> None:
+    # Germany holds 8,000 rounds with a floor of 5,000 (3,000 to give); France 1,000 under
+    # a floor of 2,000 (nothing, never negative); the US 9,000 (not European); Ukraine's own
+    # 10,000 are the holder's. No German orders, so Germany's stock stays 8,000.
+    tables = tiny_tables()
+    tables["allocations"] = tables["allocations"][:1]
+    tables["countries"].append(
+        row(country="FRA", name="France", region="europe", sustain_months=fig(1.0))
+    )
+    tables["stocks"] += [
+        row(actor="DEU", item="shell", quantity=fig(8_000.0), floor=fig(5_000.0)),
+        row(actor="FRA", item="shell", quantity=fig(1_000.0), floor=fig(2_000.0)),
+        row(actor="USA", item="shell", quantity=fig(9_000.0), floor=fig(0.0)),
+    ]
+    model = model_of(tmp_path, tables)
+    sc = scenario(3)
+    result = simulate(model, sc, draws=1)
+    for month in (0, 2):
+        held = donor_stocks(model, sc, result, month, ["shell"], "UKR", seed=0)
+        assert held.ravel() == pytest.approx([3_000])
+    # Ukraine's need: month 0 15,000 - 10,000 on hand, then 15,000 (it fires all it gets)
+    need = holder_need(model, sc, result, "UKR", ["shell"], seed=0)
+    assert need.ravel() == pytest.approx([5_000, 15_000, 15_000])
+
+
+def test_full_orders_cover_every_european_region() -> None:
+    assert [o.supplier for o in full_orders(3)] == ["europe", "ukraine"]
+    assert all(o.level == 1.0 and o.month == 3 for o in full_orders(3))

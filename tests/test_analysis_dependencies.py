@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import fig, row, tiny_tables
@@ -19,7 +20,7 @@ def two_country_chain() -> dict:
     t["recipes"].append(
         row(item="powder", input="linters", quantity=fig(1.0), unit="t/t"),
     )
-    t["actors"].append(row(actor="CHN", name="China", side="other"))
+    t["countries"].append(row(country="CHN", name="China", region="other", sustain_months=fig(1.0)))
     t["facilities"] = [
         facility("powder_deu", "powder", "DEU", 60.0, "t/month", unit_cost=10_000.0),
         facility("powder_chn", "powder", "CHN", 40.0, "t/month", unit_cost=10_000.0),
@@ -44,12 +45,43 @@ def test_shares_through_the_bill_of_materials(tmp_path: Path) -> None:
     # 80 + 20 = EUR 100 of inputs, of which 0.4 x 80 + 20 = EUR 52 from China
     assert rows["value_eur_per_unit"].sum() == pytest.approx(100.0)
     assert rows.loc[("powder", "DEU"), "value_share"] == pytest.approx(0.48)
-    summary = dependency_summary(table).iloc[0]
-    assert summary["end_item"] == "shell"
+    summary = dependency_summary(table).set_index("end_item").loc["shell"]
     assert summary["outside_value_share"] == pytest.approx(0.52)
     assert summary["most_dependent_input"] == "linters"
     assert summary["its_outside_share"] == pytest.approx(1.0)
     assert summary["outside_countries"] == "CHN 52.0%"
+
+
+def test_regions_come_from_the_countries_table(tmp_path: Path) -> None:
+    # Korea is an ally ('allied'), not Europe: its powder counts as outside Europe; Ukraine
+    # ('ukraine') counts as European.
+    tables = two_country_chain()
+    tables["countries"].append(
+        row(country="KOR", name="Korea", region="allied", sustain_months=fig(1.0))
+    )
+    tables["facilities"][0]["country"] = "KOR"  # the 60 t powder plant
+    tables["facilities"][2]["country"] = "UKR"  # the linters
+    table = dependencies(model_of(tmp_path, tables), scenario(3)).set_index(["input", "country"])
+    assert table.loc[("powder", "KOR"), "origin"] == "outside"
+    assert table.loc[("linters", "UKR"), "origin"] == "europe"
+    summary = dependency_summary(table.reset_index()).set_index("end_item").loc["shell"]
+    # outside: all the powder's value added (80 of 100 EUR), the linters are Ukrainian
+    assert summary["outside_value_share"] == pytest.approx(0.8)
+
+
+def test_end_items_without_inputs_are_not_modelled(tmp_path: Path) -> None:
+    # A drone with no bill of materials gets 'not modelled', not 0 % from outside Europe.
+    tables = two_country_chain()
+    tables["items"].append(item("drone", "drone", "end", "drone"))
+    tables["facilities"].append(facility("drones", "drone", "DEU", 100.0, "drone/month"))
+    table = dependencies(model_of(tmp_path, tables), scenario(3))
+    drone = table[table["end_item"] == "drone"]
+    assert list(drone["origin"]) == ["not modelled"]
+    assert drone["value_share"].isna().all()
+    summary = dependency_summary(table).set_index("end_item")
+    assert np.isnan(summary.loc["drone", "outside_value_share"])
+    assert summary.loc["drone", "outside_countries"] == "not modelled"
+    assert summary.loc["shell", "outside_value_share"] == pytest.approx(0.52)
 
 
 def test_capacity_basis_and_bad_basis(tmp_path: Path) -> None:

@@ -209,6 +209,7 @@ def test_workbook_round_trip_is_exact(tricky_dir: Path, tmp_path: Path) -> None:
 
 def test_workbook_layout_and_cell_types(tricky_dir: Path, tmp_path: Path) -> None:
     path = write_workbook(load_dataset(tricky_dir), tmp_path / "data.xlsx")
+    assert path.stat().st_mode & 0o777 == 0o644  # an ordinary file, not mkstemp's 0600
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["README", "dataset", *TABLES]
     items, facilities = book["items"], book["facilities"]

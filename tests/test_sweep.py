@@ -426,3 +426,11 @@ def test_plan_sweep_on_cluster(client: Client, tiny_dir: Path, tmp_path: Path) -
     # a later US stop never costs more; a larger budget never costs more
     assert obj[0] >= obj[2] - 1e-6 * abs(obj[0]) and obj[0] >= obj[1] - 1e-6 * abs(obj[0])
     assert set(res["unmet_share"].dims) == {"case", "item"}
+
+
+def test_the_local_dashboard_listens_on_loopback_only(client: Client) -> None:
+    """The LocalCluster's dashboard binds 127.0.0.1 (not every interface)."""
+    server = client.cluster.scheduler.http_server  # type: ignore[union-attr]
+    bound = {sock.getsockname()[0] for sock in server._sockets.values()}
+    assert bound == {"127.0.0.1"}
+    assert client.dashboard_link.startswith("http://127.0.0.1:")

@@ -16,16 +16,49 @@ from materiel.schema.validate import DataIssue, DatasetError
 
 SCENARIO_DIR = Path(str(resources.files("materiel") / "data" / "scenarios"))
 
-Month = Annotated[int, pydantic.Field(ge=0, description="month index from the dataset start")]
+MONTH_TEXT = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[
+    Annotated[int, pydantic.Field(ge=0)] | Annotated[str, pydantic.Field(pattern=MONTH_TEXT)],
+    pydantic.Field(
+        description="a calendar month 'YYYY-MM' or a month index from the dataset start (0 = start)"
+    ),
+]
 Fraction = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
+Factor = Annotated[float, pydantic.Field(ge=0.0, le=1e3, allow_inf_nan=False)]
+"""A multiplier on a rate: 0 stops it, 1 keeps it, 2 doubles it."""
+Rate = Annotated[float, pydantic.Field(ge=0.0, le=1e12, allow_inf_nan=False)]
+"""An absolute rate in the item's unit per month."""
+Quantity = Annotated[float, pydantic.Field(ge=0.0, le=1e13, allow_inf_nan=False)]
+Months = Annotated[int, pydantic.Field(ge=1, le=240)]
 
 
 class _Event(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Window(_Event):
+    """An event that holds from ``month`` for ``months`` months (to the horizon if omitted)."""
+
+    month: Month = 0
+    months: Months | None = None
+
+
+class _Scaled(_Window):
+    """A rate changed by a ``factor`` (>= 0, no cap) or set to an absolute ``rate``."""
+
+    factor: Factor | None = None
+    rate: Rate | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_of(self) -> _Scaled:
+        if (self.factor is None) == (self.rate is None):
+            raise ValueError("give exactly one of 'factor' (a multiplier >= 0) or 'rate'")
+        return self
 
 
 class USSupplyStops(_Event):
-    """All flows from actors on the US side stop from ``month`` on."""
+    """From ``month`` on, the US sends nothing outside the US: its flows, its lines' claims by
+    other countries and its transfers stop (other events may restart them later)."""
 
     type: Literal["us_supply_stops"]
     month: Month
@@ -36,30 +69,77 @@ class Ceasefire(_Event):
 
     type: Literal["ceasefire"]
     month: Month
-    intensity: Annotated[float, pydantic.Field(ge=0.0)] = 0.1
+    intensity: Annotated[float, pydantic.Field(ge=0.0, le=100.0, allow_inf_nan=False)] = 0.1
 
 
 class IntensityStep(_Event):
     month: Month
-    factor: Annotated[float, pydantic.Field(ge=0.0)]
+    factor: Annotated[float, pydantic.Field(ge=0.0, le=100.0, allow_inf_nan=False)]
 
 
 class Intensity(_Event):
     """Piecewise-constant intensity: each step's factor holds from its month on."""
 
     type: Literal["intensity"]
-    profile: list[IntensityStep] = pydantic.Field(min_length=1)
+    profile: list[IntensityStep] = pydantic.Field(min_length=1, max_length=1000)
     actors: list[str] | None = None
     """Actors affected (default: all)."""
 
 
+class Consumption(_Scaled):
+    """An actor's wanted use of ``item`` (or of every item) scaled or set over a window."""
+
+    type: Literal["consumption"]
+    actor: str
+    item: str | None = None
+
+
+class Flow(_Scaled):
+    """Deliveries from ``supplier`` to ``recipient`` of ``item`` (or of every item) scaled or
+    set over a window: flows outside the modelled lines and the recipient's claims on the
+    supplier's lines. ``supplier`` is a country or a region (e.g. ``us``)."""
+
+    type: Literal["flow"]
+    supplier: str
+    recipient: str
+    item: str | None = None
+
+
+class Transfer(_Window):
+    """``from`` gives ``to`` a total ``quantity`` of ``item`` spread evenly over the window, or
+    each month ``share`` of its stock above its floor; never below the floor."""
+
+    type: Literal["transfer"]
+    giver: str = pydantic.Field(alias="from")
+    to: str
+    item: str
+    quantity: Quantity | None = None
+    share: Fraction | None = None
+    months: Months = 1
+
+    @pydantic.model_validator(mode="after")
+    def _one_of(self) -> Transfer:
+        if (self.quantity is None) == (self.share is None):
+            raise ValueError("give exactly one of 'quantity' (total) or 'share' (per month)")
+        return self
+
+
+class Capacity(_Scaled):
+    """Working capacity of a facility (or of every line in a country) scaled, or a facility's
+    capacity set to ``rate`` units/month, over a window."""
+
+    type: Literal["capacity"]
+    node: str
+
+
 class SupplierOutage(_Event):
-    """A facility, or an actor's outgoing flows, lose ``fraction`` of output for ``months``."""
+    """A facility, or an actor's lines and outgoing flows, lose ``fraction`` of output for
+    ``months``."""
 
     type: Literal["supplier_outage"]
     node: str
     month: Month
-    months: Annotated[int, pydantic.Field(ge=1)] | None = None
+    months: Months | None = None
     fraction: Fraction = 1.0
 
 
@@ -71,41 +151,47 @@ class DeepStrike(_Event):
     target: str
     month: Month = 0
     fraction: Fraction
-    months: Annotated[int, pydantic.Field(ge=1)] | None = None
+    months: Months | None = None
     stock_fraction: Fraction = 0.0
 
 
-class Orders(_Event):
-    """European facilities (optionally only those making ``items``) are ordered at ``level``
-    x capacity from ``month`` on."""
+class Orders(_Window):
+    """Lines (of ``supplier``, default Europe; optionally only those making ``items``) produce
+    at least ``level`` x capacity over the window, whether or not anyone claims the output
+    (what nobody takes goes to the producer country's stock)."""
 
     type: Literal["orders"]
-    month: Month = 0
-    level: Fraction
+    level: Annotated[float, pydantic.Field(ge=0.0, le=10.0, allow_inf_nan=False)]
     items: list[str] | None = None
+    supplier: str = "europe"
 
 
-class Allocation(_Event):
-    """From ``month`` on, ``share`` of European output of ``item`` goes to ``recipient``."""
+class Allocation(_Window):
+    """``recipient`` claims ``share`` of its need of ``item`` (default: of every item it has a
+    claim on) from the lines of ``supplier`` (default: every supplier) over the window."""
 
     type: Literal["allocation"]
     recipient: str
-    item: str
-    share: Fraction
-    month: Month = 0
+    share: Annotated[float, pydantic.Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+    item: str | None = None
+    supplier: str | None = None
 
 
 class Budget(_Event):
     """Money available to the optimiser for orders and investments."""
 
     type: Literal["budget"]
-    eur_per_year: Annotated[float, pydantic.Field(ge=0.0)]
+    eur_per_year: Annotated[float, pydantic.Field(ge=0.0, le=1e13, allow_inf_nan=False)]
 
 
 Event = Annotated[
     USSupplyStops
     | Ceasefire
     | Intensity
+    | Consumption
+    | Flow
+    | Transfer
+    | Capacity
     | SupplierOutage
     | DeepStrike
     | Orders
@@ -117,6 +203,10 @@ EVENT_TYPES = (
     "us_supply_stops",
     "ceasefire",
     "intensity",
+    "consumption",
+    "flow",
+    "transfer",
+    "capacity",
     "supplier_outage",
     "deep_strike",
     "orders",
@@ -180,9 +270,23 @@ def parse_scenario(content: Any, filename: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(content)
     except pydantic.ValidationError as e:
-        issues = []
+        issues: list[DataIssue] = []
+        seen: set[tuple[str, str]] = set()
         for err in e.errors():
-            loc = [str(x) for x in err["loc"]]
-            allowed = ", ".join(EVENT_TYPES) if err["type"] == "union_tag_invalid" else None
-            issues.append(DataIssue(filename, None, ".".join(loc), err["msg"], allowed))
+            # drop pydantic's union branch names (event types, constrained-int/str)
+            loc = [
+                str(x)
+                for x in err["loc"]
+                if str(x) not in EVENT_TYPES and not str(x).startswith("constrained-")
+            ]
+            where = ".".join(loc)
+            message, allowed = err["msg"], None
+            if err["type"] == "union_tag_invalid":
+                allowed = ", ".join(EVENT_TYPES)
+            if any(str(x).startswith("constrained-") for x in err["loc"]):
+                message = f"not a month; got {err.get('input')!r}"
+                allowed = "a month index >= 0 or a calendar month 'YYYY-MM'"
+            if (where, message) not in seen:
+                seen.add((where, message))
+                issues.append(DataIssue(filename, None, where, message, allowed))
         raise DatasetError(issues) from None

@@ -163,7 +163,9 @@ def synthetic_tables(scale: int = 10, seed: int = 0) -> dict[str, pd.DataFrame]:
         )
     )
     actors = {**dict.fromkeys(EUROPE, "europe"), **OTHERS}
-    rows["actors"] = [row(actor=a, name=a, side=s) for a, s in actors.items()]
+    rows["countries"] = [
+        row(country=a, name=a, region=s, sustain_months=_fig(1.0, 0.0)) for a, s in actors.items()
+    ]
     rows["items"] = [
         row(item=r, name=r, unit="t", kind="raw", category="", limited="false") for r in RAW
     ]
@@ -270,9 +272,20 @@ def _demand(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator, j: 
         rows["consumption"].append(
             row(actor="UKR", item=item, rate=_fig(rate), rate_unit="round/month")
         )
-        rows["stocks"].append(row(actor="UKR", item=item, quantity=_fig(rate)))
+        rows["stocks"].append(row(actor="UKR", item=item, quantity=_fig(rate), floor=_fig(0.0)))
         rows["allocations"].append(
-            row(recipient="UKR", item=item, share=_fig(float(rng.uniform(0.3, 0.6)), 0.3))
+            row(
+                supplier="europe",
+                recipient="UKR",
+                item=item,
+                priority=1,
+                share=_fig(float(rng.uniform(0.3, 0.6)), 0.3),
+                rate=_fig(0.0),
+                rate_unit="round/month",
+            )
+        )
+        rows["priorities"].append(
+            row(item=item, priority=1, weight=COST[f"round_{kind}"], weight_source=SOURCE)
         )
         rows["flows"].append(
             row(
@@ -298,7 +311,9 @@ def _demand(rows: dict[str, list[dict[str, Any]]], rng: np.random.Generator, j: 
             rows["consumption"].append(
                 row(actor="RUS", item=item, rate=_fig(ru), rate_unit="round/month")
             )
-            rows["stocks"].append(row(actor="RUS", item=item, quantity=_fig(ru * 10)))
+            rows["stocks"].append(
+                row(actor="RUS", item=item, quantity=_fig(ru * 10), floor=_fig(0.0))
+            )
             for supplier, share in (("RUS", 0.8), ("PRK", 0.25)):
                 rows["flows"].append(
                     row(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from materiel.analysis.common import end_item_mask, item_price
+from materiel.analysis.common import end_item_mask, item_output, item_price
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import compile_scenario
 from materiel.model.sampling import sample
@@ -23,6 +23,7 @@ COLUMNS = [
     "lost_share",
     "lost_share_half",
     "lost_value_eur",
+    "added_weighted_shortfall_eur",
     "worst_item",
     "worst_item_lost_share",
     "dual_eur_per_unit_month",
@@ -41,7 +42,7 @@ def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]
     limited non-end items made by such facilities, countries hosting them."""
     names = model.dataset.tables["facilities"]["name"].to_numpy()
     item_names = model.dataset.tables["items"].set_index("item")["name"]
-    country_names = model.dataset.tables["actors"].set_index("actor")["name"]
+    country_names = model.dataset.tables["countries"].set_index("country")["name"]
     fac = np.flatnonzero(working)
     n_f = len(model.facilities)
     made = np.unique(model.facility_item[fac])
@@ -75,10 +76,12 @@ def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]
 
 def _removal(
     model: Model, scenario: Scenario, member: np.ndarray, fractions: tuple[float, ...]
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """End-item output over the horizon (item units) with no node removed, shape (I,), and
-    with each node cut by each fraction, shape (len(fractions), N, I). One vectorised run:
-    draw 0 is the base, then one draw per (fraction, node) with central parameters."""
+    with each node cut by each fraction, shape (len(fractions), N, I); and the weighted
+    shortfall over the horizon each cut adds (EUR-equivalent), shape (len(fractions), N).
+    One vectorised run: draw 0 is the base, then one draw per (fraction, node) with central
+    parameters."""
     n = len(member)
     rows = 1 + n * len(fractions)
     p = sample(model, rows, seed=0, uncertain=False)
@@ -86,11 +89,11 @@ def _removal(
     p["capacity"] = p["capacity"] * (1.0 - cut)
     p["added_capacity"] = p["added_capacity"] * (1.0 - cut[:, model.expansion_facility])
     out = run(model, compile_scenario(model, scenario), p)
-    onehot = np.zeros((len(model.facilities), len(model.items)))
-    onehot[np.arange(len(model.facilities)), model.facility_item] = 1.0
-    made = out["production"].astype(float).sum(axis=1) @ onehot  # (rows, I)
+    made = item_output(model, out["production"].sum(axis=1))  # (rows, I)
     made = made * end_item_mask(model)[None, :]
-    return made[0], made[1:].reshape(len(fractions), n, -1)
+    weighted = out["weighted_shortfall"].astype(float).sum(axis=1)  # (rows,)
+    added = (weighted[1:] - weighted[0]).reshape(len(fractions), n)
+    return made[0], made[1:].reshape(len(fractions), n, -1), added
 
 
 def _duals(model: Model, scenario: Scenario, member: np.ndarray) -> tuple[FloatArray, FloatArray]:
@@ -131,7 +134,9 @@ def chokepoints(
 
     Columns: node_type (facility | item | country), node, name, item, country, rank (1 =
     biggest loss within its node type; ties broken by the half cut, then the dual value),
-    lost_share and lost_share_half (0-1), lost_value_eur (EUR over the horizon), worst_item
+    lost_share and lost_share_half (0-1), lost_value_eur (EUR over the horizon),
+    added_weighted_shortfall_eur (the priority-weighted shortfall the full cut adds over the
+    horizon, ``rules.weighted_rows`` weights, EUR-equivalent; the engine computes it), worst_item
     and worst_item_lost_share (the end item losing the largest share), dual_eur_per_unit_month
     (the optimiser's value of one more unit/month of capacity over the horizon, highest of the
     node's facilities; EUR per item unit/month), dual_value_eur (sum over the node's
@@ -149,7 +154,8 @@ def chokepoints(
     nodes, member = _nodes(model, working)
     if len(nodes) == 0:
         return pd.DataFrame(columns=COLUMNS)
-    base, removed = _removal(model, scenario, member, (fraction, 0.5 * fraction))
+    base, removed, weighted = _removal(model, scenario, member, (fraction, 0.5 * fraction))
+    weighted = np.where(np.abs(weighted) < 1.0, 0.0, weighted)  # float32 round-off, EUR
     price = item_price(model)
     if float(base @ price) <= 0:  # no prices: count units
         price = np.ones_like(price)
@@ -180,6 +186,7 @@ def chokepoints(
         lost_share=shares[0],
         lost_share_half=shares[1],
         lost_value_eur=lost[0] @ item_price(model),
+        added_weighted_shortfall_eur=weighted[0],
         worst_item=np.where(has_worst, model.items[worst].to_numpy(), ""),
         worst_item_lost_share=np.where(has_worst, by_item[np.arange(len(nodes)), worst], np.nan),
         dual_eur_per_unit_month=np.nan,

@@ -1,7 +1,9 @@
-"""Helpers shared by the analyses: scenario edits, engine runs on edited parameters, the
-bill-of-materials matrices and the layer-filling recursion.
+"""Helpers shared by the analyses: scenario edits, the result's (actor, item) pairs, output
+by item, the bill-of-materials matrices and the layer-filling recursion.
 
-Units follow docs/methodology.md: item units, item units per month, EUR, months.
+The supply-chain rules themselves (regions, ramps, need, floors) are in
+:mod:`materiel.model.rules`; nothing here re-states them. Units follow docs/methodology.md:
+item units, item units per month, EUR, months.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
-from materiel.model.compiled import FloatArray, IntArray, Model
-from materiel.model.events import EUROPEAN_SIDES
+from materiel.model import rules
+from materiel.model.compiled import FloatArray, IntArray, Model, month_index
 from materiel.model.plan import Plan, builds
+from materiel.model.sampling import sample
 from materiel.scenario import Event, Orders, Scenario, USSupplyStops, parse_scenario
 
 
@@ -22,7 +27,7 @@ def main_actor(model: Model, side: str) -> str:
     code = {"ukraine": "UKR", "russia": "RUS"}.get(side)
     if code is not None and code in model.actors:
         return code
-    found = model.actor_side.index[model.actor_side == side]
+    found = model.actor_region.index[model.actor_region == side]
     if len(found) == 0:
         raise ValueError(f"the dataset has no actor on the '{side}' side")
     return str(found[0])
@@ -45,15 +50,24 @@ def with_events(
     return parse_scenario(content, scenario.name)
 
 
-def us_stop_month(scenario: Scenario) -> int | None:
-    """The month of the scenario's first ``us_supply_stops`` event, if any."""
-    months = [e.month for e in scenario.events if isinstance(e, USSupplyStops)]
+def event_month(model: Model, month: int | str) -> int:
+    """An event's month as an index from the dataset start (events may give 'YYYY-MM')."""
+    return month if isinstance(month, int) else month_index(model.start, month)
+
+
+def us_stop_month(model: Model, scenario: Scenario) -> int | None:
+    """The month index of the scenario's first ``us_supply_stops`` event, if any."""
+    months = [event_month(model, e.month) for e in scenario.events if isinstance(e, USSupplyStops)]
     return min(months) if months else None
 
 
-def full_orders(month: int) -> Orders:
-    """European facilities ordered to full capacity from ``month`` on."""
-    return Orders(type="orders", month=month, level=1.0)
+def full_orders(month: int) -> list[Orders]:
+    """Lines in every European region (``rules.EUROPEAN_REGIONS``: Europe and Ukraine)
+    ordered to full capacity from ``month`` on."""
+    return [
+        Orders(type="orders", month=month, level=1.0, supplier=region)
+        for region in rules.EUROPEAN_REGIONS
+    ]
 
 
 def options_plan(model: Model, month: float, options: IntArray | None = None) -> Plan:
@@ -75,25 +89,94 @@ def end_item_mask(model: Model) -> np.ndarray:
     return np.asarray(model.item_kind.isin(PRODUCTS).to_numpy(), dtype=bool)
 
 
-def european_facilities(model: Model) -> np.ndarray:
-    """Boolean (F,): facilities located with an actor on the European or Ukrainian side."""
-    side = model.actor_side.to_numpy()[model.facility_country]
-    return np.isin(side, EUROPEAN_SIDES)
-
-
 def central_capacity(model: Model, month: int = 0) -> FloatArray:
-    """Central capacity per facility in ``month`` with committed expansions ramping up,
-    item units/month, shape (F,)."""
+    """Central capacity per facility in ``month`` with committed expansions ramping up
+    (``rules.ramp_at``), item units/month, shape (F,)."""
     exp, decided, scale = builds(model, None)
     online = decided + model.lead_time.central[exp]
-    ramp = model.ramp_time.central[exp]
-    frac = np.clip((month - online + 1.0) / (ramp + 1.0), 0.0, 1.0)  # (K,) simulator's ramp
+    frac = rules.ramp_at(month, online, model.ramp_time.central[exp])  # (K,)
     added = np.bincount(
         model.expansion_facility[exp],
         frac * model.added_capacity.central[exp] * scale,
         minlength=len(model.facilities),
     )
     return np.asarray(model.capacity.central + added, dtype=float)
+
+
+def item_output(
+    model: Model, production: FloatArray, lines: np.ndarray | None = None
+) -> FloatArray:
+    """Output per item summed over facilities (optionally only those in the (F,) mask
+    ``lines``): ``production`` (..., F) -> (..., I), item units/month."""
+    onehot = np.zeros((len(model.facilities), len(model.items)))
+    onehot[np.arange(len(model.facilities)), model.facility_item] = 1.0
+    if lines is not None:
+        onehot *= np.asarray(lines, dtype=float)[:, None]
+    out: FloatArray = np.asarray(production, dtype=float) @ onehot
+    return out
+
+
+def pairs_of(result: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Actor and item code of each tracked (actor, item) pair of a result, each (P,)."""
+    index = result.indexes["pair"]
+    return (
+        np.asarray(index.get_level_values("actor"), dtype=object),
+        np.asarray(index.get_level_values("item"), dtype=object),
+    )
+
+
+def holder_pairs(result: xr.Dataset, actor: str, items: Iterable[str]) -> IntArray:
+    """Positions on the result's ``pair`` dim of (``actor``, item) for each of ``items``
+    (-1 where the pair is not tracked)."""
+    codes = list(items)
+    keys = pd.MultiIndex.from_arrays([[actor] * len(codes), codes])
+    return np.asarray(result.indexes["pair"].get_indexer(keys), dtype=np.int64)
+
+
+def pair_values(result: xr.Dataset, name: str, pairs: IntArray) -> FloatArray:
+    """Variable ``name`` of the result at pair positions ``pairs`` (0 where -1), float
+    (draw, month, len(pairs))."""
+    values = result[name].to_numpy()[..., np.maximum(pairs, 0)].astype(float)
+    return np.where(pairs >= 0, values, 0.0)
+
+
+def region_pairs(
+    model: Model, result: xr.Dataset, regions: Iterable[str], items: Iterable[str]
+) -> np.ndarray:
+    """(P,) True for pairs held by an actor of ``regions`` (``rules.region_of``) of ``items``."""
+    actor, item = pairs_of(result)
+    region = rules.region_of(model, model.actors.get_indexer(pd.Index(actor)))
+    return np.isin(region, list(regions)) & np.isin(item, list(items))
+
+
+def pair_floors(
+    model: Model, result: xr.Dataset, draws: int, seed: int, uncertain: bool = True
+) -> tuple[FloatArray, FloatArray]:
+    """The sampled opening stock and stock floor of each pair, each (D, P) in item units (0
+    where the stocks table has no row). Draw d matches draw d of ``simulate`` with the same
+    seed."""
+    p = sample(model, draws, seed, uncertain=uncertain)
+    keys = pd.MultiIndex.from_arrays(
+        [model.actors[model.stock_actor], model.items[model.stock_item]]
+    )
+    where = result.indexes["pair"].get_indexer(keys)
+    opening = np.zeros((result.sizes["pair"], draws))
+    floor = np.zeros_like(opening)
+    np.add.at(opening, where, p["stock_quantity"].T)
+    np.add.at(floor, where, p["stock_floor"].T)
+    return opening.T.copy(), floor.T.copy()
+
+
+def stock_before(
+    result: xr.Dataset, opening: FloatArray, keep: FloatArray, month: int
+) -> FloatArray:
+    """Stock of every pair at the start of ``month``, before that month's arrivals: the
+    previous month's closing stock (the opening stock in month 0) times ``keep`` (P,), the
+    share surviving that month's stock losses; (D, P) in item units."""
+    if month == 0:
+        return np.asarray(opening * keep, dtype=float)
+    closing = result["stock"].isel(month=month - 1).to_numpy().astype(float)
+    return np.asarray(closing * keep, dtype=float)
 
 
 def item_price(model: Model, capacity: FloatArray | None = None) -> FloatArray:

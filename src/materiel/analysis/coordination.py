@@ -53,7 +53,7 @@ def national_weights(model: Model, weights: str | Mapping[str, float] = "equal")
     shares; ``"capacity"``: each nation's share of European end-item capacity valued at unit
     cost; a mapping: shares by actor code (normalised; nations left out get 0).
     """
-    side = model.actor_side.to_numpy()
+    side = model.actor_region.to_numpy()
     hosts = np.unique(model.facility_country)
     nations = model.actors[hosts[side[hosts] == "europe"]]
     if len(nations) == 0:

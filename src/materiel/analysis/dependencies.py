@@ -12,14 +12,14 @@ from materiel.analysis.common import (
     item_price,
     leontief,
 )
+from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model
-from materiel.model.events import EUROPEAN_SIDES
 from materiel.scenario import Scenario
 
 MARKET = "(market)"
 """Pseudo-country of inputs no modelled facility makes (bought on the market)."""
 NOT_MODELLED = "not modelled"
-"""Origin of the one row of an end item without a bill of materials in the dataset."""
+"""Origin of an end item whose bill of materials has no input in the dataset."""
 COLUMNS = [
     "end_item",
     "input",
@@ -80,16 +80,17 @@ def dependencies(
     p the capacity-weighted mean unit cost, so the end item's input value is
     sum_{i != j} L[i, j] v_i and nothing is counted twice. Inputs no facility makes are
     bought on the market: their origin is unknown (country ``(market)``) and, without a
-    price, they carry no value share. The scenario does not change the structure (``draws``
+    price, they carry no value share. An end item without any input in the bill of materials
+    (drones, 152/122 mm rounds, training) gets one row with input and origin ``not
+    modelled`` and NaN shares, not 0 %. The scenario does not change the structure (``draws``
     and ``seed`` are ignored).
 
     One row per (end item, input, country). Columns: per_unit (input units from this country
     per unit of end item), input_share (share of the input's supply from this country, 0-1),
     value_eur_per_unit (EUR of value added per unit of end item), value_share (0-1 share of
-    the end item's input value), origin (europe | outside | unknown; Europe includes
-    Ukraine, as in the scenario events). An end item without a bill of materials (e.g. a
-    drone) has one row with origin ``not modelled``, no input and NaN figures: its
-    dependency is unknown, not zero.
+    the end item's input value), origin (europe | outside | unknown | not modelled: europe
+    is a country of ``rules.EUROPEAN_REGIONS``, Ukraine included, outside any other region
+    of the countries table, ``rules.region_of``).
     """
     a_leontief = leontief(model)
     shares = supply_shares(model, month, basis)
@@ -100,7 +101,9 @@ def dependencies(
     made = shares.sum(axis=1) > 0
     market = np.where(made, 0.0, 1.0)[:, None]
     origin_share = np.concatenate([shares, market], axis=1)  # (I, A + 1)
-    ends = np.flatnonzero(end_item_mask(model) & (direct.sum(axis=0) > 0))
+    modelled = direct.sum(axis=0) > 0
+    ends = np.flatnonzero(end_item_mask(model) & modelled)
+    bare = np.flatnonzero(end_item_mask(model) & ~modelled)
     need = a_leontief[:, ends].T.copy()  # (J, I)
     need[np.arange(len(ends)), ends] = 0.0  # the end item itself is not an input
     per_unit = need[:, :, None] * origin_share[None]  # (J, I, A + 1)
@@ -111,10 +114,9 @@ def dependencies(
     j, i, c = np.nonzero(per_unit > 0)
 
     countries = np.append(model.actors.to_numpy(), MARKET)
-    names = model.dataset.tables["actors"].set_index("actor")["name"]
-    sides = np.append(model.actor_side.to_numpy(), "")
-    european = np.isin(sides, EUROPEAN_SIDES)
-    origin = np.where(european, "europe", "outside")
+    names = model.dataset.tables["countries"].set_index("country")["name"]
+    regions = rules.region_of(model, np.arange(len(model.actors)))
+    origin = np.append(np.where(np.isin(regions, rules.EUROPEAN_REGIONS), "europe", "outside"), "")
     origin[-1] = "unknown"
     frame = pd.DataFrame(
         {
@@ -130,29 +132,37 @@ def dependencies(
             "value_share": value_share[j, i, c],
         }
     )
-    bare = np.flatnonzero(end_item_mask(model) & (direct.sum(axis=0) == 0))
-    if len(bare):
-        missing = pd.DataFrame({c: [np.nan] * len(bare) for c in COLUMNS})
-        missing["end_item"] = model.items[bare]
-        for col in ("input", "input_unit", "country", "country_name"):
-            missing[col] = ""
-        missing["origin"] = NOT_MODELLED
-        frame = pd.concat([frame, missing], ignore_index=True)
+    missing = pd.DataFrame(
+        {
+            "end_item": model.items[bare],
+            "input": NOT_MODELLED,
+            "input_unit": "",
+            "country": "",
+            "country_name": "",
+            "origin": NOT_MODELLED,
+            "per_unit": np.nan,
+            "input_share": np.nan,
+            "value_eur_per_unit": np.nan,
+            "value_share": np.nan,
+        }
+    )
+    frame = pd.concat([frame, missing], ignore_index=True) if len(missing) else frame
     return frame.sort_values(
-        ["end_item", "value_share", "input"], ascending=[True, False, True], ignore_index=True
+        ["end_item", "value_share", "input"],
+        ascending=[True, False, True],
+        ignore_index=True,
+        na_position="last",
     )[COLUMNS]
 
 
 def dependency_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per end item: the value share of inputs from outside Europe and of unknown origin, the
     input most dependent on outside sources (and that share) and the outside countries by
-    value share, e.g. ``CHN 5.1%, OTH 2.0%``; ``inputs_modelled``: the number of inputs
-    with a known origin. An end item without such an input is ``not modelled``: its shares
-    are NaN (unknown), not 0."""
+    value share, e.g. ``CHN 5.1%, OTH 2.0%``. An end item whose inputs are not modelled gets
+    NaN shares and the note ``not modelled`` (not 0 %)."""
     rows = []
     for end, part in table.groupby("end_item", sort=True):
-        known = part[part["origin"].isin(["europe", "outside"])]
-        if known.empty:
+        if (part["origin"] == NOT_MODELLED).all():
             rows.append(
                 {
                     "end_item": end,
@@ -160,9 +170,7 @@ def dependency_summary(table: pd.DataFrame) -> pd.DataFrame:
                     "unknown_value_share": np.nan,
                     "most_dependent_input": "",
                     "its_outside_share": np.nan,
-                    "outside_countries": "",
-                    "inputs_modelled": 0,
-                    "basis": NOT_MODELLED,
+                    "outside_countries": NOT_MODELLED,
                 }
             )
             continue
@@ -179,8 +187,6 @@ def dependency_summary(table: pd.DataFrame) -> pd.DataFrame:
                 "most_dependent_input": str(by_input.idxmax()) if len(by_input) else "",
                 "its_outside_share": float(by_input.max()) if len(by_input) else 0.0,
                 "outside_countries": ", ".join(f"{k} {v:.1%}" for k, v in by_country.items()),
-                "inputs_modelled": int(known["input"].nunique()),
-                "basis": "modelled",
             }
         )
     return pd.DataFrame(rows)

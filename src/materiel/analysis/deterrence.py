@@ -9,10 +9,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from materiel.analysis.common import date_labels, main_actor, with_events
-from materiel.analysis.layers import european_holdings
-from materiel.model.compiled import Model
-from materiel.model.events import EUROPEAN_SIDES
+from materiel.analysis.common import (
+    date_labels,
+    event_month,
+    item_output,
+    pair_floors,
+    pairs_of,
+    region_pairs,
+    stock_before,
+    with_events,
+)
+from materiel.model import rules
+from materiel.model.compiled import FloatArray, Model
+from materiel.model.events import compile_scenario
 from materiel.scenario import Ceasefire, Scenario
 from materiel.simulation import simulate
 
@@ -38,22 +47,40 @@ BALANCE_COLUMNS = [
 ]
 
 
-def _ceasefire_month(scenario: Scenario, month: int | None) -> tuple[Scenario, int]:
+def _ceasefire_month(model: Model, scenario: Scenario, month: int | None) -> tuple[Scenario, int]:
     """The scenario with its ceasefire at ``month`` (kept, moved or added at intensity 0.1)."""
     fires = [e for e in scenario.events if isinstance(e, Ceasefire)]
+    own = event_month(model, fires[0].month) if fires else None
     default = min(DEFAULT_CEASEFIRE, scenario.months // 2)
-    k = month if month is not None else (fires[0].month if fires else default)
+    k = month if month is not None else (own if own is not None else default)
     if not 0 <= k < scenario.months:
         raise ValueError(f"the ceasefire month must be in 0-{scenario.months - 1}, got {k}")
-    if fires and fires[0].month == k:
+    if own == k:
         return scenario, k
     level = fires[0].intensity if fires else 0.1
-    event = {"type": "ceasefire", "month": k, "intensity": level}
+    event: dict[str, object] = {"type": "ceasefire", "month": k, "intensity": level}
     return with_events(scenario, [event], drop=["ceasefire"]), k
 
 
-def _west_holders(model: Model, result: xr.Dataset) -> list[str]:
-    return [str(a) for a in result["actor"].to_numpy() if model.actor_side[a] in EUROPEAN_SIDES]
+def _keep(model: Model, scenario: Scenario, result: xr.Dataset) -> FloatArray:
+    """(M, P) share of each pair's stock surviving each month's stock losses."""
+    actor, _ = pairs_of(result)
+    loss = compile_scenario(model, scenario, result.sizes["month"]).stock_loss
+    kept: FloatArray = 1.0 - loss[:, model.actors.get_indexer(pd.Index(actor))]
+    return kept
+
+
+def _side_supply(
+    result: xr.Dataset, opening: FloatArray, keep: FloatArray, side: np.ndarray
+) -> FloatArray:
+    """(D, M) net arrivals to a side's pairs each month, item units/month: closing stock -
+    stock at the start of the month + fired (what its lines made and it received from
+    outside the side, less what it gave away outside the side)."""
+    stock = result["stock"].to_numpy().astype(float)[..., side]
+    fired = result["fired"].to_numpy().astype(float)[..., side]
+    previous = np.concatenate([opening[:, None, side], stock[:, :-1]], axis=1)
+    net: FloatArray = (stock - previous * keep[None, :, side] + fired).sum(axis=-1)
+    return net
 
 
 def deterrence(
@@ -65,48 +92,52 @@ def deterrence(
     ceasefire_month: int | None = None,
     threshold: float = 3.0,
     months: int | None = None,
-    category: str = "artillery",
+    category: str | None = None,
 ) -> pd.DataFrame:
     """The artillery balance month by month after a ceasefire.
 
     The scenario runs with its ceasefire moved to ``ceasefire_month`` (or one added at
     intensity 0.1; default the scenario's own, else month 6 or half the horizon), over
-    ``months`` (default the scenario's horizon). The balance ratio is Russia's stock of
-    ``category`` end items (rounds held by RUS) over the West's: Ukraine's and European
-    holders' stocks plus the European industry stock of those items (output not allocated,
-    i.e. in European hands). Rounds of different calibres count alike.
+    ``months`` (default the scenario's horizon). The items are those of the fire ratio
+    (``rules.fire_ratio_items``: tube artillery rounds, the same set for both sides), or the
+    end items of ``category`` if given; rounds of different calibres count alike. The balance
+    ratio is Russia's stock over the West's: Russia's is the stock of every pair held by an
+    actor of the ``russia`` region, the West's of every pair held by an actor of
+    ``rules.EUROPEAN_REGIONS`` (Ukraine's and European users' stocks, donors' stocks and the
+    producer countries' holdings of their lines' output).
 
     One row per month. Columns: phase (war | ceasefire), russia_stock and west_stock
     (medians, rounds), ratio_p10/p50/p90 (Russia:West, across draws; inf when the West
     holds nothing), p_above (probability the ratio is at or above ``threshold`` that month),
     p_crossed_by (probability it has been so in some month since the ceasefire),
-    russia_supply and west_supply (mean arrivals per month: Russian production and imports;
-    European output plus deliveries to Ukraine from outside the industry), threshold, and
-    first_crossing (True on the first month after the ceasefire when the median ratio
-    reaches the threshold; no row is True if it never does).
+    russia_supply and west_supply (mean net arrivals per month to each side's stocks: closing
+    stock - opening stock + fired, i.e. what its lines made and it received from outside
+    the side), threshold, and first_crossing (True on the first month after the ceasefire
+    when the median ratio reaches the threshold; no row is True if it never does).
     """
     if threshold <= 0:
         raise ValueError(f"the threshold must be positive, got {threshold}")
     horizon = months or scenario.months
-    run, k = _ceasefire_month(scenario.model_copy(update={"months": horizon}), ceasefire_month)
-    items = list(model.items[(model.item_category == category).to_numpy()])
-    ends = [i for i in items if model.item_kind[i] == "end"]
-    if not ends:
-        raise ValueError(f"the dataset has no end items of category '{category}'")
-    russia = main_actor(model, "russia")
-    result = simulate(model, run, draws=draws, seed=seed).sel(item=ends)
-    if russia not in result["actor"].to_numpy():
-        raise ValueError(f"'{russia}' holds no {category} items in this dataset")
-    west = _west_holders(model, result)
-    ru_stock = result["stock"].sel(actor=russia).sum("item").to_numpy().astype(float)
-    west_stock = (
-        (
-            result["stock"].sel(actor=west).sum(["actor", "item"])
-            + result["industry_stock"].sum("item")
-        )
-        .to_numpy()
-        .astype(float)
+    run, k = _ceasefire_month(
+        model, scenario.model_copy(update={"months": horizon}), ceasefire_month
     )
+    if category is None:
+        counted = rules.fire_ratio_items(model)
+        label = "fire-ratio"
+    else:
+        counted = (model.item_category == category).to_numpy()
+        label = f"'{category}'"
+    ends = [str(i) for i in model.items[counted & (model.item_kind == "end").to_numpy()]]
+    if not ends:
+        raise ValueError(f"the dataset has no {label} end items")
+    result = simulate(model, run, draws=draws, seed=seed)
+    russia = region_pairs(model, result, ("russia",), ends)
+    west = region_pairs(model, result, rules.EUROPEAN_REGIONS, ends)
+    if not russia.any():
+        raise ValueError(f"no actor of the russia region holds {label} items in this dataset")
+    stock = result["stock"].to_numpy().astype(float)
+    ru_stock = stock[..., russia].sum(-1)
+    west_stock = stock[..., west].sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(west_stock > 0, ru_stock / west_stock, np.inf)
     above = ratio >= threshold
@@ -117,13 +148,8 @@ def deterrence(
     crossing = np.flatnonzero(after & (q[50] >= threshold))
     if len(crossing):
         first[crossing[0]] = True
-    # supply per month: Russia's arrivals; European output plus arrivals to Western holders
-    # from outside the European industry (delivered - allocated)
-    european = np.isin(model.actor_side.to_numpy()[model.facility_country], EUROPEAN_SIDES)
-    makes = np.isin(model.facility_item, model.items.get_indexer(pd.Index(ends))) & european
-    made_eu = result["production"].to_numpy().astype(float)[..., makes].sum(-1)
-    arrivals = result["delivered"].sel(actor=west).sum(["actor", "item"]).to_numpy()
-    external = np.maximum(arrivals - result["allocated"].sum("item").to_numpy(), 0.0)
+    opening, _ = pair_floors(model, result, draws, seed)
+    keep = _keep(model, run, result)
     frame = pd.DataFrame(
         {
             "month": np.arange(horizon),
@@ -136,8 +162,8 @@ def deterrence(
             "ratio_p90": q[90],
             "p_above": above.mean(axis=0),
             "p_crossed_by": crossed_by.mean(axis=0),
-            "russia_supply": result["delivered"].sel(actor=russia).sum("item").mean("draw"),
-            "west_supply": (made_eu + external).mean(axis=0),
+            "russia_supply": _side_supply(result, opening, keep, russia).mean(axis=0),
+            "west_supply": _side_supply(result, opening, keep, west).mean(axis=0),
             "threshold": threshold,
             "first_crossing": first,
         }
@@ -173,9 +199,11 @@ def sead(
     x months) if the dataset has any, else Ukraine's reference consumption rate x months as
     a proxy for a campaign of the same intensity; ``need_basis`` says which.
 
-    One row per item. Columns (item units; means over draws): need, stock (European holders'
-    stocks plus the European industry stock at the start month), production_per_month
-    (simulated European output in the start month), capacity_per_month (European working
+    One row per item. Columns (item units; means over draws): need, stock (the stock of every
+    pair held by an actor of the ``europe`` region at the start of the start month: national
+    stocks and the producer countries' holdings), production_per_month (simulated output of
+    European lines, ``rules.european_facilities``, in the start month), capacity_per_month
+    (their working
     capacity that month, median), available (stock + production_per_month x
     campaign_months), coverage (available / need), months_to_need (months of full-capacity
     output to make up need - stock; 0 if the stock suffices, inf without capacity),
@@ -204,19 +232,23 @@ def sead(
     if len(candidates) == 0:
         note = "the dataset has no items of category sead or strike"
         return pd.DataFrame([{c: (note if c == "note" else np.nan) for c in columns}])[columns]
-    fires = [e.month for e in scenario.events if isinstance(e, Ceasefire)]
+    fires = [event_month(model, e.month) for e in scenario.events if isinstance(e, Ceasefire)]
     default = min(DEFAULT_CEASEFIRE, scenario.months // 2)
     start = month if month is not None else (fires[0] if fires else default)
     if not 0 <= start < scenario.months:
         raise ValueError(f"the campaign month must be in 0-{scenario.months - 1}, got {start}")
-    result = simulate(model, scenario, draws=draws, seed=seed).sel(item=list(candidates))
-    held = european_holdings(model, result, start, list(candidates))  # (D, I) at the start
+    result = simulate(model, scenario, draws=draws, seed=seed)
+    opening, _ = pair_floors(model, result, draws, seed)
+    keep = _keep(model, scenario, result)[start]
+    before = stock_before(result, opening, keep, start)  # (D, P) at the start of the month
+    _, pair_item = pairs_of(result)
+    europe = region_pairs(model, result, ("europe",), list(candidates))
+    held = np.stack([before[:, europe & (pair_item == c)].sum(axis=1) for c in candidates], 1)
     at = result.isel(month=start)
-    european = np.isin(model.actor_side.to_numpy()[model.facility_country], EUROPEAN_SIDES)
     positions = model.items.get_indexer(candidates)
-    onehot = (model.facility_item[:, None] == positions[None, :]) & european[:, None]
-    made = at["production"].to_numpy().astype(float) @ onehot
-    capacity = at["capacity"].to_numpy().astype(float) @ onehot
+    lines = rules.european_facilities(model)
+    made = item_output(model, at["production"].to_numpy(), lines)[:, positions]
+    capacity = item_output(model, at["capacity"].to_numpy(), lines)[:, positions]
     cons = pd.DataFrame(
         {
             "actor": model.actors[model.consumption_actor],
@@ -224,7 +256,7 @@ def sead(
             "rate": model.consumption_rate.central,
         }
     )
-    side = cons["actor"].map(model.actor_side)
+    side = pd.Series(rules.region_of(model, model.consumption_actor), index=cons.index)
     europe_rate = cons[side == "europe"].groupby("item")["rate"].sum()
     ukraine_rate = cons[side == "ukraine"].groupby("item")["rate"].sum()
     rows = []

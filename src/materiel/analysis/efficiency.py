@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from materiel.analysis.common import date_labels, end_item_mask, item_price, leontief
+from materiel.analysis.common import date_labels, end_item_mask, item_output, item_price, leontief
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
@@ -38,6 +38,7 @@ COLUMNS = [
     "end_gain_per_month",
     "end_gain_with_others",
     "eur_per_end_unit_month",
+    "weighted_shortfall_cut",
     "lp_value_eur",
     "lp_value_per_eur",
     "lp_built_share",
@@ -51,8 +52,10 @@ def _simulated_gain(
     """Mean extra end-item output per month (item units/month) over the ``WINDOW`` months
     from each option's full-rate month, shape (E, I) each: built alone on top of the
     scenario, and built last on top of every other option (its marginal gain when the
-    others are built too). Also the base output per month (I,). One vectorised run with
-    central values: rows are nothing, each option alone, all options, all but each option."""
+    others are built too). Also the priority-weighted shortfall each option alone cuts, mean
+    per month over the same window (EUR-equivalent/month), shape (E,). One vectorised run
+    with central values: rows are nothing, each option alone, all options, all but each
+    option."""
     horizon = int(min(240, max(scenario.months, full.max(initial=0) + WINDOW)))
     n = len(options)
     build = np.concatenate([np.zeros((1, n)), np.eye(n), np.ones((1, n)), 1.0 - np.eye(n)])
@@ -60,9 +63,7 @@ def _simulated_gain(
     p["added_capacity"][:, options] *= build
     plan = Plan(options, np.full(n, float(month)), np.ones(n))
     out = run(model, compile_scenario(model, scenario, horizon), p, plan)
-    onehot = np.zeros((len(model.facilities), len(model.items)))
-    onehot[np.arange(len(model.facilities)), model.facility_item] = 1.0
-    made = (out["production"].astype(float) @ onehot) * end_item_mask(model)  # (rows, M, I)
+    made = item_output(model, out["production"]) * end_item_mask(model)  # (rows, M, I)
     t = np.arange(horizon)[None, :]
     start = np.minimum(full, horizon - WINDOW)[:, None]
     window = (t >= start) & (t < start + WINDOW)  # (E, M)
@@ -74,7 +75,9 @@ def _simulated_gain(
 
     alone = mean(made[1 : n + 1] - made[:1])
     last = mean(made[n + 1 : n + 2] - made[n + 2 :])
-    return alone, last, made[0].mean(axis=0)
+    weighted = out["weighted_shortfall"].astype(float)  # (rows, M)
+    cut = ((weighted[:1] - weighted[1 : n + 1]) * window).sum(axis=1) / window.sum(axis=1)
+    return alone, last, np.where(np.abs(cut) < 1.0, 0.0, cut)  # float32 round-off, EUR
 
 
 def _lp_values(model: Model, scenario: Scenario, options: np.ndarray, month: int) -> pd.DataFrame:
@@ -117,7 +120,10 @@ def efficiency(
     bind, so it can be 0); end_gain_with_others the same when it is built last, on top of
     every other option (complementary options, e.g. powder and charge modules, gain only
     together); eur_per_end_unit_month = capex / end_gain_per_month (NaN when nothing is
-    gained alone).
+    gained alone); weighted_shortfall_cut, the priority-weighted shortfall
+    (``rules.weighted_rows`` weights, computed by the engine) the option alone cuts, mean per
+    month over the same window (EUR-equivalent/month; 0 when the extra output only goes to
+    recipients without a shortfall).
 
     From the optimiser (``lp=True``): lp_value_eur, the capacity duals summed over the months
     the option would add capacity (EUR of objective, i.e. purchases plus the shortfall
@@ -138,7 +144,7 @@ def efficiency(
     online = decide_month + lead
     first = np.floor(online).astype(int)
     full = np.ceil(online + ramp).astype(int)
-    gain, last, _ = _simulated_gain(model, scenario, options, decide_month, full)  # (E, I)
+    gain, last, cut = _simulated_gain(model, scenario, options, decide_month, full)  # (E, I)
     price = item_price(model)
     total = leontief(model)[item]  # (E, I): units of the option's item per unit of each item
     feeds = (total > 0) & end_item_mask(model)[None, :]
@@ -175,6 +181,7 @@ def efficiency(
             "end_gain_per_month": end_gain,
             "end_gain_with_others": end_last,
             "eur_per_end_unit_month": per_end,
+            "weighted_shortfall_cut": cut,
         }
     )
     if lp:

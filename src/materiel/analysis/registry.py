@@ -83,8 +83,8 @@ REGISTRY: dict[str, AnalysisSpec] = {
         AnalysisSpec(
             "outlook",
             "Four-month outlook",
-            "What can Europe deliver to Ukraine in the next months from stocks and from "
-            "capacity that needs only orders, against Ukraine's need?",
+            "What can Europe deliver to Ukraine in the next months from donor stocks above "
+            "their floors and from capacity that needs only orders, against Ukraine's need?",
             outlook,
             "imposed-deal",
             200,
@@ -96,7 +96,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "arriving": "arriving",
                 "from_stocks": "stocks",
                 "from_idle_capacity": "idle cap.",
-                "shortfall_after": "short after",
+                "short": "short",
                 "covered_share": "covered",
             },
         ),

@@ -80,7 +80,10 @@ CentralSeedOption = Annotated[
 StockReleaseOption = Annotated[
     float,
     typer.Option(
-        min=0.0, max=1.0, metavar="<share>", help="Share of European stocks handed over, 0-1."
+        min=0.0,
+        max=1.0,
+        metavar="<share>",
+        help="Share of European donors' stocks above their floors handed over, 0-1.",
     ),
 ]
 
@@ -206,7 +209,7 @@ def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[
 def gap(
     scenario: ScenarioOption = None,
     month: MonthOption = None,
-    stock_release: StockReleaseOption = 0.5,
+    stock_release: StockReleaseOption = 1.0,
     data: DataOption = None,
     draws: DrawsOption = None,
     seed: SeedOption = 0,
@@ -251,7 +254,7 @@ def outlook(
             help="First month of the window" + MONTH_HELP + ".",
         ),
     ] = None,
-    stock_release: StockReleaseOption = 0.5,
+    stock_release: StockReleaseOption = 1.0,
     data: DataOption = None,
     draws: DrawsOption = None,
     seed: SeedOption = 0,

@@ -85,10 +85,36 @@ def check(
     if csv is not None:
         with user_errors():
             pd.DataFrame([], columns=columns).to_csv(csv, index=False)
+    drift = _start_drift(dataset)
     if as_json:
-        sys.stdout.write(json.dumps({"valid": True, **_summary(dataset)}, indent=2) + "\n")
+        payload = {"valid": True, **_summary(dataset), "start_drift": drift.to_dict("records")}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     out.print(f"valid: {_summary_line(dataset)}", highlight=False)
+    moving = drift[drift["drifts"]]
+    if len(moving):
+        months = 6
+        out.print(
+            f"warning: the start is not a steady state. With no events, at central values, "
+            f"these users' fire changes by more than 25 % within {months} months (supply at "
+            "the start differs from demand; scenario results include this drift):",
+            highlight=False,
+        )
+        for r in moving.itertuples():
+            out.print(
+                f"  {r.actor} {r.item}: wants {_fmt(r.wanted)}/month, fires {_fmt(r.fired_first)} "
+                f"in month 0 and {_fmt(r.fired_last)} in month {months - 1} ({r.change:+.0%}); "
+                f"{_fmt(r.arriving_first)} arrive in month 0",
+                highlight=False,
+            )
+
+
+def _start_drift(dataset: Any) -> Any:
+    """Users whose fire drifts with no events (see materiel.simulation.steady)."""
+    from materiel.model.compiled import compile_model
+    from materiel.simulation.steady import start_drift
+
+    return start_drift(compile_model(dataset))
 
 
 TITLE = 48

@@ -80,7 +80,7 @@ def simulate(
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate as run_simulation
-        from materiel.simulation.summary import fire_ratio, summarize
+        from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
 
         target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
         if target.suffix not in SUFFIXES:
@@ -90,11 +90,9 @@ def simulate(
             raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
-        if actor not in model.actors[model.holders]:
-            raise ValueError(
-                f"--actor '{actor}' is not tracked; choose one of "
-                + ", ".join(model.actors[model.holders])
-            )
+        users = sorted(set(model.actors[model.consumption_actor]))
+        if actor not in users:
+            raise ValueError(f"--actor '{actor}' uses nothing; choose one of " + ", ".join(users))
         horizon = months or scen.months
         plan = None
         if plan_file is not None:
@@ -108,6 +106,7 @@ def simulate(
         save_result(result, target)
         table = summarize(result, actor)
         ratio = fire_ratio(result)
+        weighted = weighted_shortfall(result)
         tables = {"summary": table.reset_index(), "fire_ratio": ratio.reset_index()}
         if csv is not None:
             write_csv(tables, csv)
@@ -128,6 +127,7 @@ def simulate(
             "seed": seed,
             "actor": actor,
             "results_file": str(target),
+            "weighted_shortfall": weighted,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
             "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
@@ -142,6 +142,12 @@ def simulate(
         "simulate",
         model=model,
         ids=ids,
+    )
+    out.print(
+        f"Priority-weighted shortfall of Ukraine's side over {horizon} months (EUR-equivalent, "
+        f"value of unmet need): mean {numbers.money(weighted['mean'])}, p10-p90 "
+        f"{numbers.money(weighted['p10'])} to {numbers.money(weighted['p90'])}",
+        highlight=False,
     )
     if not ratio.empty:
         last = ratio.iloc[-1]

@@ -33,6 +33,15 @@ class DatasetMeta(pydantic.BaseModel):
     )
     currency: str = "EUR"
     description: str = ""
+    buffer_months: float = pydantic.Field(
+        default=1.0,
+        ge=0.0,
+        le=24.0,
+        description=(
+            "intermediate stock lines aim to hold, in months of their downstream lines' needs "
+            "(a planning assumption; see docs/methodology.md)"
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,7 @@ def write_workbook(dataset: Dataset, path: Path | str) -> Path:
         raise OSError(f"cannot write '{target}': {e.strerror or e}") from None
     os.close(fd)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; an exported workbook is an ordinary file
         book.save(tmp)
         os.replace(tmp, target)
     except OSError as e:

@@ -7,8 +7,8 @@ months from the dataset start. Both engines read a :class:`Model`; neither reads
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from graphlib import TopologicalSorter
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -66,10 +66,18 @@ class Model:
     item_kind: pd.Series
     item_category: pd.Series
     item_limited: np.ndarray
-    actor_side: pd.Series
+    item_priority: IntArray
+    """(I,) input rationing class of each item's lines (1 first; 9 where none is given)."""
+    item_weight: FloatArray
+    """(I,) EUR-equivalent weight of one unit short (0 where none is given)."""
+    actor_region: pd.Series
+    sustain_months: Uncertain
+    """(A,) consumption policy: fire at most stock / sustain_months a month."""
     # facilities (F)
     facility_item: IntArray
     facility_country: IntArray
+    facility_inputs: np.ndarray
+    """(F,) 'chain' (inputs from the modelled lines) or 'own' (inputs outside the model)."""
     capacity: Uncertain
     utilisation: Uncertain
     unit_cost: Uncertain
@@ -89,6 +97,7 @@ class Model:
     stock_actor: IntArray
     stock_item: IntArray
     stock_quantity: Uncertain
+    stock_floor: Uncertain
     consumption_actor: IntArray
     consumption_item: IntArray
     consumption_rate: Uncertain
@@ -96,11 +105,19 @@ class Model:
     flow_recipient: IntArray
     flow_item: IntArray
     flow_rate: Uncertain
-    allocation_recipient: IntArray
-    allocation_item: IntArray
-    allocation_share: Uncertain
+    claim_supplier: np.ndarray
+    """(Q,) supplier group of each claim: a country id or a region name."""
+    claim_recipient: IntArray
+    claim_item: IntArray
+    claim_priority: IntArray
+    claim_share: Uncertain
+    """(Q,) share of the recipient's need claimed from the supplier's lines."""
+    claim_rate: Uncertain
+    """(Q,) fixed orders, units/month."""
     item_depth: IntArray
     """Longest path from a raw input to the item in the bill of materials."""
+    buffer_months: float
+    """Intermediate stock lines aim to hold, months of downstream needs."""
 
     @property
     def start(self) -> str:
@@ -116,13 +133,14 @@ class Model:
 
     @property
     def holders(self) -> IntArray:
-        """Actors that hold, use or receive items (those the simulator tracks)."""
+        """Actors that hold, use, make or receive items (those the simulator tracks)."""
         used = np.concatenate(
             [
                 self.stock_actor,
                 self.consumption_actor,
                 self.flow_recipient,
-                self.allocation_recipient,
+                self.claim_recipient,
+                self.facility_country,
             ]
         )
         return np.unique(used)
@@ -168,7 +186,7 @@ def compile_model(dataset: Dataset) -> Model:
     """Index and convert a validated dataset into a :class:`Model`."""
     t = dataset.tables
     items = pd.Index(t["items"]["item"], name="item")
-    actors = pd.Index(t["actors"]["actor"], name="actor")
+    actors = pd.Index(t["countries"]["country"], name="actor")
     facilities = pd.Index(t["facilities"]["facility"], name="facility")
     expansions = pd.Index(t["expansions"]["expansion"], name="expansion")
     units = pd.Series(t["items"]["unit"].to_numpy(), index=items)
@@ -186,13 +204,14 @@ def compile_model(dataset: Dataset) -> Model:
     con = t["consumption"].assign(_item_pos=lambda f: _positions(items, f["item"]))
     flo = t["flows"].assign(_item_pos=lambda f: _positions(items, f["item"]))
 
-    graph = nx.DiGraph()
-    graph.add_nodes_from(items)
-    graph.add_edges_from(zip(rec["input"], rec["item"], strict=True))
-    depth = {item: 0 for item in items}
-    for node in nx.topological_sort(graph):
-        for succ in graph.successors(node):
-            depth[succ] = max(depth[succ], depth[node] + 1)
+    depth = _depths(list(items), list(zip(rec["input"], rec["item"], strict=True)))
+    alo = t["allocations"].assign(_item_pos=lambda f: _positions(items, f["item"]))
+    pri = t["priorities"]
+    priority = np.full(len(items), 9, dtype=np.int64)
+    weight = np.zeros(len(items))
+    priority[_positions(items, pri["item"])] = pri["priority"].to_numpy(dtype=np.int64)
+    weight[_positions(items, pri["item"])] = pri["weight"].to_numpy(dtype=float)
+    countries = t["countries"]
 
     start = dataset.meta.start
     decided = np.array(
@@ -208,9 +227,13 @@ def compile_model(dataset: Dataset) -> Model:
         item_kind=pd.Series(t["items"]["kind"].to_numpy(), index=items),
         item_category=pd.Series(t["items"]["category"].to_numpy(), index=items),
         item_limited=t["items"]["limited"].to_numpy(dtype=bool),
-        actor_side=pd.Series(t["actors"]["side"].to_numpy(), index=actors),
+        item_priority=priority,
+        item_weight=weight,
+        actor_region=pd.Series(countries["region"].to_numpy(), index=actors),
+        sustain_months=Uncertain.from_table(countries, "sustain_months"),
         facility_item=fac["_item_pos"].to_numpy(),
         facility_country=_positions(actors, fac["country"]),
+        facility_inputs=fac["inputs"].to_numpy(dtype=object),
         capacity=Uncertain.from_table(fac, "capacity", _rate_factors(fac, "capacity", units)),
         utilisation=Uncertain.from_table(fac, "utilisation"),
         unit_cost=Uncertain.from_table(fac, "unit_cost"),
@@ -228,6 +251,7 @@ def compile_model(dataset: Dataset) -> Model:
         stock_actor=_positions(actors, t["stocks"]["actor"]),
         stock_item=_positions(items, t["stocks"]["item"]),
         stock_quantity=Uncertain.from_table(t["stocks"], "quantity"),
+        stock_floor=Uncertain.from_table(t["stocks"], "floor"),
         consumption_actor=_positions(actors, con["actor"]),
         consumption_item=con["_item_pos"].to_numpy(),
         consumption_rate=Uncertain.from_table(con, "rate", _rate_factors(con, "rate", units)),
@@ -235,8 +259,23 @@ def compile_model(dataset: Dataset) -> Model:
         flow_recipient=_positions(actors, flo["recipient"]),
         flow_item=flo["_item_pos"].to_numpy(),
         flow_rate=Uncertain.from_table(flo, "rate", _rate_factors(flo, "rate", units)),
-        allocation_recipient=_positions(actors, t["allocations"]["recipient"]),
-        allocation_item=_positions(items, t["allocations"]["item"]),
-        allocation_share=Uncertain.from_table(t["allocations"], "share"),
+        claim_supplier=alo["supplier"].to_numpy(dtype=object),
+        claim_recipient=_positions(actors, alo["recipient"]),
+        claim_item=alo["_item_pos"].to_numpy(),
+        claim_priority=alo["priority"].to_numpy(dtype=np.int64),
+        claim_share=Uncertain.from_table(alo, "share"),
+        claim_rate=Uncertain.from_table(alo, "rate", _rate_factors(alo, "rate", units)),
         item_depth=np.array([depth[i] for i in items], dtype=np.int64),
+        buffer_months=dataset.meta.buffer_months,
     )
+
+
+def _depths(items: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest path from a raw input to each item along (input, output) edges."""
+    inputs: dict[str, set[str]] = {i: set() for i in items}
+    for source, target in edges:
+        inputs[target].add(source)
+    depth = dict.fromkeys(items, 0)
+    for node in TopologicalSorter(inputs).static_order():
+        depth[node] = max((depth[i] + 1 for i in inputs[node]), default=0)
+    return depth

@@ -16,7 +16,7 @@ import xarray as xr
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import builds
-from materiel.simulation.engine import ramp_fraction
+from materiel.model.rules import ramp_fraction
 
 PENALTY_FACTOR = 100.0
 """Default penalty per unit of unmet demand, as a multiple of the item's highest unit cost."""
@@ -180,7 +180,7 @@ def prepare(
         raise ValueError(f"penalty for unknown item(s): {', '.join(unknown)}")
 
     options = np.flatnonzero(np.isnan(model.decided))
-    side = model.actor_side.to_numpy()
+    side = model.actor_region.to_numpy()
     demand = np.flatnonzero(np.isin(side[model.consumption_actor], PENALISED_SIDES))
     d_actor, d_item = model.consumption_actor[demand], model.consumption_item[demand]
     d_key = d_actor * len(model.items) + d_item

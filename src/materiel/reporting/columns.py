@@ -52,30 +52,6 @@ class View:
         return f"{text} {self.note}" if self.note else text
 
 
-def outlook_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Per item, the window's totals as a sum that adds up: need - arriving - own stocks -
-    European stocks used - idle capacity used = short (item units).
-
-    ``own_stock`` is what the recipient drew from its own stocks (negative: added to them);
-    Europe's extra supply used (shortfall before minus after) is split between stocks and
-    idle capacity in proportion to what each offered."""
-    sums = ["need", "arriving", "from_stocks", "from_idle_capacity", "europe_extra"]
-    sums += ["shortfall_before", "shortfall_after"]
-    out = table.groupby(["item", "unit"], sort=False)[sums].sum().reset_index()
-    used = (out["shortfall_before"] - out["shortfall_after"]).clip(lower=0.0)
-    offered = out["europe_extra"].where(out["europe_extra"] > 0)
-    stock_part = (out["from_stocks"] / offered).fillna(0.0)
-    out["stocks_used"] = used * stock_part
-    out["idle_used"] = used - out["stocks_used"]
-    out["own_stock"] = out["need"] - out["arriving"] - out["shortfall_before"]
-    out["short"] = (
-        out["need"] - out["arriving"] - out["own_stock"] - out["stocks_used"] - out["idle_used"]
-    )
-    need = out["need"].where(out["need"] > 0)
-    out["covered_share"] = (1.0 - out["short"] / need).fillna(1.0)
-    return out
-
-
 VIEWS: dict[str, View] = {
     v.name: v
     for v in (
@@ -140,27 +116,28 @@ VIEWS: dict[str, View] = {
             "Four-month outlook",
             (
                 Col("item", "item", "end item"),
-                Col("need", "need", "what Ukraine wants to fire in the window"),
+                Col("need", "need", "what Ukraine asks its suppliers for in the window"),
                 Col(
                     "arriving",
                     "- arriving",
-                    "delivered under the scenario as it is (allocations, flows, own production)",
+                    "delivered under the scenario as it is (flows, transfers, claims served), "
+                    "up to the need",
                 ),
                 Col(
-                    "own_stock",
-                    "- own stocks",
-                    "drawn from Ukraine's own stocks (negative: added to them)",
+                    "from_stocks",
+                    "- EU stocks",
+                    "used from European donors' stocks above their floors",
                 ),
-                Col("stocks_used", "- EU stocks", "European stocks handed over and used"),
                 Col(
-                    "idle_used", "- idle cap.", "output of idle European capacity, ordered and used"
+                    "from_idle_capacity",
+                    "- idle cap.",
+                    "used from the output of idle European capacity, ordered now",
                 ),
                 Col("short", "= short", "need left unmet after all of the above"),
-                Col("covered_share", "covered", "share of the need fired (1 - short / need)"),
+                Col("covered_share", "covered", "share of the need met (1 - short / need)"),
             ),
-            outlook_rows,
-            "Each row adds up: need - arriving - own stocks - EU stocks - idle cap. = short "
-            "(window totals, item units).",
+            note="Each row adds up: need - arriving - EU stocks - idle cap. = short (window "
+            "totals, item units); --csv has what stocks and idle capacity offered, used or not.",
         ),
         View(
             "chokepoints",
@@ -208,20 +185,9 @@ VIEWS: dict[str, View] = {
                 Col(
                     "outside_countries",
                     "countries",
-                    "countries outside Europe and their share of the end item's input value",
-                ),
-                Col(
-                    "inputs_modelled",
-                    "inputs",
-                    "inputs of its bill of materials with a known origin (made by a "
-                    "modelled facility); 0 = not modelled",
-                ),
-                Col(
-                    "basis",
-                    "basis",
-                    "'not modelled' if the dataset has no bill of materials for the item or "
-                    "none of its inputs has a known origin: the shares are then unknown "
-                    "(blank), not zero",
+                    "countries outside Europe and their share of the end item's input value; "
+                    "'not modelled' where the dataset has no bill of materials for the item "
+                    "(its shares are then unknown and blank, not 0 %)",
                 ),
             ),
         ),

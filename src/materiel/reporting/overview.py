@@ -107,9 +107,9 @@ def executive_summary(
             )
     outlook = tables.get("outlook")
     if outlook is not None and len(outlook):
-        from materiel.reporting.columns import outlook_rows
+        from materiel.analysis.outlook import outlook_totals
 
-        rows = outlook_rows(outlook)
+        rows = outlook_totals(outlook)
         low = rows.sort_values("covered_share").iloc[0]
         lines.append(
             f"In the next {outlook['month'].nunique()} months the least covered item is "

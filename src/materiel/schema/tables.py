@@ -16,7 +16,9 @@ DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
 
 STATUSES = ("achieved", "claimed", "target", "estimate", "derived", "assumption")
 ITEM_KINDS = ("raw", "intermediate", "end", "service")
-SIDES = ("ukraine", "europe", "us", "russia", "other")
+REGIONS = ("europe", "ukraine", "us", "allied", "russia", "other")
+"""Where a country stands: Europe, Ukraine, the US, other allies, Russia's side, others."""
+SUPPLIER_GROUPS = REGIONS
 
 
 def _rate(name: str, description: str, unit: str) -> tuple[Field, Field]:
@@ -87,18 +89,30 @@ RECIPES = Table(
     ),
 )
 
-ACTORS = Table(
-    "actors",
-    key=("actor",),
-    description="States and groups: Ukraine, European states, the US, Russia and its suppliers.",
+COUNTRIES = Table(
+    "countries",
+    key=("country",),
+    description=(
+        "Countries and groups that make, hold, send or use items, each in one region. "
+        "Other tables name them in their actor, supplier, recipient and country columns."
+    ),
     fields=(
-        Field("actor", "str", "actor id (ISO 3166 alpha-3 where a state)", pattern=ACTOR_ID),
+        Field("country", "str", "country id (ISO 3166 alpha-3 where a state)", pattern=ACTOR_ID),
         Field("name", "str", "name"),
         Field(
-            "side",
+            "region",
             "str",
-            "which side it is on; 'europe' and 'ukraine' count as European",
-            allowed=SIDES,
+            "region or side: 'europe' and 'ukraine' count as European, 'russia' is Russia's side",
+            allowed=REGIONS,
+        ),
+        Field(
+            "sustain_months",
+            "float",
+            "consumption policy: a user short of stock fires at most stock / sustain_months a "
+            "month (1 = fire everything on hand)",
+            unit="month",
+            uncertain=True,
+            minimum=1.0,
         ),
     ),
 )
@@ -112,7 +126,7 @@ FACILITIES = Table(
         Field("name", "str", "plant or line name"),
         Field("operator", "str", "company operating it"),
         Field("item", "str", "item it makes (its recipe is the item's recipe)", ref="items"),
-        Field("country", "str", "country where it stands", ref="actors"),
+        Field("country", "str", "country where it stands", ref="countries"),
         *_rate("capacity", "production capacity at the dataset start", "unit/month"),
         Field(
             "utilisation",
@@ -130,6 +144,14 @@ FACILITIES = Table(
             unit="EUR/unit",
             uncertain=True,
             minimum=0.0,
+        ),
+        Field(
+            "inputs",
+            "str",
+            "'chain': the line draws its recipe's inputs from the modelled lines; 'own': it "
+            "makes or buys them outside the model (only its capacity limits it)",
+            default="chain",
+            allowed=("chain", "own"),
         ),
         Field("note", "str", "free text", default=""),
     ),
@@ -182,11 +204,19 @@ EXPANSIONS = Table(
 STOCKS = Table(
     "stocks",
     key=("actor", "item"),
-    description="Stocks held by an actor at the dataset start.",
+    description="Stocks held by a country at the dataset start, and the floor it keeps.",
     fields=(
-        Field("actor", "str", "holder", ref="actors"),
+        Field("actor", "str", "holder", ref="countries"),
         Field("item", "str", "item held", ref="items"),
         Field("quantity", "float", "quantity held", unit="item unit", uncertain=True, minimum=0.0),
+        Field(
+            "floor",
+            "float",
+            "minimum the holder keeps for its own defence: transfers never take it below this",
+            unit="item unit",
+            uncertain=True,
+            minimum=0.0,
+        ),
     ),
 )
 
@@ -195,7 +225,7 @@ CONSUMPTION = Table(
     key=("actor", "item"),
     description="What an actor wants to use at reference intensity 1.0.",
     fields=(
-        Field("actor", "str", "user", ref="actors"),
+        Field("actor", "str", "user", ref="countries"),
         Field("item", "str", "item used", ref="items"),
         *_rate("rate", "use at intensity 1.0", "unit/month"),
     ),
@@ -209,8 +239,8 @@ FLOWS = Table(
         "(supplier = recipient), imports such as North Korean shells to Russia."
     ),
     fields=(
-        Field("supplier", "str", "who sends or makes it", ref="actors"),
-        Field("recipient", "str", "who receives it", ref="actors"),
+        Field("supplier", "str", "who sends or makes it", ref="countries"),
+        Field("recipient", "str", "who receives it", ref="countries"),
         Field("item", "str", "item", ref="items"),
         *_rate("rate", "quantity per period", "unit/month"),
     ),
@@ -218,20 +248,64 @@ FLOWS = Table(
 
 ALLOCATIONS = Table(
     "allocations",
-    key=("recipient", "item"),
-    description="Share of European facility output of an end item delivered to a recipient.",
+    key=("supplier", "recipient", "item"),
+    description=(
+        "Who takes the output of which producers: a recipient's claim on the lines of a "
+        "supplier (a country or a region), served by priority, then in proportion to claims."
+    ),
     fields=(
-        Field("recipient", "str", "receiving actor", ref="actors"),
-        Field("item", "str", "end item", ref="items"),
+        Field(
+            "supplier",
+            "str",
+            "producers whose lines serve this claim: a country id or a region "
+            "(europe, ukraine, us, allied, russia, other)",
+        ),
+        Field("recipient", "str", "receiving country", ref="countries"),
+        Field("item", "str", "end item or service (not an intermediate)", ref="items"),
+        Field(
+            "priority",
+            "int",
+            "1 is served first; a class is served in full before the next gets anything",
+            minimum=1,
+            maximum=9,
+        ),
         Field(
             "share",
             "float",
-            "share of monthly European output",
+            "share of the recipient's need claimed from these producers",
             unit="1",
             uncertain=True,
             minimum=0.0,
             maximum=1.0,
         ),
+        *_rate("rate", "fixed orders on top of the share of need", "unit/month"),
+    ),
+)
+
+PRIORITIES = Table(
+    "priorities",
+    key=("item",),
+    description=(
+        "Priority class of each end item when lines compete for scarce inputs, and the weight "
+        "of one unit short in the priority-weighted total shortfall."
+    ),
+    fields=(
+        Field("item", "str", "end item or service", ref="items"),
+        Field(
+            "priority",
+            "int",
+            "input rationing class: 1 is served first, then in proportion to need",
+            minimum=1,
+            maximum=9,
+        ),
+        Field(
+            "weight",
+            "float",
+            "value of one unit short (EUR-equivalent): the unit price unless stated otherwise",
+            unit="EUR/unit",
+            minimum=0.0,
+        ),
+        Field("weight_source", "str", "source id of the weight", ref="sources"),
     ),
 )
 
@@ -241,13 +315,14 @@ TABLES: dict[str, Table] = {
         SOURCES,
         ITEMS,
         RECIPES,
-        ACTORS,
+        COUNTRIES,
         FACILITIES,
         EXPANSIONS,
         STOCKS,
         CONSUMPTION,
         FLOWS,
         ALLOCATIONS,
+        PRIORITIES,
     )
 }
 """Every table, in load order (referenced tables first)."""

@@ -16,7 +16,7 @@ import pandas as pd
 import pydantic
 
 from materiel.schema.fields import Field, Table
-from materiel.schema.tables import TABLES
+from materiel.schema.tables import REGIONS, TABLES
 from materiel.schema.units import UnitError, rate_factor, ratio_factor
 
 
@@ -327,6 +327,41 @@ def _check_chain(tables: Mapping[str, pd.DataFrame], made_known: bool = True) ->
     return issues
 
 
+def _check_claims(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+    """Claims name a country or a region as supplier, and an end item or a service (lines of
+    intermediates make what the lines above them pull, never for a recipient)."""
+    issues = []
+    countries = set(tables["countries"]["country"]) if "countries" in tables else set()
+    kinds = dict(zip(tables["items"]["item"], tables["items"]["kind"], strict=True))
+    groups = sorted(countries) + list(REGIONS)
+    for line, supplier, item in zip(
+        tables["allocations"].index,
+        tables["allocations"]["supplier"],
+        tables["allocations"]["item"],
+        strict=True,
+    ):
+        if supplier not in countries and supplier not in REGIONS:
+            allowed = ", ".join(list(REGIONS) + groups[:10]) + ", ..."
+            issues.append(
+                DataIssue(
+                    "allocations.csv",
+                    int(line),
+                    "supplier",
+                    f"unknown supplier '{supplier}'",
+                    allowed,
+                )
+            )
+        if kinds.get(item) in ("intermediate", "raw"):
+            message = (
+                f"'{item}' is an {kinds[item]} item: claims are for end items and services "
+                "(intermediates go to the lines that use them)"
+            )
+            issues.append(
+                DataIssue("allocations.csv", int(line), "item", message, "an end item or a service")
+            )
+    return issues
+
+
 def _known_keys(raw: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
     """Key values written in each single-key table, also in rows that failed validation
     (so a reference to a row with a bad value is not reported twice)."""
@@ -358,6 +393,8 @@ def _cross_checks(
         issues += _check_units(typed)
     if {"recipes", "items", "facilities"} <= set(typed):
         issues += _check_chain(typed, made_known="facilities" in complete)
+    if {"allocations", "items"} <= set(typed):
+        issues += _check_claims(typed)
     return issues
 
 

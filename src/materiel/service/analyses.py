@@ -96,7 +96,7 @@ def chokepoints(model: Model, scenario: Scenario) -> pd.DataFrame:
     """One row per limited item made by facilities: facility count, European capacity share,
     dependent end items and whether it is a chokepoint (and why)."""
     graph = item_graph(model)
-    european = model.actor_side.iloc[model.facility_country].isin(EUROPEAN).to_numpy()
+    european = model.actor_region.iloc[model.facility_country].isin(EUROPEAN).to_numpy()
     capacity = model.capacity.central
     rows = []
     for pos, item in enumerate(model.items):
@@ -148,7 +148,7 @@ def chokepoints(model: Model, scenario: Scenario) -> pd.DataFrame:
 )
 def dependencies(model: Model, scenario: Scenario) -> pd.DataFrame:
     """Per item: monthly supply rate from European and non-European facilities and flows."""
-    side = model.actor_side
+    side = model.actor_region
     fac_eu = side.iloc[model.facility_country].isin(EUROPEAN).to_numpy()
     flow_eu = side.iloc[model.flow_supplier].isin(EUROPEAN).to_numpy()
     n = len(model.items)

@@ -22,9 +22,10 @@ from starlette.responses import Response
 from threadpoolctl import threadpool_limits
 
 from materiel import __version__
+from materiel.service.auth import LoginGuard
 from materiel.service.context import HERE, Context, make_templates
 from materiel.service.data import DataService
-from materiel.service.errors import install_error_handlers
+from materiel.service.errors import CatchAll, install_error_handlers
 from materiel.service.export import PLOTLY_JS
 from materiel.service.routers import (
     api_analyses,
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.login = LoginGuard(settings)
+    app.add_middleware(CatchAll)  # innermost: keeps the connection after an unexpected error
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -1,4 +1,8 @@
-"""Who is asking, and may they? Session cookies for pages, bearer tokens for the API, CSRF.
+"""Who is asking, and may they? Sessions for pages, bearer tokens for the API, CSRF, logins.
+
+Pages: the signed session cookie carries a random session id that is checked against the store
+(``user_sessions``) on every request, so logout, a password change or disabling the user ends
+it at once. Logins go through :class:`LoginGuard` (throttled, bounded hashing).
 
 Roles: viewer (read), analyst (also run and edit scenarios), admin (also edit data and manage
 users). A request without valid credentials gets 401, one with too small a role 403; both are
@@ -7,15 +11,18 @@ raised before anything changes.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
+from materiel.service.login import HashPool, Throttle
+from materiel.service.settings import Settings
+from materiel.store.db import Store
 from materiel.store.models import User
-from materiel.store.users import role_at_least, user_for_token
+from materiel.store.sessions import close_session, open_session, session_user
+from materiel.store.users import authenticate, role_at_least, user_for_token
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -41,11 +48,6 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.name, user.role)
 
 
-def session_stamp(user: User) -> str:
-    """Changes when the password changes, so old sessions stop working."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def api_principal(request: Request) -> Principal:
     """The user of a bearer token; 401 if absent or invalid."""
     header = request.headers.get("authorization", "")
@@ -67,14 +69,14 @@ def api_principal(request: Request) -> Principal:
 
 
 def page_principal(request: Request) -> Principal | None:
-    """The user of the session cookie, if the session is still valid."""
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    """The user of the session cookie, if its session is still open in the store."""
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
         return None
     store = request.app.state.ctx.store
     with store.sessions() as s:
-        user = s.get(User, uid)
-        if user is None or not user.active or request.session.get("stamp") != session_stamp(user):
+        user = session_user(s, sid)
+        if user is None:
             request.session.clear()
             return None
         return _principal(user)
@@ -136,9 +138,59 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(403, "the form has expired or its CSRF token is wrong; reload the page")
 
 
-def login_session(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (a new CSRF token, no fixation)."""
-    request.session.clear()
-    request.session["uid"] = user.id
-    request.session["stamp"] = session_stamp(user)
+def login_session(request: Request, store: Store, user: User, max_age: int) -> None:
+    """Start a fresh session for ``user`` (a new id and CSRF token, no fixation)."""
+    logout_session(request, store)
+    with store.session() as s:
+        sid = open_session(s, user, max_age)
+    request.session["sid"] = sid
     request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def logout_session(request: Request, store: Store) -> None:
+    """End the request's session in the store and clear the cookie."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        with store.session() as s:
+            close_session(s, sid)
+    request.session.clear()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class LoginGuard:
+    """Checks passwords: throttled per user and per address, hashing in a bounded pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.throttle = Throttle(
+            settings.login_failures_per_user,
+            settings.login_failures_per_address,
+            window=settings.login_window,
+            max_lockout=settings.login_max_lockout,
+        )
+        self.pool = HashPool(settings.hash_workers, settings.hash_queue)
+
+    async def verify(self, request: Request, store: Store, name: str, password: str) -> User | None:
+        """The active user with this name and password, else None. Raises
+        :class:`~materiel.service.login.TooManyAttemptsError` (429) while throttled and
+        :class:`~materiel.service.login.LoginBusyError` (503) when the pool is full."""
+        address = client_address(request)
+        self.throttle.check(name, address)
+
+        def check() -> User | None:
+            with store.session() as s:
+                return authenticate(s, name, password) if "\x00" not in name else None
+
+        user = await self.pool.run(check)
+        if user is None:
+            self.throttle.failure(name, address)
+        else:
+            self.throttle.success(name)
+        return user
+
+
+def login_guard(request: Request) -> LoginGuard:
+    guard: LoginGuard = request.app.state.login
+    return guard

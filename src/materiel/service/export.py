@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from fastapi.responses import Response
 
 from materiel.service.plots import run_figures
-from materiel.service.results import TABLE_TITLES, Tables, table_frame
+from materiel.service.results import TABLE_TITLES, Tables, safe_figures, table_frame
 from materiel.store import runs as run_store
 from materiel.store.models import Run
 
@@ -78,7 +78,7 @@ def report_html(ctx: Context, run: Run, tables: Tables) -> str:
     return template.render(
         run=run,
         meta=run_metadata(run),
-        figures=run_figures(run, tables),
+        figures=safe_figures(lambda: run_figures(run, tables)),
         tables={k: v for k, v in frames.items() if not v.empty},
         titles=TABLE_TITLES,
         plotly_js=PLOTLY_JS.read_text(encoding="utf-8").replace("</script", "<\\/script"),

@@ -48,7 +48,7 @@ def supply_graph(model: Model) -> nx.DiGraph:
             kind="facility",
             label=str(facility),
             country=str(country),
-            side=str(model.actor_side[country]),
+            side=str(model.actor_region[country]),
             capacity=float(model.capacity.central[f]),
             unit=str(model.item_unit.iloc[item_pos]),
             depth=depth[item_pos],

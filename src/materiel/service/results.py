@@ -10,8 +10,11 @@ plans add ``objective``, ``capex_eur`` and ``builds``.
 from __future__ import annotations
 
 import json
+import logging
 import math
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,8 @@ from materiel.model.compiled import Model
 from materiel.simulation.summary import by_month, fire_ratio, summarize
 
 Tables = dict[str, list[dict[str, Any]]]
+T = TypeVar("T")
+log = logging.getLogger("materiel.service")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -142,9 +147,25 @@ TABLE_TITLES = {
 }
 
 
+def safe_figures(build: Callable[[], list[T]]) -> list[T]:
+    """The figures ``build`` makes, or none if it fails (logged with an error id), so a page
+    or a report still renders when stored results hold values a chart cannot use."""
+    try:
+        return build()
+    except Exception:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("figures failed (error id %s); the page is shown without them", ref)
+        return []
+
+
 def table_frame(tables: Tables, name: str) -> pd.DataFrame:
     """A stored result table as a DataFrame (the plan document flattened to its builds)."""
     rows = tables.get(name, [])
     if name == "plan":
         rows = rows[0].get("builds", []) if rows else []
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column].dropna()
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            frame[column] = frame[column].astype(float)  # null (a stored NaN/inf) -> NaN
+    return frame

@@ -18,6 +18,7 @@ from materiel.scenario import (
     parse_scenario,
 )
 from materiel.schema.validate import DatasetError
+from materiel.service.safe_yaml import YamlLimitError, load_bounded
 from materiel.service.scenarios import check_name
 
 STEPS = 4
@@ -115,7 +116,10 @@ def from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[str], list[
     text = form.get("other_events", "")
     if not _blank(text):
         try:
-            other = yaml.safe_load(text)
+            other = load_bounded(text, "the events YAML")
+        except YamlLimitError as e:
+            other = None
+            errors["other_events"] = [str(e)]
         except yaml.YAMLError as e:
             other = None
             errors["other_events"] = [f"not valid YAML: {str(e).splitlines()[0]}"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from materiel.scenario import Scenario, available_scenarios, load_scenario, parse_scenario
 from materiel.schema.validate import DataIssue, DatasetError
@@ -16,8 +19,60 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 NAME_RULE = "1-64 lower-case letters, digits, '_' or '-', starting with a letter or digit"
 
 
+BOUNDS: dict[str, tuple[float, float]] = {
+    "months": (1, 240),
+    "month": (0, 240),
+    "factor": (0, 100),
+    "intensity": (0, 100),
+    "eur_per_year": (0, 1e13),
+}
+"""Sane ranges of scenario numbers by field name (an intensity of 1e308 gives inf results)."""
+MAX_ABS = 1e15
+"""Any other number in a scenario must be finite and at most this large."""
+
+
 class ScenarioNotFoundError(LookupError):
     pass
+
+
+def check_bounds(content: object, file: str = "scenario") -> None:
+    """Raise :class:`DatasetError` naming every number in ``content`` (a scenario as JSON)
+    that is not finite or is outside :data:`BOUNDS` (numbers given as text are read too)."""
+    issues: list[DataIssue] = []
+
+    def visit(value: object, path: str, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, f"{path}.{k}" if path else str(k), str(k))
+        elif isinstance(value, list):
+            for j, v in enumerate(value):
+                visit(v, f"{path}.{j}", key)
+        elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            number = _number(value) if isinstance(value, str) and key in BOUNDS else value
+            if isinstance(number, (int, float)):
+                low, high = BOUNDS.get(key, (-MAX_ABS, MAX_ABS))
+                if not math.isfinite(number) or not low <= number <= high:
+                    issues.append(
+                        DataIssue(file, None, path, "out of range", f"{low:g} to {high:g}")
+                    )
+
+    visit(content, "", "")
+    if issues:
+        raise DatasetError(issues[:50])
+
+
+def parse_bounded(content: dict[str, Any], file: str = "scenario") -> Scenario:
+    """:func:`parse_scenario`, then :func:`check_bounds` on the parsed values."""
+    scen = parse_scenario(content, file)
+    check_bounds(scen.model_dump(), file)
+    return scen
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -72,21 +127,24 @@ def list_scenarios(store: Store) -> list[ScenarioInfo]:
 def save(
     store: Store, content: dict[str, Any], user: str, comment: str = ""
 ) -> tuple[Scenario, int]:
-    """Validate and save a scenario as a new version; raises :class:`DatasetError`."""
-    scen = parse_scenario(content, "scenario")
+    """Validate and save a scenario as a new version; raises :class:`DatasetError`.
+    Concurrent saves of one name get distinct versions (see :func:`saved.save_scenario`)."""
+    scen = parse_bounded(content, "scenario")
     check_name(scen.name)
-    previous = saved.latest(store, scen.name)
     content = scen.model_dump(mode="json")
-    with store.session() as s:
+
+    def write(s: Session) -> int:
         row = saved.save_scenario(s, scen.name, content, user, comment)
-        version = row.version
+        previous = saved.previous_version(s, scen.name, row.version)
         audit.record(
             s,
             user,
             "scenario.save",
             "scenarios",
-            f"{scen.name}@{version}",
+            f"{scen.name}@{row.version}",
             previous.content if previous else None,
             content,
         )
-    return scen, version
+        return row.version
+
+    return scen, saved.with_retry(store, write)

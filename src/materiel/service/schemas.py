@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from materiel.store.models import Run
 
@@ -35,6 +35,24 @@ class TokenOut(BaseModel):
     role: str
 
 
+class TokenInfo(BaseModel):
+    """An API token as listed (never the token itself)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    active: bool
+    """False once revoked (one by one, by a password change or by disabling the user)."""
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=1024)
+
+
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -45,7 +63,8 @@ class UserIn(BaseModel):
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["viewer", "analyst", "admin"] | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
+    """true or false only (0, 1 or "yes" are refused)."""
 
 
 class UserOut(BaseModel):
@@ -75,10 +94,12 @@ class PlanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     scenarios: list[Name] = Field(min_length=1, max_length=8)
-    budget_eur_per_year: float | None = Field(None, ge=0, le=1e13)
+    budget_eur_per_year: float | None = Field(None, ge=0, le=1e13, allow_inf_nan=False)
     months: int | None = Field(None, ge=1, le=120)
     actor: ActorId = "UKR"
-    time_limit: float = Field(300, gt=0, le=3600, description="solver time limit, seconds")
+    time_limit: float = Field(
+        300, gt=0, le=3600, allow_inf_nan=False, description="solver time limit, seconds"
+    )
 
 
 class DatasetRef(BaseModel):

@@ -8,6 +8,10 @@
   ``<data dir>/secret_key`` with permissions 0600).
 - ``MATERIEL_DATASET``: base dataset folder (default: the bundled dataset).
 - ``MATERIEL_WORKERS``: runs executed at the same time (default 2).
+- ``MATERIEL_MAX_RUN_BYTES``: refuse simulations whose results would need more memory than
+  this (default 2 GiB; see :mod:`materiel.simulation.limits`).
+- ``MATERIEL_LOGIN_FAILURES_PER_USER`` / ``MATERIEL_LOGIN_FAILURES_PER_ADDRESS``: failed logins
+  before that user name / client address is refused for a while (defaults 5 and 20).
 """
 
 from __future__ import annotations
@@ -52,6 +56,20 @@ class Settings:
     session_max_age: int = 8 * 3600
     migrate: bool = True
     """Apply the store's migrations on start."""
+    max_run_bytes: int = 2 * 1024**3
+    """Largest estimated result memory of one simulation, bytes (larger ones get 422)."""
+    login_failures_per_user: int = 5
+    """Failed logins for one user name before it is locked (1 s, doubling per failure)."""
+    login_failures_per_address: int = 20
+    """Failed logins from one client address before it is locked (1 s, doubling)."""
+    login_window: float = 900.0
+    """Seconds after the last failure when a user name's or address's count is forgotten."""
+    login_max_lockout: float = 900.0
+    """Longest lockout, seconds."""
+    hash_workers: int = 2
+    """Password hashes computed at the same time (argon2 takes 64 MiB and ~50 ms each)."""
+    hash_queue: int = 32
+    """Logins waiting for a hash slot before more are answered 503."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -83,6 +101,13 @@ class Settings:
             values["dataset"] = Path(env["MATERIEL_DATASET"])
         if env.get("MATERIEL_WORKERS"):
             values["workers"] = int(env["MATERIEL_WORKERS"])
+        for key, name in (
+            ("max_run_bytes", "MATERIEL_MAX_RUN_BYTES"),
+            ("login_failures_per_user", "MATERIEL_LOGIN_FAILURES_PER_USER"),
+            ("login_failures_per_address", "MATERIEL_LOGIN_FAILURES_PER_ADDRESS"),
+        ):
+            if env.get(name):
+                values[key] = int(env[name])
         if env.get("MATERIEL_SECURE_COOKIES"):
             values["secure_cookies"] = env["MATERIEL_SECURE_COOKIES"].lower() in ("1", "true")
         values.update({k: v for k, v in overrides.items() if v is not None})

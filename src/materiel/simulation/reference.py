@@ -1,115 +1,229 @@
-"""A plain per-draw Python implementation of the simulator.
+"""A plain per-draw implementation of the simulator: the test oracle and benchmark peer.
 
-Slow on purpose: it spells out the same equations as :mod:`materiel.simulation.engine` one draw,
-facility and month at a time. It is the oracle the tests compare the vectorised engine with,
-and the peer baseline in ``benchmarks/``.
+Slow on purpose: it spells out the equations of docs/methodology.md one draw, line, claim and
+month at a time with Python scalars, written independently of the vectorised engine (which
+calls :mod:`materiel.model.rules`), so the tests can compare the two.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import numpy as np
 
 from materiel.model.compiled import FloatArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import Plan, builds
-from materiel.simulation.engine import order_share
+from materiel.model.rules import claim_links, fire_ratio_items, line_classes, weighted_rows
+
+Pair = tuple[int, int]
+
+
+def _rate(base: float, factor: float, absolute: float) -> float:
+    return base * factor if math.isnan(absolute) else absolute
 
 
 def run_reference(
     model: Model, sc: ScenarioArrays, p: dict[str, FloatArray], plan: Plan | None = None
 ) -> dict[str, FloatArray]:
-    """Return production (D, M, F) and shortfall (D, M, H, I) computed draw by draw."""
+    """Production (D, M, F), fired (D, M, C) and weighted_shortfall (D, M), draw by draw.
+
+    Plans may add builds; plan orders are not supported here."""
+    assert plan is None or plan.orders is None
     n_draws, months = p["capacity"].shape[0], sc.months
-    n_f, n_i = len(model.facilities), len(model.items)
-    holders = list(model.holders)
-    production = np.zeros((n_draws, months, n_f))
-    shortfall = np.zeros((n_draws, months, len(holders), n_i))
-    recipes: dict[int, list[tuple[int, int]]] = {}
+    n_f, n_c = len(model.facilities), len(model.consumption_rate)
+    kind = model.item_kind.to_numpy()
+    end = [kind[model.facility_item[f]] in ("end", "service") for f in range(n_f)]
+    depth = [int(model.item_depth[model.facility_item[f]]) for f in range(n_f)]
+    classes = line_classes(model)
+    link_f, link_q = claim_links(model)
+    weights = weighted_rows(model)
+    counted = fire_ratio_items(model)
+    inputs: dict[int, list[tuple[int, int]]] = defaultdict(list)  # facility -> (recipe, item)
     for r, (out_item, in_item) in enumerate(
         zip(model.recipe_item, model.recipe_input, strict=True)
     ):
-        recipes.setdefault(int(out_item), []).append((r, int(in_item)))
-    order = sorted(range(n_f), key=lambda f: model.item_depth[model.facility_item[f]])
-    tiers: dict[int, list[int]] = {}
-    for f in order:
-        tiers.setdefault(int(model.item_depth[model.facility_item[f]]), []).append(f)
+        if not model.item_limited[in_item]:
+            continue
+        for f in range(n_f):
+            if model.facility_item[f] == out_item and model.facility_inputs[f] == "chain":
+                inputs[f].append((r, int(in_item)))
+    exp, decided, scale = builds(model, plan)
+    production = np.zeros((n_draws, months, n_f))
+    fired_out = np.zeros((n_draws, months, n_c))
+    weighted = np.zeros((n_draws, months))
+    ratio = np.full((n_draws, months), np.nan)
 
-    share = None if plan is None or plan.orders is None else order_share(model, sc, plan)
     for d in range(n_draws):
-        additions = list(zip(*builds(model, plan), strict=True))
-        industry = [0.0] * n_i
-        stock = {(a, i): 0.0 for a in holders for i in range(n_i)}
+        stock: dict[Pair, float] = defaultdict(float)
+        floor: dict[Pair, float] = defaultdict(float)
         for s in range(len(model.stock_actor)):
-            stock[(int(model.stock_actor[s]), int(model.stock_item[s]))] += p["stock_quantity"][
-                d, s
-            ]
+            pair = (int(model.stock_actor[s]), int(model.stock_item[s]))
+            stock[pair] += p["stock_quantity"][d, s]
+            floor[pair] = p["stock_floor"][d, s]
         for t in range(months):
-            made_now = [0.0] * n_f
-            for level in sorted(tiers):
-                planned = {}
-                for f in tiers[level]:
-                    cap = p["capacity"][d, f]
-                    for e, month, scale in additions:
-                        if model.expansion_facility[e] != f:
-                            continue
-                        online = month + p["lead_time"][d, e]
-                        frac = (t - online + 1) / (p["ramp_time"][d, e] + 1)
-                        cap += scale * p["added_capacity"][d, e] * min(1.0, max(0.0, frac))
-                    cap *= sc.availability[t, f]
-                    level_t = sc.order_level[t, f]
-                    want = cap * (p["utilisation"][d, f] if math.isnan(level_t) else level_t)
-                    if share is not None and not math.isnan(share[t, f]):
-                        want = cap * share[t, f]
-                    planned[f] = want
-                request = [0.0] * n_i
-                for f in tiers[level]:
-                    for r, i in recipes.get(int(model.facility_item[f]), []):
-                        if model.item_limited[i]:
-                            request[i] += planned[f] * p["recipe_quantity"][d, r]
-                for f in tiers[level]:
-                    frac = 1.0
-                    for _r, i in recipes.get(int(model.facility_item[f]), []):
-                        if model.item_limited[i] and request[i] > 0:
-                            frac = min(frac, min(1.0, industry[i] / request[i]))
-                    made_now[f] = planned[f] * frac
-                for f in tiers[level]:
-                    for r, i in recipes.get(int(model.facility_item[f]), []):
-                        if model.item_limited[i]:
-                            industry[i] = max(
-                                0.0, industry[i] - made_now[f] * p["recipe_quantity"][d, r]
-                            )
-                for f in tiers[level]:
-                    industry[int(model.facility_item[f])] += made_now[f]
-            produced_item = [0.0] * n_i
-            for f in range(n_f):
-                produced_item[int(model.facility_item[f])] += made_now[f]
-                production[d, t, f] = made_now[f]
-            shares = []
-            for q in range(len(model.allocation_item)):
-                s = sc.allocation_share[t, q]
-                shares.append(p["allocation_share"][d, q] if math.isnan(s) else s)
-            totals: dict[int, float] = {}
-            for q, s in enumerate(shares):
-                totals[int(model.allocation_item[q])] = (
-                    totals.get(int(model.allocation_item[q]), 0.0) + s
-                )
-            for a in holders:
-                for i in range(n_i):
-                    stock[(a, i)] *= 1.0 - sc.stock_loss[t, a]
-            for q, s in enumerate(shares):
-                i = int(model.allocation_item[q])
-                amount = s / max(1.0, totals[i]) * produced_item[i]
-                industry[i] -= amount
-                stock[(int(model.allocation_recipient[q]), i)] += amount
-            for ell in range(len(model.flow_item)):
-                key = (int(model.flow_recipient[ell]), int(model.flow_item[ell]))
-                stock[key] += p["flow_rate"][d, ell] * sc.flow_factor[t, ell]
-            for c in range(len(model.consumption_item)):
+            for pair in stock:
+                stock[pair] *= 1.0 - sc.stock_loss[t, pair[0]]
+            # 1. flows and transfers
+            for n in range(len(model.flow_rate)):
+                pair = (int(model.flow_recipient[n]), int(model.flow_item[n]))
+                stock[pair] += _rate(p["flow_rate"][d, n], sc.flow_factor[t, n], sc.flow_rate[t, n])
+            x = sc.transfers
+            asked: dict[Pair, float] = defaultdict(float)
+            amounts = []
+            for k in range(len(x)):
+                giver = (int(x.giver[k]), int(x.item[k]))
+                spare = max(0.0, stock[giver] - floor[giver])
+                q = x.quantity[t, k]
+                amount = (0.0 if math.isnan(x.share[t, k]) else x.share[t, k]) * spare
+                amount = amount if math.isnan(q) else q
+                amounts.append(amount)
+                asked[giver] += amount
+            for k in range(len(x)):
+                giver, taker = (int(x.giver[k]), int(x.item[k])), (int(x.taker[k]), int(x.item[k]))
+                spare = max(0.0, stock[giver] - floor[giver])
+                moved = amounts[k] * (spare / asked[giver] if asked[giver] > spare else 1.0)
+                stock[giver] -= moved
+                stock[taker] += moved
+            # 2. needs and claims
+            wanted, need = [], {}
+            for c in range(n_c):
                 a, i = int(model.consumption_actor[c]), int(model.consumption_item[c])
-                wanted = p["consumption_rate"][d, c] * sc.intensity[t, a]
-                fired = min(wanted, stock[(a, i)])
-                stock[(a, i)] -= fired
-                shortfall[d, t, holders.index(a), i] = wanted - fired
-    return {"production": production, "shortfall": shortfall}
+                w = _rate(
+                    p["consumption_rate"][d, c] * sc.intensity[t, a],
+                    sc.consumption_factor[t, c],
+                    sc.consumption_rate[t, c],
+                )
+                wanted.append(w)
+                need[(a, i)] = max(0.0, p["sustain_months"][d, a] * w - stock[(a, i)])
+            claims = []
+            for q in range(len(model.claim_share)):
+                share = sc.claim_share[t, q]
+                share = p["claim_share"][d, q] if math.isnan(share) else share
+                fixed = sc.claim_rate[t, q]
+                fixed = p["claim_rate"][d, q] if math.isnan(fixed) else fixed
+                key = (int(model.claim_recipient[q]), int(model.claim_item[q]))
+                claims.append((share * need.get(key, 0.0) + fixed) * sc.claim_factor[t, q])
+            # 3. capacity and requirements
+            cap = []
+            for f in range(n_f):
+                built = p["capacity"][d, f]
+                for k, e in enumerate(exp):
+                    if model.expansion_facility[e] != f:
+                        continue
+                    online = decided[k] + p["lead_time"][d, e]
+                    frac = min(1.0, max(0.0, (t - online + 1.0) / (p["ramp_time"][d, e] + 1.0)))
+                    built += frac * p["added_capacity"][d, e] * scale[k]
+                absolute = sc.capacity_rate[t, f]
+                cap.append(built * sc.availability[t, f] if math.isnan(absolute) else absolute)
+            group_cap: dict[int, float] = defaultdict(float)
+            for f, q in zip(link_f, link_q, strict=True):
+                group_cap[int(q)] += cap[f]
+            link_req = []
+            req = [0.0] * n_f
+            for f, q in zip(link_f, link_q, strict=True):
+                r = claims[q] * cap[f] / group_cap[int(q)] if group_cap[int(q)] > 0 else 0.0
+                link_req.append(r)
+                req[f] += r
+            for f in range(n_f):
+                level = sc.order_level[t, f]
+                if not math.isnan(level):
+                    req[f] = max(req[f], level * cap[f])
+            held: dict[int, float] = defaultdict(float)  # intermediate holdings per item
+            for (_holder, i), v in stock.items():
+                if any(not end[f] and model.facility_item[f] == i for f in range(n_f)):
+                    held[i] += v
+            demand: dict[int, float] = defaultdict(float)
+            for level in sorted(set(depth), reverse=True):
+                tier = [f for f in range(n_f) if depth[f] == level]
+                for f in tier:
+                    if end[f]:
+                        continue
+                    i = int(model.facility_item[f])
+                    total = sum(cap[g] for g in range(n_f) if model.facility_item[g] == i)
+                    target = max(0.0, demand[i] * (1.0 + model.buffer_months) - held[i])
+                    req[f] = max(req[f], target * cap[f] / total if total > 0 else 0.0)
+                for f in tier:
+                    for r, j in inputs[f]:
+                        demand[j] += min(cap[f], req[f]) * p["recipe_quantity"][d, r]
+            # 4. production: class by class, each class up the bill of materials; inputs in
+            # proportion to the requests of the lines of one class and tier
+            made = [0.0] * n_f
+            available = dict(held)
+            for cls in sorted({int(c) for c in classes}):
+                for level in sorted(set(depth)):
+                    members = [f for f in range(n_f) if depth[f] == level and classes[f] == cls]
+                    ask: dict[int, float] = defaultdict(float)
+                    for f in members:
+                        for r, j in inputs[f]:
+                            ask[j] += min(cap[f], req[f]) * p["recipe_quantity"][d, r]
+                    for f in members:
+                        fill = 1.0
+                        for _r, j in inputs[f]:
+                            if ask[j] > 0:
+                                fill = min(fill, min(1.0, available.get(j, 0.0) / ask[j]))
+                        made[f] = min(cap[f], req[f]) * fill
+                    for f in members:
+                        for r, j in inputs[f]:
+                            use = made[f] * p["recipe_quantity"][d, r]
+                            available[j] = max(0.0, available.get(j, 0.0) - use)
+                            _take(stock, j, use, end, model)
+                    for f in members:
+                        if not end[f]:
+                            pair = (int(model.facility_country[f]), int(model.facility_item[f]))
+                            stock[pair] += made[f]
+                            available[int(model.facility_item[f])] = (
+                                available.get(int(model.facility_item[f]), 0.0) + made[f]
+                            )
+            # 5. deliveries by recipient priority
+            left = [made[f] if end[f] else 0.0 for f in range(n_f)]
+            for pri in sorted({int(model.claim_priority[q]) for q in link_q}):
+                asked_f: dict[int, float] = defaultdict(float)
+                for n, (f, q) in enumerate(zip(link_f, link_q, strict=True)):
+                    if model.claim_priority[q] == pri:
+                        asked_f[int(f)] += link_req[n]
+                give = {f: min(1.0, left[f] / a) if a > 0 else 0.0 for f, a in asked_f.items()}
+                for n, (f, q) in enumerate(zip(link_f, link_q, strict=True)):
+                    if model.claim_priority[q] == pri:
+                        pair = (int(model.claim_recipient[q]), int(model.claim_item[q]))
+                        stock[pair] += link_req[n] * give[int(f)]
+                for f, a in asked_f.items():
+                    left[f] -= min(left[f], a)
+            for f in range(n_f):
+                if end[f] and left[f] > 0:
+                    stock[(int(model.facility_country[f]), int(model.facility_item[f]))] += left[f]
+            # 6. consumption policy
+            ua = ru = 0.0
+            for c in range(n_c):
+                a, i = int(model.consumption_actor[c]), int(model.consumption_item[c])
+                fire = min(wanted[c], max(stock[(a, i)], 0.0) / p["sustain_months"][d, a])
+                stock[(a, i)] -= fire
+                fired_out[d, t, c] = fire
+                weighted[d, t] += weights[c] * (wanted[c] - fire)
+                if counted[i] and model.actors[a] == "UKR":
+                    ua += fire
+                if counted[i] and model.actors[a] == "RUS":
+                    ru += fire
+            ratio[d, t] = ua / ru if ru >= 1.0 else np.nan
+            production[d, t] = made
+    return {
+        "production": production,
+        "fired": fired_out,
+        "weighted_shortfall": weighted,
+        "fire_ratio": ratio,
+    }
+
+
+def _take(stock: dict[Pair, float], item: int, use: float, end: list[bool], model: Model) -> None:
+    """Draw ``use`` of an intermediate from its producers in proportion to their holdings."""
+    makers = {
+        (int(model.facility_country[f]), item)
+        for f in range(len(end))
+        if not end[f] and model.facility_item[f] == item
+    }
+    total = sum(stock[p] for p in makers)
+    if total <= 0:
+        return
+    for pair in makers:
+        stock[pair] -= min(stock[pair], stock[pair] / total * use)

@@ -9,10 +9,25 @@ SHORT = 0.01
 """A month counts as short when more than this share of the wanted quantity is not fired."""
 
 
+def _of(result: xr.Dataset, actor: str) -> xr.Dataset:
+    """The per-(actor, item) variables of one actor, on dim ``item``."""
+    names = [k for k, v in result.data_vars.items() if "pair" in v.dims]
+    return result[names].sel(actor=actor)
+
+
 def short_months(result: xr.Dataset, actor: str = "UKR") -> xr.DataArray:
     """Boolean (draw, month, item): more than ``SHORT`` of the month's need unmet."""
-    wanted = result["wanted"].sel(actor=actor)
-    return (result["shortfall"].sel(actor=actor) > SHORT * wanted) & (wanted > 0)
+    mine = _of(result, actor)
+    wanted = mine["wanted"]
+    return (mine["shortfall"] > SHORT * wanted) & (wanted > 0)
+
+
+def weighted_shortfall(result: xr.Dataset) -> dict[str, float]:
+    """The priority-weighted total shortfall over the horizon (EUR-equivalent): mean and
+    p10/p50/p90 across draws."""
+    total = result["weighted_shortfall"].sum("month")
+    q = total.quantile([0.1, 0.5, 0.9], dim="draw").to_numpy()
+    return {"mean": float(total.mean()), "p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
 
 
 def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
@@ -22,8 +37,9 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     shortfall_share (mean unmet share), p_short (probability of at least one short month),
     sustained_p50 / sustained_p10 (months before the first short month; the horizon if none).
     """
-    used = result["wanted"].sel(actor=actor).sum(["draw", "month"]) > 0
-    res = result.sel(actor=actor, item=used)
+    mine = _of(result, actor)
+    used = mine["wanted"].sum(["draw", "month"]) > 0
+    res = mine.sel(item=used)
     months = res.sizes["month"]
     short = short_months(result, actor).sel(item=used)
     total_short = res["shortfall"].sum("month")
@@ -52,8 +68,9 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
 
 def by_month(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     """Tidy table (month, item): probability of a short month and shortfall percentiles."""
-    used = result["wanted"].sel(actor=actor).sum(["draw", "month"]) > 0
-    res = result.sel(actor=actor, item=used)
+    mine = _of(result, actor)
+    used = mine["wanted"].sum(["draw", "month"]) > 0
+    res = mine.sel(item=used)
     q = res["shortfall"].quantile([0.05, 0.5, 0.95], dim="draw")
     frame = (
         xr.Dataset(

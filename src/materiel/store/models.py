@@ -74,6 +74,22 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Raised by a password change or by disabling the user: sessions and tokens issued at an
+    earlier epoch no longer work, even after the user is enabled again."""
+
+
+class UserSession(Base):
+    """A logged-in browser session; the cookie holds the session id, only its SHA-256 is kept.
+    Deleting the row (logout) ends the session at once."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ApiToken(Base):
@@ -89,6 +105,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(default=False)
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The user's epoch when the token was issued (see :attr:`User.auth_epoch`)."""
 
 
 class SavedScenario(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -34,12 +35,27 @@ def inputs_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def finite(value: Any) -> Any:
+    """``value`` (JSON-like) with every NaN or infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def encode_results(results: dict[str, Any]) -> bytes:
-    return zlib.compress(json.dumps(results, separators=(",", ":")).encode(), 6)
+    return zlib.compress(json.dumps(finite(results), separators=(",", ":")).encode(), 6)
 
 
 def decode_results(blob: bytes | None) -> dict[str, Any]:
-    return {} if blob is None else json.loads(zlib.decompress(blob))
+    """Result tables; NaN or infinities (in results stored by older versions) read as None."""
+    if blob is None:
+        return {}
+    result: dict[str, Any] = json.loads(zlib.decompress(blob), parse_constant=lambda _: None)
+    return result
 
 
 def create_run(store: Store, **fields: Any) -> Run:
@@ -84,7 +100,7 @@ def finish_run(store: Store, run_id: int, summary: dict[str, Any], results: dict
                 status="succeeded",
                 progress=1.0,
                 finished_at=utcnow(),
-                summary=summary,
+                summary=finite(summary),
                 results=blob,
                 error=None,
             )

@@ -17,6 +17,8 @@ afresh: the simulator ran 2.5x slower (1,480 vs 3,770 draws/s at 10k draws, in o
 with and without the variable). LocalClusters started here unset it; for a real cluster's
 workers, see docs/scale.md (a Dask config file setting it to null)."""
 UNSET_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+DASHBOARD = "127.0.0.1:0"
+"""The LocalCluster dashboard listens on loopback only, on a free port."""
 
 
 def default_workers() -> int:
@@ -31,17 +33,25 @@ def default_workers() -> int:
 
 @contextmanager
 def dask_client(
-    scheduler: str | None = None, workers: int | None = None, timeout: float = 30.0
+    scheduler: str | None = None,
+    workers: int | None = None,
+    timeout: float = 30.0,
+    dashboard: str | None = None,
 ) -> Iterator[Client]:
     """A connected client, closed (with its LocalCluster, if any) on exit.
 
     ``scheduler``: address of a running scheduler (``tcp://host:8786``); None starts a
-    LocalCluster of ``workers`` single-threaded processes on 127.0.0.1 (dashboard on a free
-    port: ``client.dashboard_link``).
+    LocalCluster of ``workers`` single-threaded processes on 127.0.0.1 with its dashboard at
+    ``dashboard`` (default ``$MATERIEL_DASK_DASHBOARD``, else ``127.0.0.1:0``: loopback only,
+    a free port; ``client.dashboard_link``).
     Raises OSError (with the address) if the scheduler cannot be reached in ``timeout`` s.
     """
+    import os
+
     import dask
     from distributed import Client, LocalCluster
+
+    dashboard = dashboard or os.environ.get("MATERIEL_DASK_DASHBOARD") or DASHBOARD
 
     if scheduler:
         try:
@@ -57,7 +67,7 @@ def dask_client(
             n_workers=workers or default_workers(),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # None still binds :8787 (clashes, warns); :0 = any port
+            dashboard_address=dashboard,  # None still binds :8787 (clashes); :0 = any port
             host="127.0.0.1",
             silence_logs=logging.ERROR,
         ) as cluster,

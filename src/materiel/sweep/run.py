@@ -105,13 +105,11 @@ def _write_atomic(ds: xr.Dataset, target: Path) -> None:
 
 def _check(spec: SweepSpec, model: Model, cases: list[Case]) -> None:
     """Fail early, on the client, for inputs no retry can fix."""
-    holders = list(model.actors[model.holders])
+    holders = sorted(set(model.actors[model.consumption_actor]))
     issues = []
     if spec.engine == "simulate" and spec.actor not in holders:
         issues.append(
-            DataIssue(
-                spec.file, None, "actor", f"'{spec.actor}' is not tracked", ", ".join(holders)
-            )
+            DataIssue(spec.file, None, "actor", f"'{spec.actor}' uses nothing", ", ".join(holders))
         )
     seen: set[str] = set()
     for case in cases:

@@ -64,10 +64,18 @@ def _labels(model: Model, family: str) -> list[str]:
         "recipe_quantity": ("{} <- {}", it[model.recipe_item], it[model.recipe_input]),
         "stock_quantity": ("{} {}", ac[model.stock_actor], it[model.stock_item]),
         "consumption_rate": ("{} {}", ac[model.consumption_actor], it[model.consumption_item]),
-        "allocation_share": (
-            "{} {}",
-            ac[model.allocation_recipient],
-            it[model.allocation_item],
+        "stock_floor": ("{} {}", ac[model.stock_actor], it[model.stock_item]),
+        "claim_share": (
+            "{}->{} {}",
+            model.claim_supplier,
+            ac[model.claim_recipient],
+            it[model.claim_item],
+        ),
+        "claim_rate": (
+            "{}->{} {}",
+            model.claim_supplier,
+            ac[model.claim_recipient],
+            it[model.claim_item],
         ),
         "flow_rate": (
             "{}->{} {}",
@@ -76,6 +84,8 @@ def _labels(model: Model, family: str) -> list[str]:
             it[model.flow_item],
         ),
     }
+    if family == "sustain_months":
+        return [str(a) for a in ac]
     if family not in pairs:
         raise KeyError(f"no labels for figure family '{family}'")
     fmt, *columns = pairs[family]
@@ -129,17 +139,22 @@ def shortfall_metric(
     over the horizon (item units), or without ``item`` the unmet share of need averaged over
     the items ``actor`` uses (0..1)."""
     sc = compile_scenario(model, scenario, months)
-    holders = list(model.actors[model.holders])
-    if actor not in holders:
-        raise ValueError(f"actor '{actor}' is not tracked; choose one of {', '.join(holders)}")
+    users = sorted(set(model.actors[model.consumption_actor]))
+    if actor not in users:
+        raise ValueError(f"actor '{actor}' uses nothing; choose one of {', '.join(users)}")
     if item is not None and item not in model.items:
         raise ValueError(f"unknown item '{item}'; choose one of {', '.join(model.items)}")
-    h = holders.index(actor)
+    rows = np.flatnonzero(model.actors[model.consumption_actor] == actor)
+    row_items = model.consumption_item[rows]
     out = []
     for lo in range(0, len(u), BATCH):
         res = run(model, sc, parameters_at(model, groups, u[lo : lo + BATCH]))
-        short = res["shortfall"][:, :, h].sum(axis=1, dtype=float)  # (N, I)
-        wanted = res["wanted"][:, :, h].sum(axis=1, dtype=float)
+        wanted = np.zeros((len(res["wanted"]), len(model.items)))
+        short = np.zeros_like(wanted)
+        wanted[:, row_items] = res["wanted"][:, :, rows].sum(axis=1, dtype=float)
+        short[:, row_items] = wanted[:, row_items] - res["fired"][:, :, rows].sum(
+            axis=1, dtype=float
+        )
         if item is not None:
             out.append(short[:, model.items.get_loc(item)])
         else:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from materiel.scenario import available_scenarios, parse_scenario
+from materiel.scenario import available_scenarios
 from materiel.schema.validate import DatasetError
 from materiel.service import scenarios as svc
 from materiel.service.auth import ApiRole, Principal
@@ -57,7 +57,7 @@ def list_versions(name: NamePath, user: Viewer, ctx: Ctx) -> list[int]:
 )
 def validate(body: ScenarioSave, user: Viewer) -> ValidationOut:
     try:
-        parse_scenario(body.scenario, "scenario")
+        svc.parse_bounded(body.scenario, "scenario")
         svc.check_name(str(body.scenario.get("name", "")))
     except DatasetError as e:
         return ValidationOut(valid=False, issues=[Issue(**vars(i)) for i in e.issues])

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from materiel.scenario import Scenario, parse_scenario
+from materiel.scenario import Scenario
 from materiel.service.context import Context
-from materiel.service.scenarios import ScenarioNotFoundError, get_scenario
+from materiel.service.scenarios import ScenarioNotFoundError, get_scenario, parse_bounded
+from materiel.simulation.limits import check_limits
 from materiel.store import runs as run_store
 from materiel.store.models import Run
 
@@ -44,6 +45,7 @@ def start_simulation(
         "months": months or scenario.months,
         "actor": actor,
     }
+    check_limits(model, int(params["months"]), draws, ctx.settings.max_run_bytes)
     return ctx.runner.submit("simulate", dataset, model, [scenario], params, user)
 
 
@@ -68,4 +70,4 @@ def start_plan(
 
 
 def inline_scenario(data: dict[str, Any]) -> Scenario:
-    return parse_scenario(data, "scenario_data")
+    return parse_bounded(data, "scenario_data")

@@ -18,6 +18,7 @@ from materiel.service.routers.pages_main import render
 from materiel.store import audit
 from materiel.store.models import ROLES, User
 from materiel.store.users import UserError, create_user
+from materiel.store.users import update_user as apply_user_update
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(PageRole("viewer"))]
@@ -213,7 +214,7 @@ def update_user(
         if row.id == user.id and (role != "admin" or not is_active):
             raise HTTPException(422, "admins cannot demote or disable themselves")
         before = {"role": row.role, "active": row.active}
-        row.role, row.active = role, is_active
+        apply_user_update(s, row, role, is_active)  # disabling ends sessions and tokens
         audit.record(
             s, user.name, "user.update", "users", name, before, {"role": role, "active": is_active}
         )

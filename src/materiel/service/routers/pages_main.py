@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from materiel.schema.validate import DatasetError
 from materiel.service.analyses import available, chokepoints
-from materiel.service.auth import PageRole, Principal, check_csrf, csrf_token, login_session
+from materiel.service.auth import (
+    PageRole,
+    Principal,
+    check_csrf,
+    csrf_token,
+    login_guard,
+    login_session,
+    logout_session,
+)
 from materiel.service.context import Context, get_ctx
 from materiel.service.graph import graph_figure
 from materiel.service.results import records
@@ -17,7 +26,15 @@ from materiel.service.routers.common import scenario_or_404
 from materiel.service.scenarios import list_scenarios
 from materiel.store import audit
 from materiel.store import runs as run_store
-from materiel.store.users import authenticate, issue_token
+from materiel.store.models import User
+from materiel.store.users import (
+    UserError,
+    change_password,
+    issue_token,
+    revoke_token,
+    token_valid,
+    tokens_of,
+)
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(PageRole("viewer"))]
@@ -60,11 +77,10 @@ async def login(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     await check_csrf(request)
-    with ctx.store.session() as s:
-        user = authenticate(s, username, password) if "\x00" not in username else None
-        if user is not None:
-            login_session(request, user)
-            return RedirectResponse(safe_next(next), status_code=303)
+    user = await login_guard(request).verify(request, ctx.store, username, password)
+    if user is not None:
+        login_session(request, ctx.store, user, ctx.settings.session_max_age)
+        return RedirectResponse(safe_next(next), status_code=303)
     return render(
         request,
         ctx,
@@ -77,9 +93,10 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, ctx: Ctx) -> Response:
+    """End the session in the store (a copied cookie stops working too)."""
     await check_csrf(request)
-    request.session.clear()
+    logout_session(request, ctx.store)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -152,9 +169,35 @@ def analyses(
     )
 
 
+def _account(
+    request: Request,
+    ctx: Context,
+    user: Principal,
+    status: int = 200,
+    token: str | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+) -> Response:
+    with ctx.store.sessions() as s:
+        row = s.get(User, user.id)
+        assert row is not None
+        tokens = [(t, token_valid(t, row)) for t in tokens_of(s, user.id)]
+    return render(
+        request,
+        ctx,
+        "account.html",
+        user,
+        status,
+        token=token,
+        tokens=tokens,
+        notice=notice,
+        error=error,
+    )
+
+
 @router.get("/account")
 def account(request: Request, user: Viewer, ctx: Ctx) -> Response:
-    return render(request, ctx, "account.html", user, token=None)
+    return _account(request, ctx, user)
 
 
 @router.post("/account/tokens")
@@ -164,8 +207,6 @@ def new_token(
     ctx: Ctx,
     name: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")] = "api",
 ) -> Response:
-    from materiel.store.models import User
-
     with ctx.store.session() as s:
         row = s.get(User, user.id)
         assert row is not None
@@ -179,4 +220,61 @@ def new_token(
             None,
             {"name": name, "prefix": token[:10]},
         )
-    return render(request, ctx, "account.html", user, token=token)
+    return _account(request, ctx, user, token=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke(
+    request: Request,
+    user: Viewer,
+    ctx: Ctx,
+    token_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Revoke one of the user's own tokens (it stops working at once)."""
+    with ctx.store.session() as s:
+        row = revoke_token(s, token_id, user.id)
+        if row is None:
+            raise HTTPException(404, f"you have no token with id {token_id}")
+        audit.record(
+            s, user.name, "token.revoke", "api_tokens", f"{user.name}:{row.name}", None, None
+        )
+    return _account(request, ctx, user, notice="Token revoked.")
+
+
+@router.post("/account/password")
+async def password(
+    request: Request,
+    user: Viewer,
+    ctx: Ctx,
+    current_password: Annotated[str, Form(max_length=1024)],
+    new_password: Annotated[str, Form(max_length=1024)],
+    repeat_password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    """Change one's own password: every other session and every API token of the user ends;
+    this browser gets a new session."""
+    if new_password != repeat_password:
+        return _account(request, ctx, user, 422, error="The new passwords do not match.")
+    guard = login_guard(request)
+    row = await guard.verify(request, ctx.store, user.name, current_password)
+    if row is None:
+        return _account(request, ctx, user, 422, error="The current password is wrong.")
+
+    def change() -> User:
+        with ctx.store.session() as s:
+            me = s.get(User, user.id)
+            assert me is not None
+            change_password(s, me, current_password, new_password)
+            audit.record(s, user.name, "user.password", "users", user.name, None, None)
+            return me
+
+    try:
+        me = await guard.pool.run(change)
+    except UserError as e:
+        return _account(request, ctx, user, 422, error=f"{str(e)[0].upper()}{str(e)[1:]}.")
+    login_session(request, ctx.store, me, ctx.settings.session_max_age)
+    return _account(
+        request,
+        ctx,
+        user,
+        notice="Password changed. Your other sessions and all your API tokens have ended.",
+    )

@@ -11,7 +11,7 @@ from materiel.service.auth import PageRole, Principal
 from materiel.service.context import Context, get_ctx
 from materiel.service.export import export_response, run_metadata
 from materiel.service.plots import compare_figures, run_figures
-from materiel.service.results import TABLE_TITLES, table_frame
+from materiel.service.results import TABLE_TITLES, safe_figures, table_frame
 from materiel.service.routers.common import run_or_404
 from materiel.service.routers.pages_main import render
 from materiel.service.scenarios import list_scenarios
@@ -55,7 +55,7 @@ def run_page(request: Request, run_id: RunIdPath, user: Viewer, ctx: Ctx) -> Res
     run = run_or_404(ctx, run_id)
     tables = run_store.get_results(ctx.store, run_id) if run.status == "succeeded" else {}
     frames = {name: table_frame(tables, name) for name in SHOWN[run.kind] if name in tables}
-    figures = run_figures(run, tables) if tables else []
+    figures = safe_figures(lambda: run_figures(run, tables)) if tables else []
     return render(
         request,
         ctx,
@@ -110,7 +110,7 @@ def compare(
         for r in done
         if r.kind == "plan"
     }
-    figures = compare_figures(done, tables) if done else []
+    figures = safe_figures(lambda: compare_figures(done, tables)) if done else []
     return render(
         request, ctx, "compare.html", user, runs=runs, items=items, figures=figures, builds=builds
     )

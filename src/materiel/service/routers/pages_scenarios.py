@@ -91,9 +91,19 @@ def edit_scenario(
     return _editor(request, ctx, user, name, to_form(scen), {}, saved_version=saved_version)
 
 
+MAX_FIELD = 20_000
+"""Characters allowed in one field of the scenario editor."""
+
+
 async def _form(request: Request) -> dict[str, str]:
     data = await request.form()
-    return {k: v for k, v in data.items() if isinstance(v, str) and len(v) <= 20_000}
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    for key, value in form.items():
+        if len(value) > MAX_FIELD:
+            raise HTTPException(
+                422, f"the field '{key[:40]}' has {len(value):,} characters; at most {MAX_FIELD:,}"
+            )
+    return form
 
 
 @router.post("/scenarios/validate")
