@@ -100,6 +100,8 @@ def check(
             "the start differs from demand; scenario results include this drift):",
             highlight=False,
         )
+        from materiel.reporting.numbers import compact as _fmt
+
         for r in moving.itertuples():
             out.print(
                 f"  {r.actor} {r.item}: wants {_fmt(r.wanted)}/month, fires {_fmt(r.fired_first)} "
