@@ -39,7 +39,7 @@ def test_dependency_bars_sum_to_100_percent_or_are_marked_not_modelled() -> None
         assert total == pytest.approx(1.0, abs=1e-9), (axis, bar, total)
     end_bars = {bar for (axis, bar) in sums if axis == "x"}
     assert end_bars | marked == ends and not end_bars & marked
-    inputs = set(table.loc[table["input"] != "", "input"])
+    inputs = set(table.loc[table["origin"] != NOT_MODELLED, "input"])
     assert {bar for (axis, bar) in sums if axis == "x2"} == inputs
 
 

@@ -116,8 +116,11 @@ def simulate(
             from materiel.simulation.summary import by_month
 
             monthly = by_month(result, actor)
-            dates = month_labels(model.dataset.meta.start, monthly["month"])
-            monthly.insert(1, "date", monthly.pop("date") if "date" in monthly else dates)
+            if "date" not in monthly:
+                monthly["date"] = month_labels(model.dataset.meta.start, monthly["month"])
+            first = ["month", "date", "item"]
+            monthly = monthly[first + [c for c in monthly.columns if c not in first]]
+            monthly = monthly.sort_values(["month", "item"], ignore_index=True)
             write_tables(xlsx, {**tables, "by_month": monthly})
     if as_json:
         payload: dict[str, Any] = {

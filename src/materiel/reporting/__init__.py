@@ -114,8 +114,9 @@ def build_report(
     plan: bool = True,
 ) -> Report:
     """Simulate ``scenario`` (``draws``), optimise a plan for it and run each analysis
-    (``draws`` for the Monte Carlo ones). A section that fails on bad input (ValueError) or
-    in the solver is reported, not raised."""
+    (``draws`` for the Monte Carlo ones). A section that fails (bad input, the solver, or a
+    bug in one analysis) is reported in its section, not raised: the rest of the report is
+    still written."""
     import time
 
     from materiel.optimize import PlanError
@@ -146,6 +147,9 @@ def build_report(
             sections.append(Section(spec, table, seconds=time.perf_counter() - start))
         except (ValueError, PlanError) as e:
             sections.append(Section(spec, None, str(e), time.perf_counter() - start))
+        except Exception as e:  # a bug in one analysis must not lose the report
+            note = f"internal error ({type(e).__name__}: {e}); please report it"
+            sections.append(Section(spec, None, note, time.perf_counter() - start))
     return Report(model, scenario, draws, seed, sections, simulation=sim, plan=chosen)
 
 

@@ -63,6 +63,8 @@ def run_plan(model: Model, scenario: Scenario) -> PlanSection:
         result = optimise(model, [scenario])
     except (ValueError, PlanError) as e:
         return PlanSection(None, None, {}, str(e))
+    except Exception as e:  # a bug in the optimiser must not lose the report
+        return PlanSection(None, None, {}, f"internal error ({type(e).__name__}: {e})")
     return PlanSection(result.investments, result.shortfall_by_item(), dict(result.summary))
 
 
