@@ -69,7 +69,7 @@ metavar says so; the glossary and the user guide explain it."""
 MonthOption = Annotated[
     str | None,
     typer.Option(
-        metavar="<YYYY-MM|n>",
+        metavar="<YYYY-MM>",
         show_default="scenario's, else 2",
         help="Month US deliveries stop" + MONTH_HELP + ".",
     ),
@@ -249,7 +249,7 @@ def outlook(
     start: Annotated[
         str | None,
         typer.Option(
-            metavar="<YYYY-MM|n>",
+            metavar="<YYYY-MM>",
             show_default="start",
             help="First month of the window" + MONTH_HELP + ".",
         ),
@@ -338,7 +338,7 @@ def dependencies(
     month: Annotated[
         str | None,
         typer.Option(
-            metavar="<YYYY-MM|n>",
+            metavar="<YYYY-MM>",
             show_default="start",
             help="Month whose capacity sets the shares" + MONTH_HELP + ".",
         ),
@@ -443,7 +443,7 @@ def deterrence(
     ceasefire_month: Annotated[
         str | None,
         typer.Option(
-            metavar="<YYYY-MM|n>",
+            metavar="<YYYY-MM>",
             show_default="scenario's, else 6",
             help="Month the ceasefire starts" + MONTH_HELP + ".",
         ),
@@ -496,7 +496,7 @@ def efficiency(
     decide_month: Annotated[
         str | None,
         typer.Option(
-            metavar="<YYYY-MM|n>",
+            metavar="<YYYY-MM>",
             show_default="start",
             help="Month the options are decided" + MONTH_HELP + ".",
         ),

@@ -125,18 +125,18 @@ VIEWS: dict[str, View] = {
                 ),
                 Col(
                     "from_stocks",
-                    "- EU stocks",
+                    "- EU stock",
                     "used from European donors' stocks above their floors",
                 ),
                 Col(
                     "from_idle_capacity",
-                    "- idle cap.",
+                    "- idle cap",
                     "used from the output of idle European capacity, ordered now",
                 ),
                 Col("short", "= short", "need left unmet after all of the above"),
                 Col("covered_share", "covered", "share of the need met (1 - short / need)"),
             ),
-            note="Each row adds up: need - arriving - EU stocks - idle cap. = short (window "
+            note="Each row adds up: need - arriving - EU stock - idle cap = short (window "
             "totals, item units); --csv has what stocks and idle capacity offered, used or not.",
         ),
         View(
