@@ -146,6 +146,7 @@ def tiny_tables() -> dict[str, list[dict[str, Any]]]:
             ),
         ],
         "priorities": [row(item="shell", priority=1, weight=4_000.0, weight_source=SRC)],
+        "targets": [],
     }
 
 

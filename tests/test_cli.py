@@ -57,7 +57,8 @@ def test_simulate_json_and_results_file(
     payload = json.loads(proc.stdout)
     (shell,) = payload["summary"]
     assert shell["item"] == "shell"
-    assert shell["shortfall_mean"] == pytest.approx(20_000)  # worked out in test_engine
+    assert shell["shortfall_mean"] == pytest.approx(10_000)  # worked out in test_engine
+    assert payload["weighted_shortfall"]["mean"] == pytest.approx(10_000 * 4_000)
     assert payload["results_file"] == str(out)
     result = load_result(out)
     assert result.attrs["seed"] == 3
@@ -78,7 +79,7 @@ def test_simulate_prints_a_table_and_writes_parquet(
     assert "UKR shortfall over 4 months" in proc.stdout
     assert "Results saved to" in proc.stdout
     table = pq.read_table(out)
-    assert {"draw", "month", "actor", "item", "shortfall"} <= set(table.column_names)
+    assert {"draw", "month", "actor", "item", "wanted", "fired"} <= set(table.column_names)
     assert table.schema.metadata[b"materiel.scenario"] == b"us-stop"
 
 
@@ -97,7 +98,7 @@ def test_bad_dataset_is_a_clear_error_not_a_traceback(scenario_file: Path, tmp_p
     [
         (["simulate", "no-such-future", "--draws", "2"], "no such scenario"),
         (["simulate", "{scenario}", "--data", "{data}", "--out", "x.csv"], "--out must end in"),
-        (["simulate", "{scenario}", "--data", "{data}", "--actor", "XYZ"], "is not tracked"),
+        (["simulate", "{scenario}", "--data", "{data}", "--actor", "XYZ"], "uses nothing"),
         (["simulate", "{scenario}", "--data", "/nonexistent"], "dataset folder not found"),
     ],
 )
@@ -116,7 +117,7 @@ def test_bad_scenario_yaml(tmp_path: Path, tiny_dir: Path) -> None:
     bad.write_text("name: x\nevents:\n  - type: ceasefire\n    month: soon\n")
     proc = materiel("simulate", str(bad), "--data", str(tiny_dir))
     assert proc.returncode == 2
-    assert "bad.yaml, field 'events.0.ceasefire.month'" in proc.stderr
+    assert "bad.yaml, field 'events.0.month'" in proc.stderr
 
 
 def test_version() -> None:

@@ -352,3 +352,56 @@ def test_reference_matches_on_a_synthetic_chain() -> None:
     fast, slow = run(model, sc, p), run_reference(model, sc, p)
     for key in ("production", "fired", "weighted_shortfall"):
         np.testing.assert_allclose(fast[key], slow[key], rtol=1e-3, atol=1.0, err_msg=key)
+
+
+def test_intensity_and_consumption_events_change_what_users_want(tiny_dir: Path) -> None:
+    # Russia wants 30,000/month: x0.5 from month 1 (intensity), then set to 12,000 from
+    # 2027-04 (consumption rate). Ukraine's wants double in month 2 only (consumption factor).
+    events = [
+        {"type": "intensity", "actors": ["RUS"], "profile": [{"month": 1, "factor": 0.5}]},
+        {
+            "type": "consumption",
+            "actor": "RUS",
+            "item": "shell",
+            "rate": 12_000.0,
+            "month": "2027-04",
+        },
+        {"type": "consumption", "actor": "UKR", "factor": 2.0, "month": 2, "months": 1},
+    ]
+    result = simulate(model_of(tiny_dir), scenario(events=events), draws=1)
+    assert series(result, "wanted", "RUS") == pytest.approx([30_000, 15_000, 15_000, 12_000])
+    assert series(result, "wanted") == pytest.approx([15_000, 15_000, 30_000, 15_000])
+
+
+def test_capacity_and_outage_events_change_working_capacity(tiny_dir: Path) -> None:
+    # The powder plant works at 1.5x from month 1 on (a surge: factors may exceed 1), is set
+    # to an absolute 40 t in month 2 only, and Germany's lines lose half their capacity from
+    # month 3 (an outage): month 3 is 100 x 1.5 x 0.5 = 75 t.
+    events = [
+        {"type": "capacity", "node": "powder_plant", "factor": 1.5, "month": 1},
+        {"type": "capacity", "node": "powder_plant", "rate": 40.0, "month": 2, "months": 1},
+        {"type": "supplier_outage", "node": "DEU", "month": 3, "fraction": 0.5},
+    ]
+    result = simulate(model_of(tiny_dir), scenario(events=events), draws=1)
+    powder = result["capacity"].isel(draw=0).sel(facility="powder_plant").to_numpy()
+    shells = result["capacity"].isel(draw=0).sel(facility="shell_plant").to_numpy()
+    assert powder == pytest.approx([100, 150, 40, 75])  # month 3: 100 x 1.5 x 0.5
+    assert shells == pytest.approx([20_000, 20_000, 20_000, 10_000])
+
+
+def test_allocation_event_changes_the_share_of_need_claimed(tiny_dir: Path) -> None:
+    # From month 1 Ukraine claims only half of its need from European lines: with 5,000 from
+    # the US and 0 stock it needs 10,000, claims 5,000; Germany's 5,000 order (priority 2)
+    # fills the rest of the 10,000 the powder allows.
+    events = [{"type": "allocation", "recipient": "UKR", "share": 0.5, "month": 1}]
+    result = simulate(model_of(tiny_dir), scenario(months=2, events=events), draws=1)
+    assert result["served"].isel(draw=0, month=1).to_numpy() == pytest.approx([5_000, 5_000])
+    assert series(result, "shortfall")[1] == pytest.approx(5_000)
+
+
+def test_budget_event_is_read_by_the_optimiser_not_the_simulator(tiny_dir: Path) -> None:
+    scen = scenario(events=[{"type": "budget", "eur_per_year": 2.5e9}])
+    assert scen.budget == 2.5e9
+    with_budget = simulate(model_of(tiny_dir), scen, draws=1)
+    without = simulate(model_of(tiny_dir), scenario(), draws=1)
+    np.testing.assert_array_equal(with_budget["fired"], without["fired"])

@@ -86,7 +86,7 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "consumption.csv",
         2,
         "rate_unit",
-        "should match pattern",
+        "not in the expected form",
     ),
     "status not allowed": (
         set_("sources", 0, status="rumour"),
@@ -117,10 +117,16 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "got 'lots'",
     ),
     "duplicate key": (
-        append("actors", actor="UKR", name="Ukraine again", side="ukraine"),
-        "actors.csv",
+        append(
+            "countries",
+            country="UKR",
+            name="Ukraine again",
+            region="ukraine",
+            sustain_months=fig(1.0),
+        ),
+        "countries.csv",
         6,
-        "actor",
+        "country",
         "duplicate key",
     ),
     "unknown actor": (
@@ -128,7 +134,7 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "flows.csv",
         2,
         "supplier",
-        "unknown actor 'XXX'",
+        "unknown country 'XXX'",
     ),
     "url missing for a claim": (
         set_("sources", 0, status="claimed"),
@@ -149,7 +155,28 @@ CASES: dict[str, tuple[Callable[[Tables], None], str, int | None, str, str]] = {
         "expansions.csv",
         2,
         "decided",
-        "should match pattern",
+        "not in the expected form",
+    ),
+    "impossible decided month": (
+        set_("expansions", 0, decided="2024-99"),
+        "expansions.csv",
+        2,
+        "decided",
+        "got '2024-99'",
+    ),
+    "infinite quantity": (
+        set_("stocks", 0, quantity="inf", quantity_high="inf"),
+        "stocks.csv",
+        2,
+        "quantity",
+        "finite",
+    ),
+    "huge rate": (
+        set_("consumption", 0, rate=1e308, rate_high=1e308),
+        "consumption.csv",
+        2,
+        "rate",
+        "less than or equal to 1000000000000",
     ),
 }
 
@@ -171,6 +198,16 @@ def test_rule_rejects_bad_input(case: str, tmp_path: Path) -> None:
     assert file in message and field in message
 
 
+def test_empty_tables_are_refused(tmp_path: Path) -> None:
+    """A dataset needs rows in items, facilities and consumption; the message says so."""
+    tables = {name: [] for name in tiny_tables()}
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(write_dataset(tmp_path, tables))
+    empty = {i.file for i in caught.value.issues if "no rows" in i.message}
+    assert empty == {"items.csv", "facilities.csv", "consumption.csv"}
+    assert "items.csv, facilities.csv, consumption.csv" in str(caught.value)
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     tables = tiny_tables()
     tables["facilities"][0]["capacity_source"] = "nowhere"
@@ -188,7 +225,7 @@ def test_missing_column_names_the_expected_columns(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         load_dataset(folder)
     issue = caught.value.issues[0]
-    assert (issue.file, issue.row, issue.field) == ("stocks.csv", 1, "quantity_source")
+    assert (issue.file, issue.row, issue.field) == ("stocks.csv", 1, "floor_source")
     assert issue.allowed is not None and "quantity_high" in issue.allowed
 
 
@@ -212,7 +249,7 @@ def test_scenario_errors_name_the_field() -> None:
     assert issue.allowed is not None and "us_supply_stops" in issue.allowed
     with pytest.raises(DatasetError) as caught:
         parse_scenario({"name": "x", "events": [{"type": "ceasefire", "month": -1}]})
-    assert caught.value.issues[0].field == "events.0.ceasefire.month"
+    assert caught.value.issues[0].field == "events.0.month"
 
 
 def test_unknown_scenario_lists_the_bundled_ones() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 
-from materiel.schema.validate import DataIssue, DatasetError
+from materiel.errors import DataIssue, ScenarioError
+from materiel.io.textfile import load_yaml
 
 SCENARIO_DIR = Path(str(resources.files("materiel") / "data" / "scenarios"))
 
@@ -245,7 +245,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not path.exists():
         path = SCENARIO_DIR / f"{name_or_path}.yaml"
     if not path.exists():
-        raise DatasetError(
+        raise ScenarioError(
             [
                 DataIssue(
                     str(name_or_path),
@@ -256,12 +256,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
                 )
             ]
         )
-    try:
-        content: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise DatasetError(
-            [DataIssue(path.name, None, None, f"not valid YAML: {e}".splitlines()[0])]
-        ) from None
+    content: Any = load_yaml(path, label=path.name)
     return parse_scenario(content, path.name)
 
 
@@ -289,4 +284,4 @@ def parse_scenario(content: Any, filename: str = "scenario") -> Scenario:
             if (where, message) not in seen:
                 seen.add((where, message))
                 issues.append(DataIssue(filename, None, where, message, allowed))
-        raise DatasetError(issues) from None
+        raise ScenarioError(issues) from None

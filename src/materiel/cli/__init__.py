@@ -1,6 +1,7 @@
 """Command-line interface: ``materiel --help``. Each command lives in its own module."""
 
 from materiel.cli import analyses as _analyses  # noqa: F401  (gap, outlook, chokepoints, ...)
+from materiel.cli import backtest as _backtest  # noqa: F401  (registers `materiel backtest`)
 from materiel.cli import data as _data  # noqa: F401  (registers `materiel data`)
 from materiel.cli import plan as _plan  # noqa: F401  (registers the command)
 from materiel.cli import report as _report  # noqa: F401  (registers `materiel report`)

@@ -73,7 +73,9 @@ def serve(
     data: Annotated[
         Path | None,
         typer.Option(
-            "--data", help="Base dataset folder (env MATERIEL_DATASET).", show_default=False
+            "--data",
+            help="Base dataset folder or bundled name (env MATERIEL_DATASET).",
+            show_default=False,
         ),
     ] = None,
     workers: Annotated[
@@ -98,9 +100,10 @@ def serve(
     """Start the web app and JSON API (http://127.0.0.1:8000 by default)."""
     import uvicorn
 
+    from materiel.io.dataset import resolve_dataset
     from materiel.service.app import create_app
 
-    settings = _settings(data_dir, database_url, data)
+    settings = _settings(data_dir, database_url, None if data is None else resolve_dataset(data))
     if workers is not None:
         settings.workers = workers
     if create_admin:

@@ -107,6 +107,9 @@ def simulate(
         table = summarize(result, actor)
         ratio = fire_ratio(result)
         weighted = weighted_shortfall(result)
+        from materiel.analysis.confidence import assumption_share
+
+        confidence = assumption_share(model, result, actor)
         tables = {"summary": table.reset_index(), "fire_ratio": ratio.reset_index()}
         if csv is not None:
             write_csv(tables, csv)
@@ -131,6 +134,7 @@ def simulate(
             "actor": actor,
             "results_file": str(target),
             "weighted_shortfall": weighted,
+            "assumption_share": confidence,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
             "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
@@ -159,6 +163,11 @@ def simulate(
             f"(p10 {numbers.ratio(last['p10'])}, p90 {numbers.ratio(last['p90'])})",
             highlight=False,
         )
+    out.print(
+        f"Data confidence: {numbers.share(confidence['overall'], 0)} of the figures driving "
+        f"{actor}'s result are assumptions (weighted by contribution; see docs/validation.md)",
+        highlight=False,
+    )
     for path in (csv, xlsx):
         if path is not None:
             out.print(f"Saved [bold]{path}[/]", highlight=False)

@@ -13,12 +13,35 @@ from typing import Any
 
 import pandas as pd
 import pydantic
-import yaml
 
+from materiel.errors import DataIssue, DatasetError, InputFileError
+from materiel.io.textfile import load_yaml, read_csv
 from materiel.schema.tables import TABLES
-from materiel.schema.validate import DataIssue, DatasetError, validate_tables
+from materiel.schema.validate import validate_tables
 
-DEFAULT_DATA = Path(str(resources.files("materiel") / "data" / "default"))
+DATA_ROOT = Path(str(resources.files("materiel") / "data"))
+DEFAULT_DATA = DATA_ROOT / "default"
+BUNDLED = ("default", "historical")
+"""Names of the bundled datasets, accepted wherever a dataset folder is."""
+
+
+def bundled_datasets() -> dict[str, Path]:
+    """Bundled dataset name -> folder."""
+    return {name: DATA_ROOT / name for name in BUNDLED}
+
+
+def resolve_dataset(path: Path | str | None) -> Path:
+    """The folder of a dataset given as a path or a bundled name (``historical``).
+
+    A folder at ``path`` wins if it exists (a user's ``./historical`` folder is theirs); only
+    otherwise is a bare bundled name taken as the bundled dataset. ``None``: the default.
+    """
+    if path is None:
+        return DEFAULT_DATA
+    folder = Path(path)
+    if not folder.is_dir() and str(path) in BUNDLED:
+        return bundled_datasets()[str(path)]
+    return folder
 
 
 class DatasetMeta(pydantic.BaseModel):
@@ -67,23 +90,21 @@ class Dataset:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | DataIssue:
+    """A table's strings, rows indexed by their line in the file; or the one problem that
+    stops the file being read (named by its file name)."""
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False
-        )
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        return DataIssue(path.name, None, None, f"cannot read as CSV: {e}".splitlines()[0])
-    # index = line number in the file (header is line 1), so errors point at the right line
-    frame.index = pd.RangeIndex(2, 2 + len(frame), name="line")
-    return frame[~(frame == "").all(axis=1)]
+        frame = read_csv(path, label=path.name)
+    except InputFileError as e:
+        return e.issues[0]
+    return frame
 
 
 def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:
     try:
-        content: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content: Any = load_yaml(path, label=path.name)
         return DatasetMeta.model_validate(content)
-    except yaml.YAMLError as e:
-        return [DataIssue(path.name, None, None, f"not valid YAML: {e}".splitlines()[0])]
+    except InputFileError as e:
+        return e.issues
     except pydantic.ValidationError as e:
         return [
             DataIssue(path.name, None, ".".join(map(str, err["loc"])), err["msg"])
@@ -91,9 +112,16 @@ def _read_meta(path: Path) -> DatasetMeta | list[DataIssue]:
         ]
 
 
+def _present(file: Path) -> bool:
+    """Whether the folder holds ``file`` in any form, even one that cannot be read (a broken
+    link, a folder, no permission): such a file is an error, never replaced by the bundled one."""
+    return file.exists() or file.is_symlink()
+
+
 def load_dataset(path: Path | str | None = None) -> Dataset:
-    """Load and validate a dataset folder (default: the bundled dataset) or an ``.xlsx``
-    workbook written by ``materiel data export``.
+    """Load and validate a dataset folder, a bundled dataset by name (default: the bundled
+    default dataset; see :func:`resolve_dataset`) or an ``.xlsx`` workbook written by
+    ``materiel data export``.
 
     Tables missing from ``path`` are taken from the bundled default; so is ``dataset.yaml``.
     Raises :class:`DatasetError` listing every problem found.
@@ -102,19 +130,21 @@ def load_dataset(path: Path | str | None = None) -> Dataset:
         from materiel.io.excel import load_workbook
 
         return load_workbook(path)[0]
-    folder = Path(path) if path is not None else DEFAULT_DATA
+    folder = resolve_dataset(path)
     if not folder.is_dir():
-        raise DatasetError([DataIssue(str(folder), None, None, "dataset folder not found")])
+        problem = "is not a folder" if folder.exists() else "dataset folder not found"
+        allowed = "a folder or a bundled dataset: " + ", ".join(BUNDLED)
+        raise InputFileError([DataIssue(str(folder), None, None, problem, allowed)])
     issues: list[DataIssue] = []
     meta_path = folder / "dataset.yaml"
-    meta = _read_meta(meta_path if meta_path.exists() else DEFAULT_DATA / "dataset.yaml")
+    meta = _read_meta(meta_path if _present(meta_path) else DEFAULT_DATA / "dataset.yaml")
     if isinstance(meta, list):
         issues += meta
     raw: dict[str, pd.DataFrame] = {}
     origin: dict[str, str] = {}
     for name, table in TABLES.items():
         file = folder / table.filename
-        if not file.exists():
+        if not _present(file):
             file = DEFAULT_DATA / table.filename
         frame = _read_csv(file)
         if isinstance(frame, DataIssue):

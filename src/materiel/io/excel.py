@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError, InvalidFileExceptio
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from materiel.errors import InputFileError
 from materiel.io.dataset import Dataset, DatasetMeta
 from materiel.schema.docs import FIELD_COLUMNS, STATUS_MEANINGS, field_rows
 from materiel.schema.fields import Table
@@ -252,13 +253,32 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+MAX_COLUMNS = 200
+"""Widest header row read (a table has about 30 columns)."""
+MAX_SHEET_ISSUES = 20
+"""A sheet's problems listed before reading stops (a stray far-right cell repeats)."""
+
+
+def _filled(cells: tuple[Any, ...]) -> bool:
+    """Whether any cell holds a value (the count of empty cells is done in C: fast on a row
+    padded to 16,384 columns)."""
+    return cells.count(None) < len(cells) and any(_text(v) for v in cells if v is not None)
+
+
 def _read_sheet(sheet: Any, where: str) -> pd.DataFrame | list[DataIssue]:
-    """Rows of a sheet as strings, indexed by spreadsheet row number (index name ``line``)."""
+    """Rows of a sheet as strings, indexed by spreadsheet row number (index name ``line``).
+
+    Rows are streamed and cut to the header's width, so a sheet with cells far to the right
+    or far down (a few bytes of XML each) costs no more memory than its named columns."""
     sheet.reset_dimensions()  # do not trust the stored size; read every row
-    rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    if not rows or not any(rows[0]):
+    rows = iter(sheet.iter_rows(values_only=True))
+    first = next(rows, ())
+    if _filled(first[MAX_COLUMNS:]):
+        problem = f"more than {MAX_COLUMNS} columns"
+        return [DataIssue(where, 1, None, problem, "the table's columns")]
+    header = [_text(v) for v in first]
+    if not any(header):
         return [DataIssue(where, 1, None, "the header row is empty", "column names in row 1")]
-    header = list(rows[0])
     while header and header[-1] == "":
         header.pop()
     issues = []
@@ -270,14 +290,17 @@ def _read_sheet(sheet: Any, where: str) -> pd.DataFrame | list[DataIssue]:
                 else f"column '{name}' appears twice"
             )
             issues.append(DataIssue(where, 1, name or None, problem, "one name per column"))
+    width = len(header)
     lines, records = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(row):
-            continue  # blank rows are skipped; row numbers stay the spreadsheet's
-        if any(row[len(header) :]):
+    for line, row in enumerate(rows, start=2):
+        if _filled(row[width:]):
             issues.append(DataIssue(where, line, None, "value outside the named columns"))
-        lines.append(line)
-        records.append((row + [""] * len(header))[: len(header)])
+            if len(issues) >= MAX_SHEET_ISSUES:
+                break
+        record = [_text(v) for v in row[:width]]
+        if any(record):  # blank rows are skipped; row numbers stay the spreadsheet's
+            lines.append(line)
+            records.append(record + [""] * (width - len(record)))
     if issues:
         return issues
     frame = pd.DataFrame(records, columns=header, dtype=str)
@@ -312,6 +335,28 @@ def _renamed(issues: list[DataIssue], book: str) -> list[DataIssue]:
     ]
 
 
+MAX_UNPACKED_BYTES = 32 * 1024**2
+"""Largest total unpacked size of a workbook's parts (the bundled dataset's is about 0.5 MB;
+openpyxl needs up to ten times the unpacked size in memory)."""
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a workbook that unpacks to more than :data:`MAX_UNPACKED_BYTES` (a "zip bomb"),
+    from the sizes its zip directory declares, before anything is decompressed. zipfile never
+    decompresses past a declared size, so a part that lies about its size cannot get round it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable zip: openpyxl's own error names the problem
+    if size > MAX_UNPACKED_BYTES:
+        message = (
+            f"the workbook unpacks to {size / 1024**2:,.0f} MiB, more than the "
+            f"{MAX_UNPACKED_BYTES / 1024**2:,.0f} MiB allowed; is it really a dataset?"
+        )
+        raise InputFileError([DataIssue(path.name, None, None, message)])
+
+
 def read_workbook(path: Path | str) -> tuple[DatasetMeta, dict[str, pd.DataFrame]]:
     """Read a workbook into metadata and raw string tables (rows indexed by sheet row).
 
@@ -319,11 +364,12 @@ def read_workbook(path: Path | str) -> tuple[DatasetMeta, dict[str, pd.DataFrame
     the tables themselves are not validated here (see :func:`load_workbook`).
     """
     path = Path(path)
+    _check_unpacked_size(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
         msg = f"cannot read as an Excel workbook (.xlsx): {e}".splitlines()[0]
-        raise DatasetError([DataIssue(path.name, None, None, msg)]) from None
+        raise InputFileError([DataIssue(path.name, None, None, msg)]) from None
     expected = [README, META, *TABLES]
     issues = [
         DataIssue(path.name, None, None, f"unknown sheet '{s}'", ", ".join(expected))

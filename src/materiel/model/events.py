@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from materiel.errors import DataIssue, ScenarioError
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, IntArray, Model, month_index, month_labels
 from materiel.scenario import (
@@ -28,7 +29,6 @@ from materiel.scenario import (
     Transfer,
     USSupplyStops,
 )
-from materiel.schema.validate import DataIssue, DatasetError
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _window(month: int, months: int | None, horizon: int) -> slice:
 
 
 def compile_scenario(model: Model, scenario: Scenario, months: int | None = None) -> ScenarioArrays:
-    """Apply events in file order. Raises :class:`DatasetError` naming each bad event field."""
+    """Apply events in file order. Raises :class:`ScenarioError` naming each bad event field."""
     m = scenario.months if months is None else months
     n_a, n_f = len(model.actors), len(model.facilities)
     n_c, n_l, n_q = len(model.consumption_rate), len(model.flow_rate), len(model.claim_share)
@@ -134,7 +134,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
         if code not in model.actors:
             bad(i, field, f"unknown actor '{code}'", actors)
             return None
-        return int(model.actors.get_loc(code))
+        return int(model.actors.get_indexer(pd.Index([code]))[0])
 
     def item(i: int, field: str, code: str | None) -> int | None:
         if code is None:
@@ -142,7 +142,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
         if code not in model.items:
             bad(i, field, f"unknown item '{code}'", items)
             return None
-        return int(model.items.get_loc(code))
+        return int(model.items.get_indexer(pd.Index([code]))[0])
 
     for i, event in enumerate(scenario.events):
         start = month_of(i, "month", event.month) if hasattr(event, "month") else 0
@@ -264,7 +264,7 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
                 continue
             claim_share[window, rows] = event.share
     if issues:
-        raise DatasetError(issues)
+        raise ScenarioError(issues)
     transfers = Transfers(
         np.array(giver, dtype=np.int64),
         np.array(taker, dtype=np.int64),

@@ -214,7 +214,7 @@ class SumInto:
         return cls(order, starts, ordered[starts], width)
 
     def __call__(self, values: FloatArray) -> FloatArray:
-        out = np.zeros((self.width, *values.shape[1:]))
+        out = np.zeros((self.width, *values.shape[1:]), values.dtype)
         if len(self.order):
             out[self.targets] = np.add.reduceat(values[self.order], self.starts, axis=0)
         return out

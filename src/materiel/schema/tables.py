@@ -11,8 +11,8 @@ from materiel.schema.fields import Field, Table
 
 ID = r"[a-z0-9][a-z0-9_\-]*"
 ACTOR_ID = r"[A-Z][A-Z0-9_]{1,15}"
-MONTH = r"\d{4}-\d{2}"
-DATE = r"\d{4}(-\d{2}(-\d{2})?)?"
+MONTH = r"\d{4}-(0[1-9]|1[0-2])"
+DATE = r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?"
 
 STATUSES = ("achieved", "claimed", "target", "estimate", "derived", "assumption")
 ITEM_KINDS = ("raw", "intermediate", "end", "service")
@@ -309,6 +309,45 @@ PRIORITIES = Table(
     ),
 )
 
+TARGET_ROLES = ("calibration", "validation")
+"""A calibration target set (or helped set) a parameter; a validation target did not."""
+
+TARGETS = Table(
+    "targets",
+    key=("id",),
+    description=(
+        "Published stylised facts a replay is scored against (``materiel backtest``); may be "
+        "empty. ``quantity`` names what the model computes, see docs/validation.md."
+    ),
+    fields=(
+        Field("id", "str", "target id", pattern=ID),
+        Field(
+            "quantity",
+            "str",
+            "model quantity '<kind>:<item|category>[@<who>][><recipient>]' (who: countries "
+            "or regions joined by '+', 'a/b' for a ratio or share; kind: capacity, "
+            "production, delivered, fired, stock, ratio or share)",
+            pattern=r"[a-z_]+:[a-z0-9_]+(@[A-Za-z0-9_+/]+)?(>[A-Z][A-Z0-9_]*)?",
+        ),
+        Field(
+            "period",
+            "str",
+            "month 'YYYY-MM', year 'YYYY' or range 'YYYY-MM/YYYY-MM' the figure refers to",
+            pattern=r"\d{4}(-\d{2})?(/\d{4}-\d{2})?",
+        ),
+        Field("low", "float", "lowest published value", unit="unit"),
+        Field("high", "float", "highest published value", unit="unit"),
+        Field(
+            "unit",
+            "str",
+            "'<item unit>/month' or '/year' (mean rate over the period), an item unit "
+            "(total over the period, or level at its end for a stock), 'ratio' or 'share'",
+        ),
+        Field("source", "str", "source id", ref="sources"),
+        Field("role", "str", "calibration or validation", allowed=TARGET_ROLES),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -323,6 +362,7 @@ TABLES: dict[str, Table] = {
         FLOWS,
         ALLOCATIONS,
         PRIORITIES,
+        TARGETS,
     )
 }
 """Every table, in load order (referenced tables first)."""

@@ -8,45 +8,49 @@ Row numbers are the file's line numbers (the header is line 1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
 import pydantic
 
+from materiel.errors import DataIssue, DatasetError
 from materiel.schema.fields import Field, Table
-from materiel.schema.tables import REGIONS, TABLES
+from materiel.schema.tables import ACTOR_ID, DATE, ID, MONTH, REGIONS, TABLES
 from materiel.schema.units import UnitError, rate_factor, ratio_factor
 
-
-@dataclass(frozen=True)
-class DataIssue:
-    """One problem in a dataset file."""
-
-    file: str
-    row: int | None
-    field: str | None
-    message: str
-    allowed: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.field:
-            where += f", field '{self.field}'"
-        text = f"{where}: {self.message}"
-        return f"{text} (allowed: {self.allowed})" if self.allowed else text
+__all__ = ["DataIssue", "DatasetError", "row_model", "validate_tables"]
 
 
-class DatasetError(ValueError):
-    """The dataset is invalid; ``issues`` lists every problem found."""
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of any number in a table (a rate, a quantity, a cost in EUR): far
+above any real figure, far below where sums over months and draws lose precision or overflow."""
+REQUIRED_ROWS = ("items", "facilities", "consumption")
+"""Tables that must have at least one row: without them nothing is made or wanted."""
 
-    def __init__(self, issues: list[DataIssue]) -> None:
-        self.issues = issues
-        lines = "\n".join(f"  - {i}" for i in issues)
-        super().__init__(f"{len(issues)} problem(s) in the dataset:\n{lines}")
+
+PATTERN_TEXT = {
+    ID: "an id: lower-case letters, digits, '_' and '-'",
+    ACTOR_ID: "a code in capitals, e.g. DEU",
+    MONTH: "a month YYYY-MM (month 01-12)",
+    f"({MONTH})?": "a month YYYY-MM (month 01-12), or empty",
+    DATE: "YYYY, YYYY-MM or YYYY-MM-DD",
+}
+"""Patterns explained in words, for messages."""
+
+
+def _bounds(field: Field) -> tuple[float, float]:
+    """The field's range: its own minimum/maximum within +-:data:`MAX_MAGNITUDE`."""
+    low = -MAX_MAGNITUDE if field.minimum is None else max(field.minimum, -MAX_MAGNITUDE)
+    high = MAX_MAGNITUDE if field.maximum is None else min(field.maximum, MAX_MAGNITUDE)
+    return low, high
+
+
+def singular(table: str) -> str:
+    """``facilities`` -> ``facility``, ``items`` -> ``item``: a table's row, for messages."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    return table.removesuffix("s")
 
 
 def _allowed_text(field: Field) -> str | None:
@@ -54,24 +58,22 @@ def _allowed_text(field: Field) -> str | None:
         return ", ".join(field.allowed)
     if field.dtype == "bool":
         return "true, false"
-    bounds = []
-    if field.minimum is not None:
-        bounds.append(f">= {field.minimum:g}")
-    if field.maximum is not None:
-        bounds.append(f"<= {field.maximum:g}")
-    if field.dtype == "float":
-        return "a number" + (" " + " and ".join(bounds) if bounds else "")
+    if field.dtype in ("float", "int"):
+        low, high = _bounds(field)
+        kind = "a whole number" if field.dtype == "int" else "a number"
+        return f"{kind} >= {low:g} and <= {high:g}"
     if field.pattern:
-        return f"text matching {field.pattern}"
+        return PATTERN_TEXT.get(field.pattern, f"text matching {field.pattern}")
     return None
 
 
 def _python_type(field: Field) -> Any:
     kwargs: dict[str, Any] = {}
+    low, high = _bounds(field)
     if field.dtype == "float":
-        return (float, pydantic.Field(ge=field.minimum, le=field.maximum, allow_inf_nan=False))
+        return (float, pydantic.Field(ge=low, le=high, allow_inf_nan=False))
     if field.dtype == "int":
-        return (int, pydantic.Field(ge=field.minimum, le=field.maximum))
+        return (int, pydantic.Field(ge=low, le=high))
     if field.dtype == "bool":
         return (bool, ...)
     if field.allowed:
@@ -111,6 +113,10 @@ def _field_of(table: Table, column: str) -> Field:
 def _check_columns(table: Table, raw: pd.DataFrame) -> list[DataIssue]:
     issues = []
     expected = table.columns
+    if len(raw.columns) and not set(raw.columns) & set(expected):
+        got = ", ".join(map(str, raw.columns[:5])) + (", ..." if len(raw.columns) > 5 else "")
+        message = f"the header names none of this table's columns (got: {got})"
+        return [DataIssue(table.filename, 1, None, message, ", ".join(expected))]
     for column in expected:
         field = _field_of(table, column)
         if column not in raw.columns and (field.required or field.uncertain):
@@ -156,7 +162,10 @@ def _validate_rows(table: Table, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[
             for e in error.errors():
                 where = str(e["loc"][0]) if e["loc"] else None
                 bad = _field_of(table, where) if where else None
-                message = "missing value" if e["type"] == "missing" else e["msg"]
+                message = {
+                    "missing": "missing value",
+                    "string_pattern_mismatch": "not in the expected form",
+                }.get(e["type"], e["msg"])
                 if where in values:
                     message = f"{message}; got '{values[where]}'"
                 allowed = _allowed_text(bad) if bad else None
@@ -214,7 +223,7 @@ def _check_refs(table: Table, frame: pd.DataFrame, keys: Mapping[str, set[str]])
                     table.filename,
                     int(line),
                     field.name,
-                    f"unknown {field.ref[:-1]} '{frame.loc[line, field.name]}'",
+                    f"unknown {singular(field.ref)} '{frame.loc[line, field.name]}'",
                     examples,
                 )
             )
@@ -398,6 +407,22 @@ def _cross_checks(
     return issues
 
 
+def _check_not_empty(raw: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
+    """Each table of :data:`REQUIRED_ROWS` has a row (blank lines do not count)."""
+    needed = [name for name in REQUIRED_ROWS if name in TABLES]
+    files = ", ".join(TABLES[name].filename for name in needed)
+    return [
+        DataIssue(
+            TABLES[name].filename,
+            None,
+            None,
+            "the table has no rows; a dataset needs at least one row in each of " + files,
+        )
+        for name in needed
+        if name in raw and len(raw[name]) == 0
+    ]
+
+
 def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Validate raw string tables; return typed tables or raise :class:`DatasetError`.
 
@@ -422,6 +447,7 @@ def validate_tables(raw: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         if not row_issues:
             complete.add(name)
     issues += _cross_checks(typed, _known_keys(raw), complete)
+    issues += _check_not_empty(raw)
     if issues:
         order = {table.filename: i for i, table in enumerate(TABLES.values())}
         issues.sort(key=lambda i: (order.get(i.file, len(order)), i.row or 0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from materiel.errors import LimitError
 from materiel.model.compiled import Model
 
 BYTES_PER_FLOAT = 4
@@ -17,7 +18,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 """Default limit: 2 GiB of results."""
 
 
-class WorkTooLargeError(ValueError):
+class WorkTooLargeError(LimitError):
     """A simulation whose estimated memory exceeds the limit (raised before it starts)."""
 
     def __init__(self, needed: int, limit: int, months: int, draws: int) -> None:

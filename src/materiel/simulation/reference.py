@@ -123,9 +123,9 @@ def run_reference(
             link_req = []
             req = [0.0] * n_f
             for f, q in zip(link_f, link_q, strict=True):
-                r = claims[q] * cap[f] / group_cap[int(q)] if group_cap[int(q)] > 0 else 0.0
-                link_req.append(r)
-                req[f] += r
+                part = claims[q] * cap[f] / group_cap[int(q)] if group_cap[int(q)] > 0 else 0.0
+                link_req.append(part)
+                req[f] += part
             for f in range(n_f):
                 level = sc.order_level[t, f]
                 if not math.isnan(level):
@@ -183,13 +183,16 @@ def run_reference(
                 for n, (f, q) in enumerate(zip(link_f, link_q, strict=True)):
                     if model.claim_priority[q] == pri:
                         asked_f[int(f)] += link_req[n]
-                give = {f: min(1.0, left[f] / a) if a > 0 else 0.0 for f, a in asked_f.items()}
+                give = {
+                    f: min(1.0, left[f] / total) if total > 0 else 0.0
+                    for f, total in asked_f.items()
+                }
                 for n, (f, q) in enumerate(zip(link_f, link_q, strict=True)):
                     if model.claim_priority[q] == pri:
                         pair = (int(model.claim_recipient[q]), int(model.claim_item[q]))
                         stock[pair] += link_req[n] * give[int(f)]
-                for f, a in asked_f.items():
-                    left[f] -= min(left[f], a)
+                for f, total in asked_f.items():
+                    left[f] -= min(left[f], total)
             for f in range(n_f):
                 if end[f] and left[f] > 0:
                     stock[(int(model.facility_country[f]), int(model.facility_item[f]))] += left[f]

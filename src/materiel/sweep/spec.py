@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 
-from materiel.schema.validate import DataIssue, DatasetError
+from materiel.errors import DataIssue, SpecError
+from materiel.io.textfile import load_yaml
 
 SWEEP_DIR = Path(str(resources.files("materiel") / "data" / "sweeps"))
 
@@ -136,7 +136,7 @@ def _resolve(value: str | None, base: Path) -> str | None:
 def parse_spec(content: Any, filename: str = "sweep", base: Path | None = None) -> SweepSpec:
     """Validate a spec given as plain data; relative paths resolve against ``base``."""
     if not isinstance(content, dict):
-        raise DatasetError([DataIssue(filename, None, None, "a sweep spec must be a mapping")])
+        raise SpecError([DataIssue(filename, None, None, "a sweep spec must be a mapping")])
     try:
         spec = SweepSpec.model_validate({**content, "file": filename})
     except pydantic.ValidationError as e:
@@ -145,7 +145,7 @@ def parse_spec(content: Any, filename: str = "sweep", base: Path | None = None) 
             loc = ".".join(str(x) for x in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
             issues.append(DataIssue(filename, None, loc or None, msg))
-        raise DatasetError(issues) from None
+        raise SpecError(issues) from None
     if base is not None:
         spec = spec.model_copy(
             update={
@@ -165,11 +165,6 @@ def load_spec(name_or_path: str | Path) -> SweepSpec:
         path = SWEEP_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         allowed = ", ".join(available_sweeps()) + " or a .yaml path"
-        raise DatasetError([DataIssue(str(name_or_path), None, None, "no such sweep", allowed)])
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise DatasetError(
-            [DataIssue(path.name, None, None, f"not valid YAML: {e}".splitlines()[0])]
-        ) from None
+        raise SpecError([DataIssue(str(name_or_path), None, None, "no such sweep", allowed)])
+    content = load_yaml(path, label=path.name)
     return parse_spec(content, path.name, path.parent)
