@@ -136,7 +136,7 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         metavar="<dir|xlsx>",
-        help="Dataset folder, .xlsx workbook or a bundled one by name (historical).",
+        help="Dataset folder, .xlsx or a bundled one by name (historical).",
     ),
 ]
 SeedOption = Annotated[

@@ -12,13 +12,20 @@ FACILITY_COLUMNS = ("facility",)
 
 
 def name_maps(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
-    """id -> name for items, actors and facilities of a dataset's tables."""
+    """id -> name for items, countries (actors) and facilities of a dataset's tables."""
     out = {}
-    for table, key in (("items", "item"), ("actors", "actor"), ("facilities", "facility")):
+    for table, key in (
+        ("items", "item"),
+        ("actors", "actor"),
+        ("countries", "country"),
+        ("facilities", "facility"),
+    ):
         frame = tables.get(table)
         if frame is not None and "name" in frame:
             names = frame[key].astype(str), frame["name"].astype(str)
             out[table] = {k: v for k, v in zip(*names, strict=True) if v}
+    if "countries" in out:  # model v2: actors are countries
+        out["actors"] = {**out.get("actors", {}), **out["countries"]}
     return out
 
 
