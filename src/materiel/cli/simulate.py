@@ -163,9 +163,11 @@ def simulate(
             f"(p10 {numbers.ratio(last['p10'])}, p90 {numbers.ratio(last['p90'])})",
             highlight=False,
         )
+    overall = confidence["overall"]
+    assumed = numbers.share(overall if isinstance(overall, float | int) else None, 0)
     out.print(
-        f"Data confidence: {numbers.share(confidence['overall'], 0)} of the figures driving "
-        f"{actor}'s result are assumptions (weighted by contribution; see docs/validation.md)",
+        f"Data confidence: {assumed} of the figures driving {actor}'s result are assumptions "
+        "(weighted by contribution; see docs/validation.md)",
         highlight=False,
     )
     for path in (csv, xlsx):
