@@ -68,12 +68,6 @@ def test_single_source_input_ranks_first(tmp_path: Path) -> None:
     assert "fuze" in countries.loc["DEU", "sole_source_of"]
 
 
-LP_PENDING = pytest.mark.xfail(
-    raises=AttributeError, reason="the LP (optimize/) is being moved to model v2", strict=False
-)
-
-
-@LP_PENDING
 def test_duals_value_the_binding_line(tmp_path: Path) -> None:
     # the optimiser values the binding fuze line, not the slack shell lines
     model = model_of(tmp_path, fuze_chain())

@@ -111,7 +111,6 @@ def test_deterrence_writes_both_tables(tiny_dir: Path, scenario_file: Path, tmp_
     assert list(balance["russia_stock"]) == [0, 27_000, 54_000, 81_000]
 
 
-@pytest.mark.xfail(reason="the LP (optimize/) is being moved to model v2", strict=False)
 def test_coordination_table(tiny_dir: Path, scenario_file: Path) -> None:
     result = runner.invoke(
         app,

@@ -7,17 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import row, tiny_tables
+from conftest import fig, row, tiny_tables
 from materiel.analysis import coordination
 from materiel.analysis.coordination import national_weights
 from test_analysis_common import facility, model_of, scenario, set_fig
 
 
 def split_chain() -> dict:
-    """Powder in France (100 t/month -> 10,000 rounds), shells in Germany (20,000/month), all
-    output to Ukraine, which wants 15,000/month with no stock and no US supply."""
+    """Powder in France (100 t/month -> 10,000 rounds), shells in Germany (20,000/month);
+    Europe's lines serve Ukraine's whole need (one claim), which is 15,000/month with no
+    stock and no US supply; no German orders."""
     t = tiny_tables()
-    t["actors"].append(row(actor="FRA", name="France", side="europe"))
+    t["countries"].append(
+        row(country="FRA", name="France", region="europe", sustain_months=fig(1.0))
+    )
     t["facilities"] = [
         facility("powder_fra", "powder", "FRA", 100.0, "t/month", unit_cost=10_000.0),
         facility("shells_deu", "shell", "DEU", 20_000.0, "round/month", unit_cost=4_000.0),
@@ -25,15 +28,15 @@ def split_chain() -> dict:
     t["expansions"] = []
     set_fig(t["stocks"][0], "quantity", 0.0)
     t["flows"] = [f for f in t["flows"] if f["supplier"] != "USA"]
-    set_fig(t["allocations"][0], "share", 1.0)
+    t["allocations"] = t["allocations"][:1]
     return t
 
 
 def test_fragmentation_by_hand(tmp_path: Path) -> None:
     # Pooled: 10,000 rounds a month, 5,000 unmet -> 15,000 over 3 months, EUR 120 M.
-    # National (equal shares): Germany's account may fire 7,500 a month, France has no shell
-    # line -> 22,500 unmet, EUR 90 M. National chains: German lines may not use French
-    # powder -> nothing made, 45,000 unmet.
+    # National (equal shares): German lines may ship at most half of Ukraine's claim (7,500
+    # a month), France has no shell line -> 22,500 unmet, EUR 90 M. National chains: German
+    # lines may not use powder held in France -> nothing made, 45,000 unmet.
     model = model_of(tmp_path, split_chain())
     table = coordination(model, scenario(3)).set_index(["structure", "item"])
     assert table.loc[("pooled", "shell"), "unmet"] == pytest.approx(15_000)

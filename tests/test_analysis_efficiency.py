@@ -39,9 +39,6 @@ def test_efficiency_by_hand(tmp_path: Path) -> None:
     assert stopped.loc["powder_line", "weighted_shortfall_cut"] == pytest.approx(2e7)
 
 
-@pytest.mark.xfail(
-    raises=AttributeError, reason="the LP (optimize/) is being moved to model v2", strict=False
-)
 def test_lp_values_the_option(tmp_path: Path) -> None:
     # the optimiser values the option (Ukraine is short) and builds it in month 0
     model = model_of(tmp_path, tiny_tables())

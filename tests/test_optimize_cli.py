@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import tiny_tables, write_dataset
+
 
 def materiel(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -16,17 +18,22 @@ def materiel(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_plan_json_then_simulate_the_plan(tiny_dir: Path, tmp_path: Path) -> None:
+def test_plan_json_then_simulate_the_plan(tmp_path: Path) -> None:
+    # The tiny chain without Germany's orders and with a budget that does not bind: the
+    # conditions under which the simulator replays the LP exactly (tests/test_optimize.py).
+    tables = tiny_tables()
+    tables["allocations"] = tables["allocations"][:1]
+    data = write_dataset(tmp_path / "tiny", tables)
     plan_file = tmp_path / "plan.json"
     proc = materiel(
         "plan",
         "imposed-deal",
         "--data",
-        str(tiny_dir),
+        str(data),
         "--months",
-        "8",
+        "13",
         "--budget",
-        "5e8",
+        "5e10",
         "--scenarios",
         "protracted-talks",
         "--json",
@@ -48,9 +55,9 @@ def test_plan_json_then_simulate_the_plan(tiny_dir: Path, tmp_path: Path) -> Non
         "simulate",
         "imposed-deal",
         "--data",
-        str(tiny_dir),
+        str(data),
         "--months",
-        "8",
+        "13",
         "--draws",
         "2",
         "--plan",

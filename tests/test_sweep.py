@@ -392,6 +392,47 @@ def test_lp_resolved_in_place_equals_a_fresh_build(tiny_dir: Path) -> None:
     assert reusable.updates == 3 and reusable.rebuilds == 0
 
 
+def test_lp_transfer_bounds_updated_in_place(tmp_path: Path) -> None:
+    # A transfer's quantity is a variable bound (and moves the excess bound): a sweep over it
+    # re-solves in place and matches a fresh build, bounds included.
+    tables = tiny_tables()
+    tables["stocks"].append(
+        {
+            **tables["stocks"][0],
+            "actor": "DEU",
+            "floor": 5_000.0,
+            "floor_low": 5_000.0,
+            "floor_high": 5_000.0,
+        }
+    )
+    model = compile_model(load_dataset(write_dataset(tmp_path / "transfer", tables)))
+
+    def case(quantity: float) -> PlanData:
+        event = {
+            "type": "transfer",
+            "from": "DEU",
+            "to": "UKR",
+            "item": "shell",
+            "quantity": quantity,
+            "month": 1,
+            "months": 2,
+        }
+        return _plan_case(model, 2, 1e9, event)
+
+    reusable = ReusableLP(case(6_000.0))
+    first = reusable.solve(reusable.base)
+    data = case(2_000.0)
+    assert structural_changes(reusable.base, data) == []
+    got = reusable.solve(data)
+    fresh = build_problem(data)
+    a, b = reusable.lp.matrices, fresh.matrices
+    np.testing.assert_array_equal(a.ub, b.ub)
+    np.testing.assert_array_equal(a.b, b.b)
+    assert got.objective == pytest.approx(solve(fresh), rel=1e-9)
+    assert got.objective != pytest.approx(first.objective, rel=1e-9)  # the bound matters
+    assert reusable.updates == 1 and reusable.rebuilds == 0
+
+
 def test_lp_coefficient_change_rebuilds(tiny_dir: Path) -> None:
     model = compile_model(load_dataset(tiny_dir))
     reusable = ReusableLP(_plan_case(model, 2, 1e9))

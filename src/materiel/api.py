@@ -221,8 +221,8 @@ def plan(
             (default: each scenario's ``budget`` event; none if it has none).
         months: Horizon in months (default: the first scenario's).
         log: Show the HiGHS log.
-        **options: Passed to ``plan`` (``extra`` constraints,
-            ``penalty_factor``, ``penalty``, ``penalty_decay``, solver options).
+        **options: Passed to ``materiel.optimize.plan`` (``extra`` constraints, ``decay``,
+            ``tiebreak``, solver options).
 
     Returns:
         A ``PlanResult`` whose tables are tidy DataFrames. ``investments`` (builds, capex in

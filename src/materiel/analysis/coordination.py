@@ -1,7 +1,7 @@
 """``materiel coordination``: the same demand served by pooled European procurement versus
 each nation buying only from its own industry; the difference is the cost of fragmentation.
 
-Every structure is the optimiser's LP (min expected purchases + capex + penalised shortfall,
+Every structure is the optimiser's LP (min expected purchases + capex + weighted shortfall,
 :mod:`materiel.optimize`) with extra constraints added through its ``extra`` hook, so pooled
 is a relaxation of each national structure and can never be worse (up to solver tolerance).
 """
@@ -16,8 +16,9 @@ import pandas as pd
 import xarray as xr
 
 from materiel.analysis.common import end_item_mask
-from materiel.analysis.lpterms import expression, gather, labels, lagged, own
 from materiel.model.compiled import IntArray, Model
+from materiel.optimize.build import LAST, MONTH, claim_rhs
+from materiel.optimize.terms import Terms, expression, labels, lagged, regrouped
 from materiel.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ COLUMNS = [
 def national_weights(model: Model, weights: str | Mapping[str, float] = "equal") -> pd.Series:
     """Each nation's share of the demand (sums to 1), indexed by actor code.
 
-    Nations are the actors on the ``europe`` side hosting at least one facility (an
+    Nations are the countries of the ``europe`` region hosting at least one facility (an
     aggregate such as ``EUROPE``, "location not fixed", counts as one). ``"equal"``: equal
     shares; ``"capacity"``: each nation's share of European end-item capacity valued at unit
     cost; a mapping: shares by actor code (normalised; nations left out get 0).
@@ -83,143 +84,121 @@ def national_weights(model: Model, weights: str | Mapping[str, float] = "equal")
     return (raw / raw.sum()).rename("weight")
 
 
-def labels_of(variable: linopy.Variable) -> IntArray:
-    return np.asarray(variable.labels.values)
-
-
 def _names(a: np.ndarray | pd.Index, b: np.ndarray | pd.Index) -> list[str]:
     return [f"{x}|{y}" for x, y in zip(a, b, strict=True)]
 
 
-def _shipping_pairs(d: PlanData, fed_only: bool) -> tuple[IntArray, IntArray]:
-    """Pairs (facility, allocation row) where the facility makes the row's item; with
-    ``fed_only`` only rows feeding a penalised demand."""
-    pf, pq = np.nonzero(d.facility_item[:, None] == d.allocation_item[None, :])
-    if fed_only:
-        keep = d.allocation_demand[pq] >= 0
-        pf, pq = pf[keep], pq[keep]
-    return pf, pq
+def _pooled_claims(d: PlanData) -> IntArray:
+    """Claims a region's lines serve (the supplier is not one country) and that carry a
+    user's need: the claims pooled procurement fills from any European line."""
+    model = d.model
+    regional = ~np.isin(model.claim_supplier, np.asarray(model.actors))
+    return np.flatnonzero(regional & (d.claim_demand >= 0))
 
 
 def _buyers_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
-    """National buyers: for each penalised demand k and nation n, an account receives the
-    shipments made by n's facilities and may fire at most w_n x wanted_k (units/month); a
-    common account holds the starting stock, external flows and shipments from facilities of
-    no nation. Accounts keep stock like the holder; their fired add up to the holder's."""
+    """National buyers: each pooled claim (a user's need served by a region's lines) is split
+    among the nations by ``weights``; nation n's lines ship to it at most w_n x the claim
+    (the claim row of the LP scaled by w_n). Lines of no nation serve every share."""
 
     def hook(m: linopy.Model, d: PlanData) -> None:
         c = d.coords
-        demand, n_n = c["demand"], len(weights)
-        n_k = len(demand)
-        if n_k == 0:
+        claims = _pooled_claims(d)
+        n_n, n_q = len(weights), len(claims)
+        if n_q == 0:
             return
-        k_of = np.repeat(np.arange(n_k), n_n)  # account -> demand
-        n_of = np.tile(np.arange(n_n), n_k)  # account -> nation
-        accounts = pd.Index(_names(demand[k_of], weights.index[n_of]), name="account")
-        sm = [c["scenario"], c["month"]]
-        stock = labels_of(m.add_variables(lower=0.0, coords=[*sm, accounts], name="nation_stock"))
-        fired = labels_of(m.add_variables(lower=0.0, coords=[*sm, accounts], name="nation_fired"))
-        cstock = labels_of(m.add_variables(lower=0.0, coords=[*sm, demand], name="common_stock"))
-        cfired = labels_of(m.add_variables(lower=0.0, coords=[*sm, demand], name="common_fired"))
-
-        prod = labels(m, "production")
-        pf, pq = _shipping_pairs(d, fed_only=True)
-        share = d.share.to_numpy()[:, :, pq]  # (S, M, P) coefficient of each pair
-        nation, target = nation_of[pf], d.allocation_demand[pq]
-        mine = nation >= 0
-        keep = d.keep.to_numpy()
-        national = expression(
+        q_of = np.repeat(claims, n_n)  # row -> claim
+        n_of = np.tile(np.arange(n_n), n_q)  # row -> nation
+        rows = pd.Index(_names(c["claim"][q_of], weights.index[n_of]), name="claim_nation")
+        grid = [c["scenario"], c["month"], rows]
+        w = weights.to_numpy()[n_of]
+        share = d.claim_share.to_numpy()[..., q_of] * w  # (S, M, R)
+        position = pd.Index(claims).get_indexer(d.link_claim)
+        nation = nation_of[d.link_facility]
+        mine = (position >= 0) & (nation >= 0)
+        links = np.flatnonzero(mine)
+        pair = d.claim_pair[q_of]
+        prev = lagged(m, "stock", MONTH)
+        tr = labels(m, "transfer")
+        taker = np.nonzero(d.transfer_taker[:, None] == pair[None, :])
+        giver = np.nonzero(d.transfer_giver[:, None] == pair[None, :])
+        tr_in = regrouped(tr, LAST, taker[0], taker[1], len(rows))
+        tr_out = regrouped(tr, LAST, giver[0], giver[1], len(rows), -np.ones(len(giver[0])))
+        lhs = expression(
             m,
-            [*sm, accounts],
-            own(stock),
-            lagged(stock, 1, -keep[:, :, k_of]),
-            own(fired),
-            gather(
-                prod, pf[mine], target[mine] * n_n + nation[mine], len(accounts), -share[:, :, mine]
+            grid,
+            regrouped(
+                labels(m, "shipment"), LAST, links, position[links] * n_n + nation[links], len(rows)
             ),
+            Terms(prev.vars[..., pair, :], np.ones(1)).scaled(share * d.keep.to_numpy()[..., pair]),
+            Terms(labels(m, "excess")[..., d.claim_demand[q_of], None], -np.ones(1)).scaled(share),
+            tr_in and tr_in.scaled(share),
+            tr_out and tr_out.scaled(share),
         )
-        m.add_constraints(national, "=", 0.0, name="nation_holder")
-        common = expression(
-            m,
-            [*sm, demand],
-            own(cstock),
-            lagged(cstock, 1, -keep),
-            own(cfired),
-            gather(prod, pf[~mine], target[~mine], n_k, -share[:, :, ~mine]),
-        )
-        first = (c["month"] == 0).astype(float)[None, :, None]
-        m.add_constraints(common, "=", d.inflow + d.keep * d.initial * first, name="common_holder")
-        cap = d.wanted.to_numpy()[:, :, k_of] * weights.to_numpy()[n_of]
-        m.add_constraints(
-            expression(m, [*sm, accounts], own(fired)),
-            "<=",
-            xr.DataArray(cap, coords=[*sm, accounts]),
-            name="nation_share",
-        )
-        total = expression(
-            m,
-            [*sm, demand],
-            own(labels(m, "fired")),
-            own(cfired, -1.0),
-            gather(fired, np.arange(len(accounts)), k_of, n_k, -np.ones(len(accounts))),
-        )
-        m.add_constraints(total, "=", 0.0, name="nation_fired_sum")
+        rhs = claim_rhs(d).to_numpy()[..., q_of] * w
+        m.add_constraints(lhs, "<=", xr.DataArray(rhs, coords=grid), name="nation_share")
 
     return hook
 
 
 def _chains_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
-    """National supply chains: each nation's facilities use only intermediates made in that
-    nation or bought from the world pool (facilities of no nation). A stock per (item, pool)
-    whose balances add up to the European industry balance (units)."""
+    """National supply chains: each nation's lines use only intermediates held in that nation
+    or bought from the world pool (holdings of no nation). One row per (pool, input item):
+    draws on the pool's holdings + purchases from the world (nations) or - sales to the
+    nations (world) = the pool's lines' use (units/month); the rows add up to the LP's
+    inputs row."""
 
     def hook(m: linopy.Model, d: PlanData) -> None:
         c = d.coords
-        items = np.asarray(c["item"])
-        n_i, n_n = len(items), len(weights)
+        items = np.union1d(d.input_item, d.held_item)
+        n_n, n_k = len(weights), len(items)
+        if n_k == 0:
+            return
+        n_p = n_n + 1  # nations and the world
         pools = np.append(np.asarray(weights.index), WORLD)
-        n_p = len(pools)
-        pool_of = np.where(nation_of >= 0, nation_of, n_n)  # facility -> pool
-        keys = pd.Index(_names(np.repeat(items, n_p), np.tile(pools, n_i)), name="pool_item")
-        bought = pd.Index(_names(np.repeat(items, n_n), np.tile(pools[:n_n], n_i)), name="bought")
+        keys = pd.Index(
+            _names(np.repeat(c["item"][items], n_p), np.tile(pools, n_k)), name="pool_item"
+        )
+        bought = pd.Index(
+            _names(np.repeat(c["item"][items], n_n), np.tile(pools[:n_n], n_k)), name="bought"
+        )
         sm = [c["scenario"], c["month"]]
-        stock = labels_of(m.add_variables(lower=0.0, coords=[*sm, keys], name="pool_stock"))
-        buy = labels_of(m.add_variables(lower=0.0, coords=[*sm, bought], name="world_purchase"))
+        buy = np.asarray(
+            m.add_variables(lower=0.0, coords=[*sm, bought], name="world_purchase").labels.values
+        )
+        slot = pd.Index(items)
 
-        prod = labels(m, "production")
-        n_f = len(c["facility"])
+        def key(item: IntArray, pool: IntArray) -> IntArray:
+            """Row of (item, pool); -1 where the item is not an input."""
+            k = np.asarray(slot.get_indexer(np.asarray(item)))
+            out: IntArray = np.where(k >= 0, k * n_p + np.asarray(pool), -1)
+            return out
 
-        def key(item: IntArray, pool: IntArray | int) -> IntArray:
-            """Position in ``keys`` of (item, pool)."""
-            position: IntArray = np.asarray(item) * n_p + np.asarray(pool)
-            return position
-
-        pf, pq = _shipping_pairs(d, fed_only=False)
-        b_item, b_nation = np.repeat(np.arange(n_i), n_n), np.tile(np.arange(n_n), n_i)
+        line_pool = np.where(nation_of >= 0, nation_of, n_n)
+        owners = pd.Index([str(p).split("/")[0] for p in c["pair"]])
+        holder_of = weights.index.get_indexer(owners)
+        held = d.held_pair
+        held_pool = np.where(holder_of[held] >= 0, holder_of[held], n_n)
+        use = key(d.input_item, line_pool[d.input_facility])
+        draws = key(d.held_item, held_pool)
+        b = np.arange(len(bought))
+        b_item, b_nation = np.repeat(items, n_n), np.tile(np.arange(n_n), n_k)
         lhs = expression(
             m,
             [*sm, keys],
-            own(stock),
-            lagged(stock, 1, -1.0),
-            gather(prod, np.arange(n_f), key(d.facility_item, pool_of), len(keys), -np.ones(n_f)),
-            gather(
-                prod,
-                d.input_facility,
-                key(d.input_item, pool_of[d.input_facility]),
+            regrouped(
+                labels(m, "draw"), LAST, np.flatnonzero(draws >= 0), draws[draws >= 0], len(keys)
+            ),
+            regrouped(
+                labels(m, "production"),
+                LAST,
+                d.input_facility[use >= 0],
+                use[use >= 0],
                 len(keys),
-                d.input_quantity,
+                -d.input_quantity[use >= 0],
             ),
-            gather(
-                prod,
-                pf,
-                key(d.allocation_item[pq], pool_of[pf]),
-                len(keys),
-                d.share.to_numpy()[:, :, pq],
-            ),
-            gather(
-                buy, np.arange(len(bought)), key(b_item, b_nation), len(keys), -np.ones(len(bought))
-            ),
-            gather(buy, np.arange(len(bought)), key(b_item, n_n), len(keys), np.ones(len(bought))),
+            regrouped(buy, LAST, b, key(b_item, b_nation), len(keys)),
+            regrouped(buy, LAST, b, key(b_item, np.full(len(b), n_n)), len(keys), -np.ones(len(b))),
         )
         m.add_constraints(lhs, "=", 0.0, name="pool_balance")
 
@@ -271,14 +250,16 @@ def coordination(
     """Pooled versus national procurement of the same demand: shortfall and cost of each.
 
     ``pooled``: the optimiser's plan as it is (one European pool: any facility serves any
-    buyer). ``national``: Ukraine's need (every penalised demand) is split among the European
-    nations by ``weights`` (see :func:`national_weights`; default equal shares, an
-    assumption) and each nation's share can only be met by shipments from facilities in its
-    own country; starting stocks, external flows (US, own production) and facilities of no
-    nation serve every share; intermediates still trade freely across Europe.
+    buyer). ``national``: every claim a region's lines serve for a user's need (e.g.
+    europe->UKR) is split among the European nations by ``weights`` (see
+    :func:`national_weights`; default equal shares, an assumption) and each nation's share
+    can only be met by shipments from lines in its own country; lines of no nation (Ukrainian,
+    US, allied), stocks, flows and transfers serve every share; intermediates still trade
+    freely across the allied market.
     ``national_chains``: the same, and each nation's facilities also use only intermediates
-    made in that nation or bought from outside Europe. In all three, investments and the
-    budget (``budget`` EUR/year overrides the scenario's) are European. Central values
+    held in that nation or bought from the holdings of no nation (the world pool). In all
+    three, investments and the budget (``budget`` EUR/year overrides the scenario's) are
+    shared. Central values
     (``draws`` and ``seed`` are ignored).
 
     Rows: per structure, one per demanded item and a ``total``. Columns: wanted and unmet

@@ -83,7 +83,7 @@ StockReleaseOption = Annotated[
         min=0.0,
         max=1.0,
         metavar="<share>",
-        help="Share of European donors' stocks above their floors handed over, 0-1.",
+        help="Share 0-1 of donors' stock above floors given.",
     ),
 ]
 
@@ -377,18 +377,6 @@ def dependencies(
     )
 
 
-def _weights(text: str) -> str | dict[str, float]:
-    if text in ("equal", "capacity"):
-        return text
-    try:
-        pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-        return {k.strip(): float(v) for k, v in pairs}
-    except ValueError:
-        raise ValueError(
-            f"--weights must be 'equal', 'capacity' or like 'DEU=0.3,FRA=0.2', got '{text}'"
-        ) from None
-
-
 @app.command(
     rich_help_panel="Analyses",
     epilog=VIEWS["coordination"].epilog(),
@@ -416,7 +404,12 @@ def coordination(
     its own industry (and, stricter, with national supply chains): shortfall, cost and the
     difference, from the optimiser."""
     with user_errors():
-        parsed = _weights(weights)
+        from materiel.analysis.registry import parse_weights
+
+        try:
+            parsed = parse_weights(weights)
+        except ValueError as e:
+            raise ValueError(f"--weights {e}") from None
     run_analysis(
         ["coordination"],
         scenario,

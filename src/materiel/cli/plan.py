@@ -155,7 +155,8 @@ def _print(result: Any, by_item: pd.DataFrame, model: Any, ids: bool) -> None:
     s = result.summary
     out.print(
         f"Capex {money(s['capex_eur'])}; expected purchases {money(s['expected_purchases_eur'])}; "
-        f"objective {money(s['objective'])} (costs + shortfall penalty)",
+        f"expected priority-weighted shortfall {money(s['expected_weighted_shortfall_eur'])} "
+        "(value of unmet need at purchase prices)",
         highlight=False,
     )
     inv = result.investments.copy()

@@ -163,6 +163,22 @@ def working_capacity(
     return np.where(np.isnan(absolute), built * availability, absolute)
 
 
+def scaled_rate(base: FloatArray, factor: FloatArray, absolute: FloatArray) -> FloatArray:
+    """A rate in a month: the base rate times the month's factor, or the month's absolute
+    rate where an event sets one (``absolute`` not NaN), units/month. Flows, wanted
+    consumption, claim shares (factor 1) and fixed orders follow it."""
+    out: FloatArray = np.where(np.isnan(absolute), base * factor, absolute)
+    return out
+
+
+def claimed(
+    share: FloatArray, need_: FloatArray, rate: FloatArray, factor: FloatArray
+) -> FloatArray:
+    """Units a claim asks its lines for in a month: ``(share x need + rate) x factor``."""
+    out: FloatArray = (share * need_ + rate) * factor
+    return out
+
+
 # --- priorities ------------------------------------------------------------------------
 
 

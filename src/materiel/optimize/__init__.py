@@ -8,19 +8,13 @@ See docs/methodology-optimiser.md for the formulation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from materiel.model.compiled import Model
 from materiel.model.events import compile_scenario
-from materiel.optimize.build import ExtraConstraint, build_problem
-from materiel.optimize.data import (
-    PENALTY_DECAY,
-    PENALTY_FACTOR,
-    TIEBREAK,
-    PlanData,
-    prepare,
-)
+from materiel.optimize.build import ExtraConstraint, build_problem, weighted_shortfall
+from materiel.optimize.data import DECAY, TIEBREAK, PlanData, prepare
 from materiel.optimize.io import load_plan, save_plan
 from materiel.optimize.results import PlanResult, collect
 from materiel.optimize.solve import PlanError, solve
@@ -37,6 +31,7 @@ __all__ = [
     "prepare",
     "save_plan",
     "solve",
+    "weighted_shortfall",
 ]
 
 
@@ -46,9 +41,7 @@ def plan(
     months: int | None = None,
     budget: float | None = None,
     extra: Sequence[ExtraConstraint] = (),
-    penalty_factor: float = PENALTY_FACTOR,
-    penalty: Mapping[str, float] | None = None,
-    penalty_decay: float = PENALTY_DECAY,
+    decay: float = DECAY,
     tiebreak: float = TIEBREAK,
     log: bool = False,
     **solver_options: Any,
@@ -57,14 +50,15 @@ def plan(
     weighted by their probabilities, with central values of every figure.
 
     ``months`` defaults to the first scenario's horizon; ``budget`` (EUR/year) overrides the
-    scenarios' budgets; ``extra`` hooks ``f(lp, data)`` add policy constraints before solving.
+    scenarios' budgets; ``decay`` (per month) makes an earlier shortfall weigh more in the
+    objective; ``extra`` hooks ``f(lp, data)`` add policy constraints before solving.
     Raises :class:`PlanError` if HiGHS does not report an optimal solution.
     """
     if not scenarios:
         raise ValueError("at least one scenario is needed")
     horizon = months or scenarios[0].months
     arrays = [compile_scenario(model, s, horizon) for s in scenarios]
-    data = prepare(model, arrays, budget, penalty_factor, penalty, penalty_decay, tiebreak)
+    data = prepare(model, arrays, budget, decay, tiebreak)
     lp = build_problem(data, extra)
     objective = solve(lp, log=log, **solver_options)
     return collect(data, lp, objective)

@@ -1,38 +1,53 @@
-"""The LP's input data: the compiled model and scenarios as labelled arrays.
+"""The LP's input data: the compiled model (v2) and scenarios as labelled arrays.
 
 Everything here is plain NumPy/xarray (no solver objects); :mod:`materiel.optimize.build` turns
-it into linopy variables and constraints. Units: item units, item units/month, EUR, months.
+it into linopy variables and constraints. Every rate is computed with the rules of
+:mod:`materiel.model.rules` at central values. Units: item units, item units/month, EUR,
+months. The formulation is in docs/methodology-optimiser.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from materiel.model import rules
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import builds
-from materiel.model.rules import ramp_fraction
 
-PENALTY_FACTOR = 100.0
-"""Default penalty per unit of unmet demand, as a multiple of the item's highest unit cost."""
-PENALTY_DECAY = 0.005
-"""Default monthly decay of the penalty: (1 - decay)^t, so an early shortfall weighs more."""
+PRIORITY_BASE = 10.0
+"""Weight ratio between consecutive recipient priority classes (class p weighs
+``PRIORITY_BASE`` times class p + 1). One unit of an item relieves at most one unit of that
+item's shortfall in any class, so any ratio above 1 / (1 - decay)^months serves a better class
+first; 10 leaves a wide margin and keeps coefficients within a few orders of magnitude."""
+LOWEST_FACTOR = 10.0
+"""Multiplier of the item weight in the worst class present: a unit short costs at least ten
+times the item's weight (about its price), so the LP serves every claim the simulator would
+serve when it has the capacity, as the simulator does, rather than save the purchase."""
+DECAY = 0.005
+"""Monthly decay of the shortfall weights in the objective only: (1 - decay)^t, so an earlier
+shortfall weighs a little more (the LP fires and serves as early as the simulator does)."""
 TIEBREAK = 1e-3
-"""EUR per unit of intermediate production in the objective only (avoids idle output)."""
-PENALISED_SIDES = ("ukraine",)
+"""EUR per unit of intermediate output (objective only; avoids idle output) and the reward
+per unit moved by a transfer (the simulator always moves what the floor allows)."""
 BOUGHT_KINDS = ("end", "service")
 
 
 @dataclass(frozen=True)
 class PlanData:
-    """Labelled arrays for the LP. Dims: scenario, month, facility, item, expansion (options
-    only), decision (the month a build is decided), allocation, demand (a penalised actor's
-    consumption row, labelled ``ACTOR/item``) and year."""
+    """Labelled arrays for the LP.
+
+    Dims: scenario, month, decision (the month a build is decided), year, facility, item,
+    expansion (options only), pair (tracked ``actor/item`` holdings, as the simulator's),
+    demand (consumption rows of users on Ukraine's side, ``ACTOR/item``), claim
+    (``supplier->recipient item``), link (``facility|claim``: a line that can serve a claim),
+    transfer (every scenario's transfer events) and held (producer holdings of intermediates).
+    """
 
     model: Model
     scenarios: tuple[ScenarioArrays, ...]
@@ -42,7 +57,8 @@ class PlanData:
     weight: xr.DataArray
     """(scenario) probability, normalised to sum to 1."""
     availability: xr.DataArray
-    """(scenario, month, facility) share of capacity that works."""
+    """(scenario, month, facility) capacity per unit of added capacity (the event's
+    availability; 0 where an event sets an absolute capacity)."""
     capacity: xr.DataArray
     """(scenario, month, facility) working capacity without new builds, units/month."""
     added: xr.DataArray
@@ -56,32 +72,73 @@ class PlanData:
     tiebreak: xr.DataArray
     """(facility) objective-only EUR per unit of intermediate output."""
     facility_item: IntArray
-    """(F,) item position made by each facility."""
+    """(F,) item made by each facility."""
+    facility_pair: IntArray
+    """(F,) the producer country's holding of the line's item."""
+    end_line: np.ndarray
+    """(F,) True for lines of end items and services (they ship to claims)."""
     expansion_facility: IntArray
-    """(E,) facility position of each option."""
+    """(E,) facility of each option."""
     input_facility: IntArray
-    """(P,) facility of each (facility, limited input) pair."""
+    """(P,) facility of each (line, limited input) pair; lines with inputs='own' have none."""
     input_item: IntArray
-    """(P,) input item position of each pair."""
+    """(P,) input item of each pair."""
     input_quantity: FloatArray
     """(P,) input units per unit of output."""
-    allocation_item: IntArray
-    """(Q,) item position of each allocation row."""
-    allocation_demand: IntArray
-    """(Q,) demand position fed by each allocation row, -1 if none."""
-    share: xr.DataArray
-    """(scenario, month, allocation) share of output allocated (rescaled so an item's
-    shares sum to at most 1)."""
+    held_pair: IntArray
+    """(H,) pair of each producer holding of an intermediate (where inputs are drawn from)."""
+    held_item: IntArray
+    """(H,) item of each holding."""
+    link_facility: IntArray
+    """(N,) facility of each claim link (:func:`materiel.model.rules.claim_links`)."""
+    link_claim: IntArray
+    """(N,) claim of each link."""
+    claim_pair: IntArray
+    """(Q,) the recipient's holding each claim delivers to."""
+    claim_demand: IntArray
+    """(Q,) the recipient's demand row (share-type claims are sized by its need), -1 if none."""
+    claim_rate: xr.DataArray
+    """(scenario, month, claim) fixed orders x the claim's factor, units/month."""
+    claim_share: xr.DataArray
+    """(scenario, month, claim) share of the recipient's need x the claim's factor."""
+    claim_weight: xr.DataArray
+    """(month, claim) EUR-equivalent per unit of fixed orders not served (objective)."""
+    demand_pair: IntArray
+    """(D,) the user's holding of each demand row."""
+    sustain: xr.DataArray
+    """(demand) months of use a user keeps on hand (its policy), central value."""
     wanted: xr.DataArray
     """(scenario, month, demand) consumption wanted, units/month."""
-    inflow: xr.DataArray
-    """(scenario, month, demand) flows arriving from outside the facilities, units/month."""
-    initial: xr.DataArray
-    """(demand) holder stock at the start, units."""
-    keep: xr.DataArray
-    """(scenario, month, demand) share of the holder's stock surviving the month's losses."""
+    shortfall_weight: xr.DataArray
+    """(demand) EUR per unit short (:func:`materiel.model.rules.weighted_rows`)."""
     penalty: xr.DataArray
-    """(month, demand) EUR per unit of unmet demand."""
+    """(month, demand) EUR-equivalent per unit short in the objective: the weight x the
+    row's priority factor x the decay."""
+    excess_upper: xr.DataArray
+    """(scenario, month, demand) most a user can hold above its policy target before the
+    month's deliveries (:func:`overstock_bound`), units: the bound of ``excess``, which keeps
+    share-type claims feasible when the need is zero. 0 in months no overstock can occur,
+    where the claim is exactly the simulator's."""
+    arrivals: xr.DataArray
+    """(scenario, month, pair) flows arriving plus the surviving starting stock in month 0,
+    units."""
+    initial: xr.DataArray
+    """(pair) stock at the start, units."""
+    keep: xr.DataArray
+    """(scenario, month, pair) share of the holder's stock surviving the month's losses."""
+    transfer_giver: IntArray
+    """(X,) pair a transfer draws on."""
+    transfer_taker: IntArray
+    """(X,) pair a transfer delivers to."""
+    transfer_quantity: xr.DataArray
+    """(scenario, month, transfer) most a quantity transfer moves (inf for a share transfer,
+    0 outside its window and in other scenarios)."""
+    transfer_share: xr.DataArray
+    """(scenario, month, transfer) share of the giver's stock above its floor moved (share
+    transfers; 0 otherwise)."""
+    floor: xr.DataArray
+    """(scenario, month, pair) stock a giver keeps: its floor, capped by what it surely holds
+    (starting stock x survival) so the LP stays feasible; 0 for users (see the docs)."""
     budget: xr.DataArray
     """(scenario) EUR per year; NaN = no budget constraint."""
     year: xr.DataArray
@@ -101,7 +158,7 @@ def committed_capacity(model: Model, months: int) -> FloatArray:
     """Base capacity plus committed expansions ramping up, central values, shape (M, F)."""
     exp, month, scale = builds(model, None)
     online = month + model.lead_time.central[exp]
-    frac = ramp_fraction(months, online, model.ramp_time.central[exp])  # (M, K)
+    frac = rules.ramp_fraction(months, online, model.ramp_time.central[exp])  # (M, K)
     out = np.tile(model.capacity.central, (months, 1))
     added = frac * model.added_capacity.central[exp] * scale
     np.add.at(out.T, model.expansion_facility[exp], added.T)  # scatter onto facilities
@@ -109,62 +166,64 @@ def committed_capacity(model: Model, months: int) -> FloatArray:
 
 
 def option_coefficients(model: Model, options: IntArray, months: int) -> FloatArray:
-    """Capacity each option adds in month t if decided in month d, shape (E, d, t).
-
-    The simulator's ramp: clip((t - (d + lead) + 1) / (ramp + 1), 0, 1) x added capacity.
-    """
+    """Capacity each option adds in month t if decided in month d, shape (E, d, t), with the
+    simulator's lead time and ramp (:func:`materiel.model.rules.ramp_fraction`)."""
     decision = np.arange(months, dtype=float)[:, None]
     online = decision + model.lead_time.central[options][None, :]  # (d, E)
     ramp = np.broadcast_to(model.ramp_time.central[options], online.shape)
-    frac = ramp_fraction(months, online, ramp)  # (d, t, E)
+    frac = rules.ramp_fraction(months, online, ramp)  # (d, t, E)
     added = model.added_capacity.central[options][:, None, None]
     coefficients: FloatArray = np.transpose(frac, (2, 0, 1)) * added
     return coefficients
 
 
-def normalised_shares(model: Model, sc: ScenarioArrays) -> FloatArray:
-    """Allocation shares per month (M, Q), NaN -> central, rescaled to sum <= 1 per item."""
-    central = model.allocation_share.central
-    share = np.where(np.isnan(sc.allocation_share), central[None], sc.allocation_share)
-    totals = np.zeros((share.shape[0], len(model.items)))
-    np.add.at(totals.T, model.allocation_item, share.T)
-    return share / np.maximum(1.0, totals[:, model.allocation_item])
+@dataclass(frozen=True)
+class _Pairs:
+    """Tracked (actor, item) holdings, as the simulator tracks them."""
+
+    actor: IntArray
+    item: IntArray
+    index: pd.Index
+
+    @classmethod
+    def of(cls, model: Model, scenarios: Sequence[ScenarioArrays]) -> _Pairs:
+        n_i = len(model.items)
+        parts = [
+            model.stock_actor * n_i + model.stock_item,
+            model.consumption_actor * n_i + model.consumption_item,
+            model.flow_recipient * n_i + model.flow_item,
+            model.claim_recipient * n_i + model.claim_item,
+            model.facility_country * n_i + model.facility_item,
+        ]
+        for s in scenarios:
+            x = s.transfers
+            parts += [x.giver * n_i + x.item, x.taker * n_i + x.item]
+        keys = np.unique(np.concatenate(parts).astype(np.int64))
+        return cls(keys // n_i, keys % n_i, pd.Index(keys))
+
+    def at(self, model: Model, actor: IntArray, item: IntArray) -> IntArray:
+        key = np.asarray(actor, dtype=np.int64) * len(model.items) + np.asarray(item)
+        return np.asarray(self.index.get_indexer(key), dtype=np.int64)
 
 
-def _reference_price(model: Model) -> FloatArray:
-    """Highest unit cost of any facility making each item, EUR.
-
-    Items no facility makes (e.g. supplied only by flows) get the median price: no decision
-    changes their shortfall, so their penalty only needs to be of a sensible scale.
-    """
-    cost = model.unit_cost.central
-    price = np.zeros(len(model.items))
-    np.maximum.at(price, model.facility_item, cost)
-    positive = cost[cost > 0]
-    fallback = float(np.median(positive)) if len(positive) else 1.0
-    return np.where(price > 0, price, fallback if fallback > 0 else 1.0)
-
-
-def _pairs(a: IntArray, b: IntArray) -> tuple[IntArray, IntArray]:
-    """Positions (i, j) with a[i] == b[j]."""
-    i, j = np.nonzero(np.asarray(a)[:, None] == np.asarray(b)[None, :])
-    return i, j
+def priority_factor(classes: IntArray, present: IntArray) -> FloatArray:
+    """Objective multiplier of each class: ``LOWEST_FACTOR x PRIORITY_BASE^(worst - class)``
+    with ``worst`` the largest class number ``present``."""
+    worst = int(np.max(present)) if len(present) else 1
+    out: FloatArray = LOWEST_FACTOR * PRIORITY_BASE ** (worst - np.asarray(classes, dtype=float))
+    return out
 
 
 def prepare(
     model: Model,
     scenarios: Sequence[ScenarioArrays],
     budget: float | None = None,
-    penalty_factor: float = PENALTY_FACTOR,
-    penalty: Mapping[str, float] | None = None,
-    penalty_decay: float = PENALTY_DECAY,
+    decay: float = DECAY,
     tiebreak: float = TIEBREAK,
 ) -> PlanData:
     """Arrays for the LP over ``scenarios`` (same horizon), central values.
 
-    ``budget`` (EUR/year) overrides every scenario's budget. The penalty per unit of unmet
-    demand of item i in month t is ``penalty[i]`` (EUR/unit) if given, else ``penalty_factor``
-    x the item's highest unit cost, times ``(1 - penalty_decay) ** t``.
+    ``budget`` (EUR/year) overrides every scenario's budget.
     """
     if not scenarios:
         raise ValueError("at least one scenario is needed")
@@ -174,22 +233,60 @@ def prepare(
         raise ValueError("all scenarios of a plan must have the same number of months")
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must be unique, got {', '.join(names)}")
-    if not 0.0 <= penalty_decay < 1.0:
-        raise ValueError("penalty_decay must be in [0, 1)")
-    if penalty and (unknown := sorted(set(penalty) - set(model.items))):
-        raise ValueError(f"penalty for unknown item(s): {', '.join(unknown)}")
+    if not 0.0 <= decay < 1.0:
+        raise ValueError("decay must be in [0, 1)")
 
+    n_s = len(scenarios)
     options = np.flatnonzero(np.isnan(model.decided))
-    side = model.actor_region.to_numpy()
-    demand = np.flatnonzero(np.isin(side[model.consumption_actor], PENALISED_SIDES))
-    d_actor, d_item = model.consumption_actor[demand], model.consumption_item[demand]
-    d_key = d_actor * len(model.items) + d_item
-    q_key = model.allocation_recipient * len(model.items) + model.allocation_item
-    f_key = model.flow_recipient * len(model.items) + model.flow_item
-    s_key = model.stock_actor * len(model.items) + model.stock_item
+    pairs = _Pairs.of(model, scenarios)
+    n_p = len(pairs.index)
+    a, it = model.actors, model.items
 
-    def labels(actor: IntArray, item: IntArray) -> list[str]:
-        return [f"{a}/{i}" for a, i in zip(model.actors[actor], model.items[item], strict=True)]
+    def names_of(actor: IntArray, item: IntArray) -> list[str]:
+        return [f"{x}/{y}" for x, y in zip(a[actor], it[item], strict=True)]
+
+    # demand rows: consumption of users on Ukraine's side
+    western = np.isin(rules.region_of(model, model.consumption_actor), rules.WESTERN_REGIONS)
+    rows = np.flatnonzero(western)
+    d_actor, d_item = model.consumption_actor[rows], model.consumption_item[rows]
+    demand_pair = pairs.at(model, d_actor, d_item)
+    # claims and the lines that can serve them
+    link_facility, link_claim = rules.claim_links(model)
+    end_line = np.isin(model.item_kind.to_numpy()[model.facility_item], BOUGHT_KINDS)
+    keep_link = end_line[link_facility]
+    link_facility, link_claim = link_facility[keep_link], link_claim[keep_link]
+    claim_pair = pairs.at(model, model.claim_recipient, model.claim_item)
+    claim_demand = pd.Index(demand_pair).get_indexer(claim_pair)
+    claim_labels = rules.claim_labels(model)
+    facility_pair = pairs.at(model, model.facility_country, model.facility_item)
+    held = np.unique(facility_pair[~end_line])
+    # transfers of every scenario, one column each
+    giver, taker, quantity, share, owner = [], [], [], [], []
+    for k, s in enumerate(scenarios):
+        x = s.transfers
+        giver.append(pairs.at(model, x.giver, x.item))
+        taker.append(pairs.at(model, x.taker, x.item))
+        quantity.append(x.quantity)
+        share.append(x.share)
+        owner.append(np.full(len(x), k))
+    t_giver = np.concatenate(giver).astype(np.int64)
+    t_taker = np.concatenate(taker).astype(np.int64)
+    t_owner = np.concatenate(owner).astype(np.int64)
+    n_x = len(t_giver)
+    t_quantity = np.zeros((n_s, months, n_x))
+    t_share = np.zeros((n_s, months, n_x))
+    col = 0
+    for k, (q, sh) in enumerate(zip(quantity, share, strict=True)):
+        width = q.shape[1]
+        block = slice(col, col + width)
+        is_share = ~np.isnan(sh)
+        t_quantity[k, :, block] = np.where(is_share, np.inf, np.nan_to_num(q))
+        t_share[k, :, block] = np.nan_to_num(sh)
+        col += width
+    transfer_labels = [
+        f"{names[o]}: {a[pairs.actor[g]]}->{a[pairs.actor[r]]} {it[pairs.item[g]]} #{j}"
+        for j, (o, g, r) in enumerate(zip(t_owner, t_giver, t_taker, strict=True))
+    ]
 
     coords = {
         "scenario": pd.Index(names, name="scenario"),
@@ -198,79 +295,226 @@ def prepare(
         "facility": pd.Index(model.facilities, name="facility"),
         "item": pd.Index(model.items, name="item"),
         "expansion": pd.Index(model.expansions[options], name="expansion"),
-        "allocation": pd.Index(
-            labels(model.allocation_recipient, model.allocation_item), name="allocation"
+        "pair": pd.Index(names_of(pairs.actor, pairs.item), name="pair"),
+        "demand": pd.Index(names_of(d_actor, d_item), name="demand"),
+        "claim": pd.Index(claim_labels, name="claim"),
+        "link": pd.Index(
+            [
+                f"{model.facilities[f]}|{claim_labels[q]}"
+                for f, q in zip(link_facility, link_claim, strict=True)
+            ],
+            name="link",
         ),
-        "demand": pd.Index(labels(d_actor, d_item), name="demand"),
+        "transfer": pd.Index(transfer_labels, name="transfer"),
+        "held": pd.Index(np.asarray(coords_of(pairs, model, held)), name="held"),
         "year": pd.RangeIndex((months + 11) // 12, name="year"),
     }
     c = coords
     sm = (c["scenario"], c["month"])
+
+    # capacity: rules.working_capacity of the committed path, and of one unit of new capacity
+    built = committed_capacity(model, months)
     avail = np.stack([s.availability for s in scenarios])
+    absolute = np.stack([s.capacity_rate for s in scenarios])
+    capacity = rules.working_capacity(built[None], avail, absolute)
+    per_new = rules.working_capacity(
+        np.ones_like(avail), avail, np.where(np.isnan(absolute), np.nan, 0.0)
+    )
     added = option_coefficients(model, options, months)
-    bought = np.isin(model.item_kind.to_numpy()[model.facility_item], BOUGHT_KINDS)
     cost = model.unit_cost.central
 
-    feeds = np.full(len(q_key), -1)
-    qi, di = _pairs(q_key, d_key)
-    feeds[qi] = di
-    fi, fd = _pairs(f_key, d_key)
-    si, sd = _pairs(s_key, d_key)
-    initial = np.zeros(len(demand))
-    np.add.at(initial, sd, model.stock_quantity.central[si])
-    inflow = np.zeros((len(scenarios), months, len(demand)))
-    for k, s in enumerate(scenarios):  # a handful of scenarios
-        np.add.at(inflow[k].T, fd, (model.flow_rate.central[fi] * s.flow_factor[:, fi]).T)
-
-    per_unit = _reference_price(model)[d_item] * penalty_factor
-    if penalty:
-        given = np.array([penalty.get(str(i), np.nan) for i in model.items[d_item]])
-        per_unit = np.where(np.isnan(given), per_unit, given)
-    decay = (1.0 - penalty_decay) ** np.arange(months, dtype=float)
-
-    match = (model.facility_item[:, None] == model.recipe_item[None, :]) & model.item_limited[
-        model.recipe_input
-    ][None, :]
+    # inputs: limited items of lines that draw on the chain
+    match = (
+        (model.facility_item[:, None] == model.recipe_item[None, :])
+        & model.item_limited[model.recipe_input][None, :]
+        & (model.facility_inputs == "chain")[:, None]
+    )
     pf, pr = np.nonzero(match)
+
+    # rates per month (rules.scaled_rate), central values
+    wanted = np.stack(
+        [
+            rules.scaled_rate(
+                model.consumption_rate.central[rows] * s.intensity[:, d_actor],
+                s.consumption_factor[:, rows],
+                s.consumption_rate[:, rows],
+            )
+            for s in scenarios
+        ]
+    )
+    flows = np.stack(
+        [rules.scaled_rate(model.flow_rate.central, s.flow_factor, s.flow_rate) for s in scenarios]
+    )
+    flow_pair = pairs.at(model, model.flow_recipient, model.flow_item)
+    arrivals = np.zeros((n_s, months, n_p))
+    np.add.at(arrivals.transpose(2, 0, 1), flow_pair, flows.transpose(2, 0, 1))
+    initial = np.zeros(n_p)
+    np.add.at(
+        initial, pairs.at(model, model.stock_actor, model.stock_item), model.stock_quantity.central
+    )
+    keep = np.stack([1.0 - s.stock_loss[:, pairs.actor] for s in scenarios])
+    arrivals[:, 0, :] += keep[:, 0, :] * initial
+    ones = np.ones((months, len(model.claim_item)))
+    claim_share = np.stack(
+        [
+            rules.claimed(
+                rules.scaled_rate(model.claim_share.central, ones, s.claim_share),
+                ones,
+                0.0 * ones,
+                s.claim_factor,
+            )
+            for s in scenarios
+        ]
+    )
+    claim_rate = np.stack(
+        [
+            rules.claimed(
+                0.0 * ones,
+                0.0 * ones,
+                rules.scaled_rate(model.claim_rate.central, ones, s.claim_rate),
+                s.claim_factor,
+            )
+            for s in scenarios
+        ]
+    )
+    claim_share = np.where(claim_demand[None, None, :] >= 0, claim_share, 0.0)
+
+    # weights: item weight x recipient priority factor x decay
+    row_weight = rules.weighted_rows(model)[rows]
+    present = np.unique(model.claim_priority)
+    best = int(present.min()) if len(present) else 1
+    fed_rows = claim_demand >= 0
+    row_class = np.full(len(rows), np.iinfo(np.int64).max)
+    np.minimum.at(row_class, claim_demand[fed_rows], model.claim_priority[fed_rows])
+    row_class = np.where(row_class == np.iinfo(np.int64).max, best, row_class)
+    decay_t = (1.0 - decay) ** np.arange(months, dtype=float)
+    row_factor = priority_factor(row_class, present)
+    penalty = decay_t[:, None] * (row_weight * row_factor)[None, :]
+    enemy = rules.region_of(model, model.claim_recipient) == "russia"
+    claim_item_weight = np.where(enemy, 0.0, model.item_weight[model.claim_item])
+    claim_weight = (
+        decay_t[:, None]
+        * (claim_item_weight * priority_factor(model.claim_priority, present))[None, :]
+    )
+    # the most a user can hold above its policy target before deliveries (excess bound)
+    fed = np.flatnonzero(claim_demand >= 0)
+    shares = np.zeros((n_s, months, len(rows)))
+    rates = np.zeros((n_s, months, len(rows)))
+    np.add.at(
+        shares.transpose(2, 0, 1), claim_demand[fed], claim_share[..., fed].transpose(2, 0, 1)
+    )
+    np.add.at(rates.transpose(2, 0, 1), claim_demand[fed], claim_rate[..., fed].transpose(2, 0, 1))
+    into = pd.Index(demand_pair).get_indexer(t_taker)
+    moved = np.zeros((n_s, months, len(rows)))
+    np.add.at(
+        moved.transpose(2, 0, 1), into[into >= 0], t_quantity[..., into >= 0].transpose(2, 0, 1)
+    )
+    over = overstock_bound(
+        sustain=model.sustain_months.central[d_actor],
+        wanted=wanted,
+        before=arrivals[..., demand_pair] + moved,
+        after=rates
+        + np.maximum(shares - 1.0, 0.0) * model.sustain_months.central[d_actor] * wanted,
+        keep=keep[..., demand_pair],
+    )
+
+    # floors of givers: capped by what the giver surely keeps; users' stocks 0 (see docs)
+    floors = np.zeros(n_p)
+    np.add.at(
+        floors, pairs.at(model, model.stock_actor, model.stock_item), model.stock_floor.central
+    )
+    used = np.zeros(n_p, dtype=bool)
+    used[pairs.at(model, model.consumption_actor, model.consumption_item)] = True
+    surely = initial[None, None, :] * np.cumprod(keep, axis=1)
+    floor = np.where(used[None, None, :], 0.0, np.minimum(floors[None, None, :], surely))
+
     budgets = [budget if budget is not None else s.budget for s in scenarios]
     year = np.arange(months) // 12
     weight = np.array([s.probability for s in scenarios])
+    sustain = model.sustain_months.central[d_actor]
     return PlanData(
         model=model,
         scenarios=tuple(scenarios),
         coords=coords,
         options=options,
         weight=_da(weight / weight.sum(), c["scenario"]),
-        availability=_da(avail, *sm, c["facility"]),
-        capacity=_da(avail * committed_capacity(model, months)[None], *sm, c["facility"]),
+        availability=_da(per_new, *sm, c["facility"]),
+        capacity=_da(capacity, *sm, c["facility"]),
         added=_da(added, c["expansion"], c["decision"], c["month"]),
         build_upper=_da(added.sum(axis=2) > 0, c["expansion"], c["month"]),
         capex=_da(model.capex.central[options], c["expansion"]),
-        price=_da(cost * bought, c["facility"]),
-        tiebreak=_da(np.where(bought, 0.0, tiebreak), c["facility"]),
+        price=_da(cost * end_line, c["facility"]),
+        tiebreak=_da(np.where(end_line, 0.0, tiebreak), c["facility"]),
         facility_item=model.facility_item,
+        facility_pair=facility_pair,
+        end_line=end_line,
         expansion_facility=model.expansion_facility[options],
         input_facility=pf,
         input_item=model.recipe_input[pr],
         input_quantity=model.recipe_quantity.central[pr],
-        allocation_item=model.allocation_item,
-        allocation_demand=feeds,
-        share=_da(np.stack([normalised_shares(model, s) for s in scenarios]), *sm, c["allocation"]),
-        wanted=_da(
-            np.stack(
-                [
-                    model.consumption_rate.central[demand] * s.intensity[:, d_actor]
-                    for s in scenarios
-                ]
-            ),
-            *sm,
-            c["demand"],
-        ),
-        inflow=_da(inflow, *sm, c["demand"]),
-        initial=_da(initial, c["demand"]),
-        keep=_da(np.stack([1.0 - s.stock_loss[:, d_actor] for s in scenarios]), *sm, c["demand"]),
-        penalty=_da(decay[:, None] * per_unit[None, :], c["month"], c["demand"]),
+        held_pair=held,
+        held_item=pairs.item[held],
+        link_facility=link_facility,
+        link_claim=link_claim,
+        claim_pair=claim_pair,
+        claim_demand=np.asarray(claim_demand, dtype=np.int64),
+        claim_rate=_da(claim_rate, *sm, c["claim"]),
+        claim_share=_da(claim_share, *sm, c["claim"]),
+        claim_weight=_da(claim_weight, c["month"], c["claim"]),
+        demand_pair=demand_pair,
+        sustain=_da(sustain, c["demand"]),
+        wanted=_da(wanted, *sm, c["demand"]),
+        shortfall_weight=_da(row_weight, c["demand"]),
+        penalty=_da(penalty, c["month"], c["demand"]),
+        excess_upper=_da(over, *sm, c["demand"]),
+        arrivals=_da(arrivals, *sm, c["pair"]),
+        initial=_da(initial, c["pair"]),
+        keep=_da(keep, *sm, c["pair"]),
+        transfer_giver=t_giver,
+        transfer_taker=t_taker,
+        transfer_quantity=_da(t_quantity, *sm, c["transfer"]),
+        transfer_share=_da(t_share, *sm, c["transfer"]),
+        floor=_da(floor, *sm, c["pair"]),
         budget=_da(np.array([np.nan if b is None else b for b in budgets]), c["scenario"]),
         year=xr.DataArray(year, coords=[c["month"]], name="year"),
         year_share=_da(np.bincount(year) / 12.0, c["year"]),
     )
+
+
+def overstock_bound(
+    sustain: FloatArray,
+    wanted: FloatArray,
+    before: FloatArray,
+    after: FloatArray,
+    keep: FloatArray,
+) -> FloatArray:
+    """Upper bound on a user's stock above its policy target (sustain x wanted) before the
+    month's deliveries from lines, shape (S, M, D), units.
+
+    The simulator's user ends a month holding what it had plus what arrived minus what it
+    fired (:func:`materiel.model.rules.fired`); lines deliver at most its need
+    (:func:`materiel.model.rules.need`), so what it holds after deliveries is at most
+    max(stock before, target) plus fixed orders and shares above 1 (``after``). ``before``:
+    the most that can arrive before deliveries (flows, transfers, the starting stock in month
+    0). The recursion runs over months on (S, D) arrays.
+    """
+    n_s, months, n_d = wanted.shape
+    held = np.zeros((n_s, n_d))
+    out = np.zeros((n_s, months, n_d))
+    for t in range(months):
+        target = sustain * wanted[:, t]
+        ahead = keep[:, t] * held + before[:, t]
+        out[:, t] = np.maximum(0.0, ahead - target)
+        on_hand = np.maximum(ahead, target) + after[:, t]
+        with np.errstate(invalid="ignore"):
+            held = on_hand - rules.fired(sustain, wanted[:, t], on_hand)
+        held = np.where(np.isnan(held), np.inf, held)
+    return out
+
+
+def coords_of(pairs: _Pairs, model: Model, positions: IntArray) -> list[str]:
+    """``actor/item`` labels of the given pair positions."""
+    return [
+        f"{model.actors[a]}/{model.items[i]}"
+        for a, i in zip(pairs.actor[positions], pairs.item[positions], strict=True)
+    ]

@@ -1,7 +1,8 @@
 """Tidy tables from a solved LP: investments, production, shortfall and duals.
 
-Units: quantities in the item's unit, rates per month, money in EUR. Duals are in EUR of
-objective (probability-weighted costs plus the shortfall penalty) per unit of the resource.
+Units: quantities in the item's unit, rates per month, money in EUR. Duals are in units of the
+objective (probability-weighted costs in EUR plus the shortfall weighted by item weight (EUR
+per unit short) x the priority factor x the decay) per unit of the resource.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class PlanResult:
     shortfall: pd.DataFrame
     capacity_duals: pd.DataFrame
     budget_duals: pd.DataFrame
+    claims: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -150,8 +152,10 @@ def shortfall_table(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
     sol = lp.solution
     dims = ("scenario", "month", "demand")
     table = _frame(d.wanted.to_numpy(), d, dims, "wanted")
-    for name, var in (("fired", "fired"), ("unmet", "unmet"), ("stock", "holder_stock")):
-        table[name] = sol[var].to_numpy().ravel()
+    for name in ("fired", "unmet"):
+        table[name] = sol[name].to_numpy().ravel()
+    table["stock"] = sol["stock"].to_numpy()[..., d.demand_pair].ravel()
+    table["weighted"] = (sol["unmet"] * d.shortfall_weight).to_numpy().ravel()
     table = table.reset_index()
     split = table["demand"].str.split("/", n=1, expand=True)
     table.insert(2, "date", dates(d.model.start, table["month"]))
@@ -159,6 +163,23 @@ def shortfall_table(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
     table.insert(4, "item", split[1] if len(table) else [])
     table.insert(5, "unit", d.model.item_unit.reindex(table["item"]).to_numpy())
     return table.drop(columns="demand")
+
+
+def claims_table(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
+    """Per scenario, month and claim: fixed orders (units/month), what the lines shipped and
+    the fixed orders left unserved."""
+    sol = lp.solution
+    dims = ("scenario", "month", "claim")
+    n_q = len(d.coords["claim"])
+    ship = sol["shipment"].to_numpy()
+    served = np.zeros((*ship.shape[:2], n_q))
+    np.add.at(served.transpose(2, 0, 1), d.link_claim, ship.transpose(2, 0, 1))
+    table = _frame(d.claim_rate.to_numpy(), d, dims, "orders")
+    table["served"] = served.ravel()
+    table["short"] = sol["short"].to_numpy().ravel()
+    table = table.reset_index()
+    table.insert(2, "date", dates(d.model.start, table["month"]))
+    return table
 
 
 def capacity_duals(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
@@ -217,11 +238,13 @@ def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
     w = d.weight.to_numpy()
     purchases = (sol["production"].to_numpy() * d.price.to_numpy()).sum(axis=(1, 2))
     unmet = sol["unmet"].to_numpy()
+    weighted = (unmet * d.shortfall_weight.to_numpy()).sum(axis=(1, 2))
     summary = {
         "objective": objective,
         "capex_eur": float((build.sum(axis=1) * d.capex.to_numpy()).sum()),
         "expected_purchases_eur": float(w @ purchases),
         "expected_penalty_eur": float(w @ (unmet * d.penalty.to_numpy()).sum(axis=(1, 2))),
+        "expected_weighted_shortfall_eur": float(w @ weighted),
     }
     return PlanResult(
         data=d,
@@ -232,5 +255,6 @@ def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
         shortfall=shortfall_table(d, lp),
         capacity_duals=capacity_duals(d, lp),
         budget_duals=budget_duals(d, lp),
+        claims=claims_table(d, lp),
         summary=summary,
     )

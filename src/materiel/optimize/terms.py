@@ -3,7 +3,9 @@
 linopy's arithmetic aligns xarray objects on every ``+`` / ``isel`` / ``groupby``; at this
 model's size that fixed cost dominates the build. A constraint family is instead written as
 a few :class:`Terms` (variable labels and coefficients on the constraint's row grid plus a
-trailing term axis), concatenated once into a :class:`linopy.LinearExpression`.
+trailing term axis), concatenated once and passed to linopy's public
+``LinearExpression(data, model)`` constructor: a Dataset of ``coeffs`` and ``vars`` over the
+row dims and linopy's term dim (``linopy.constants.TERM_DIM``). No global linopy option is set.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from linopy import LinearExpression
+from linopy.constants import TERM_DIM
 
 from materiel.model.compiled import FloatArray, IntArray
 
@@ -104,7 +107,7 @@ def expression(m: linopy.Model, coords: list[pd.Index], *parts: Terms | None) ->
         [np.broadcast_to(p.coeffs, (*rows, p.vars.shape[-1])) for p in present], axis=-1
     )
     coeffs = np.where(vars_ >= 0, coeffs, 0.0)
-    dims = [str(c.name) for c in coords] + ["_term"]
+    dims = [str(c.name) for c in coords] + [TERM_DIM]
     data = xr.Dataset(
         {"coeffs": (dims, coeffs), "vars": (dims, vars_)},
         coords={str(c.name): c for c in coords},
@@ -121,5 +124,5 @@ def flat_expression(m: linopy.Model, *parts: Terms) -> LinearExpression:
         coeffs.append(np.broadcast_to(p.coeffs, shape).ravel())
     v, c = np.concatenate(vars_), np.concatenate(coeffs)
     keep = (v >= 0) & (c != 0)
-    data = xr.Dataset({"coeffs": ("_term", c[keep]), "vars": ("_term", v[keep])})
+    data = xr.Dataset({"coeffs": (TERM_DIM, c[keep]), "vars": (TERM_DIM, v[keep])})
     return LinearExpression(data, m)

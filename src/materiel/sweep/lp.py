@@ -20,14 +20,17 @@ import xarray as xr
 from materiel.model.compiled import Model
 from materiel.model.events import compile_scenario
 from materiel.optimize import PlanData, PlanError, PlanResult, build_problem, prepare
-from materiel.optimize.build import define_objective
+from materiel.optimize.build import RHS, UPPER, define_objective
 from materiel.optimize.results import collect
 from materiel.optimize.solve import stdout_redirected
 from materiel.sweep.cases import Case
 
-RHS_ONLY = frozenset({"capacity", "wanted", "inflow", "initial"})
-"""PlanData fields that enter the LP only as right-hand sides."""
-COST_ONLY = frozenset({"weight", "penalty", "tiebreak"})
+RHS_ONLY = frozenset(
+    {"capacity", "wanted", "arrivals", "initial", "floor", "transfer_quantity", "excess_upper"}
+)
+"""PlanData fields that enter the LP only as right-hand sides or bounds
+(:data:`materiel.optimize.build.RHS` and :data:`~materiel.optimize.build.UPPER`)."""
+COST_ONLY = frozenset({"weight", "penalty", "tiebreak", "claim_weight", "shortfall_weight"})
 """PlanData fields that enter only the objective."""
 COST_AND_BUDGET = frozenset({"price", "capex"})
 """Objective coefficients that are also budget-row coefficients when a budget is set."""
@@ -57,9 +60,12 @@ def structural_changes(base: PlanData, new: PlanData) -> list[str]:
         changed.append("model")
     if not np.array_equal(base.budget.notnull(), new.budget.notnull()):
         changed.append("budget (set or unset)")
+    rates = base.claim_rate.to_numpy() > 0, new.claim_rate.to_numpy() > 0
+    if rates[0].shape != rates[1].shape or not np.array_equal(*rates):
+        changed.append("claim_rate (rows with fixed orders)")
     for f in dataclasses.fields(PlanData):
         name = f.name
-        if name in RHS_ONLY | COST_ONLY | IGNORED:
+        if name in RHS_ONLY | COST_ONLY | IGNORED | {"claim_rate"}:
             continue
         if name in COST_AND_BUDGET and not budget_rows:
             continue
@@ -69,20 +75,16 @@ def structural_changes(base: PlanData, new: PlanData) -> list[str]:
 
 
 def update_in_place(lp: Any, d: PlanData) -> None:
-    """Set the right-hand sides and objective of ``lp`` (built from data of the same
-    structure) to those of ``d``. Mirrors the rhs of materiel.optimize.build's builders;
+    """Set the right-hand sides, bounds and objective of ``lp`` (built from data of the same
+    structure) to those of ``d``, looping over the same families as the build
+    (:data:`materiel.optimize.build.RHS`, :data:`~materiel.optimize.build.UPPER`);
     tests/test_sweep.py checks the result equals a fresh build."""
-    first = (d.coords["month"] == 0).astype(float)[None, :, None]
-    rhs = {
-        "capacity": d.capacity,
-        "demand": d.wanted,
-        "holder": d.inflow + d.keep * d.initial * first,
-        "budget": d.budget.fillna(0.0) * d.year_share,
-    }
-    for name, value in rhs.items():
+    for name, rhs in RHS.items():
         if name in lp.constraints:
-            lp.constraints[name].update(rhs=value)
-    lp.remove_objective()
+            lp.constraints[name].update(rhs=rhs(d))
+    for name, upper in UPPER.items():
+        if name in lp.variables:
+            lp.variables[name].update(upper=upper(d))
     define_objective(lp, d)
 
 
