@@ -87,7 +87,8 @@ def test_tutorials_are_published_with_their_outputs(site: Path) -> None:
 
 def test_equations_render_with_katex_served_from_the_site(site: Path) -> None:
     page = (site / "methodology/index.html").read_text(encoding="utf-8")
-    assert page.count('class="arithmatex"') >= 10
+    optimiser = (site / "methodology-optimiser/index.html").read_text(encoding="utf-8")
+    assert page.count('class="arithmatex"') + optimiser.count('class="arithmatex"') >= 10
     for asset in ("katex.min.js", "contrib/auto-render.min.js", "katex.min.css"):
         assert f"assets/katex/{asset}" in page, asset
         assert (site / "assets/katex" / asset).is_file(), asset
