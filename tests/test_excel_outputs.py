@@ -115,7 +115,6 @@ def test_simulate_writes_a_formatted_workbook(tiny_dir: Path, tmp_path: Path) ->
     assert dates == {"2027-01", "2027-02", "2027-03", "2027-04"}
 
 
-@pytest.mark.xfail(reason="the optimiser is not yet on model v2")
 def test_plan_writes_a_formatted_workbook(tiny_dir: Path, tmp_path: Path) -> None:
     scenario = tmp_path / "us-stop.yaml"
     scenario.write_text(SCENARIO)

@@ -34,8 +34,7 @@ COMMANDS = {
     ),
     "sources": (["data", "sources"], ["sources"]),
 }
-OPTIMISER = {"coordination", "plan"}
-"""Commands that need the optimiser; on model v2 it is being ported (xfail until it runs)."""
+
 SLOW = {
     "sensitivity": (
         ["sensitivity", "imposed-deal", "--draws", "2", "--months", "6", "--group", "family",
@@ -67,15 +66,7 @@ def narrow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        *(
-            pytest.param(n, marks=pytest.mark.xfail(reason="optimiser not yet on model v2"))
-            if n in OPTIMISER
-            else n
-            for n in COMMANDS
-        ),
-        *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW),
-    ],
+    [*COMMANDS, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW)],
 )
 def test_table_at_80_columns_cuts_nothing(narrow: CliRunner, name: str) -> None:
     args, views = {**COMMANDS, **SLOW}[name]
