@@ -45,8 +45,9 @@ months: 8
 events:
   - type: us_supply_stops
     month: 2
-  - type: orders
-    level: 0.9
+  - type: allocation
+    recipient: UKR
+    share: 0.9
 """
 
 
@@ -74,7 +75,7 @@ def make_spec(folder: Path, data: Path, **extra: object) -> SweepSpec:
         "seed": 3,
         "parameters": [
             {"path": "events[type=us_supply_stops].month", "values": [0, 6]},
-            {"path": "events[type=orders].level", "name": "order_level", "values": [0.5, 1.0]},
+            {"path": "events[type=allocation].share", "name": "claim_share", "values": [0.5, 1.0]},
         ],
         **extra,
     }
@@ -126,9 +127,9 @@ def test_sweep_on_two_worker_local_cluster(client: Client, tiny_dir: Path, tmp_p
     assert res.sizes["case"] == 4 and len(outcome.computed) == 4 and not outcome.failed
     assert list(res["status"].values) == ["ok"] * 4
     assert list(res["us_supply_stops_month"].values) == [0, 0, 6, 6]
-    assert list(res["order_level"].values) == [0.5, 1.0, 0.5, 1.0]
+    assert list(res["claim_share"].values) == [0.5, 1.0, 0.5, 1.0]
     short = res["shortfall_mean"].sel(item="shell")
-    # later US stop and more orders both cut the shortfall
+    # a later US stop and a larger claim on European lines both cut the shortfall
     assert short[0] > short[2] and short[0] > short[1]
     # a case on the cluster equals the same case computed here
     case = outcome.cases[3]
@@ -257,7 +258,7 @@ def test_chunks_cover_draws_on_block_boundaries() -> None:
 
 def test_grid_and_sampled_designs(tiny_dir: Path, tmp_path: Path) -> None:
     grid = expand(make_spec(tmp_path, tiny_dir))
-    assert [c.values["order_level"] for c in grid] == [0.5, 1.0, 0.5, 1.0]
+    assert [c.values["claim_share"] for c in grid] == [0.5, 1.0, 0.5, 1.0]
     assert [c.id for c in grid] == [c.id for c in expand(make_spec(tmp_path, tiny_dir))]
     assert len({c.id for c in grid}) == 4
     assert grid[2].scenario.events[0].month == 6  # type: ignore[union-attr]
@@ -285,10 +286,10 @@ def test_grid_and_sampled_designs(tiny_dir: Path, tmp_path: Path) -> None:
         ({"parameters": [{"path": "months", "low": 5, "high": 2}]}, "parameters.0", "below"),
         ({"parameters": [{"path": "events[type=ceasefire].month", "values": [1]}]},
          "parameters.0.path", "events[type=ceasefire]"),
-        ({"parameters": [{"path": "events[type=orders", "values": [1]}]},
+        ({"parameters": [{"path": "events[type=allocation", "values": [1]}]},
          "parameters.0.path", "cannot read path"),
-        ({"parameters": [{"path": "events[type=orders].level", "values": [2.0]}]},
-         "parameters", "less than or equal to 1"),
+        ({"parameters": [{"path": "events[type=allocation].share", "values": [20.0]}]},
+         "parameters", "less than or equal to 10"),
         ({"colour": "red"}, "colour", "Extra inputs"),
     ],
 )  # fmt: skip
