@@ -119,7 +119,7 @@ def _start_drift(dataset: Any) -> Any:
     return start_drift(compile_model(dataset))
 
 
-TITLE = 48
+TITLE = 40
 """Characters of a source title in the compact listing (--full shows it all)."""
 FIGURE_HEADERS = {
     "table": "table",
@@ -216,7 +216,7 @@ def sources(
         rows = listed.sort_values("figures", ascending=False).reset_index()
         shown = rows.assign(title=rows["title"].map(_short))
         title = f"{len(rows)} sources cited by {len(figures)} figures (--full: every figure)"
-        out.print(fitted(shown, title, headers=VIEWS["sources"].headers))
+        out.print(fitted(shown, title, headers=VIEWS["sources"].headers, fold_first=True))
     if csv is not None:
         out.print(f"Saved [bold]{csv}[/]", highlight=False)
 

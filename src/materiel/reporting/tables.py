@@ -175,6 +175,8 @@ class FittedTable:
     note: str = ""
     layout: str = field(default="auto")
     """``auto`` (a table if it fits, else long), ``table`` or ``long``."""
+    fold_first: bool = False
+    """Let long words of the first column fold too (e.g. long ids in a listing)."""
 
     def widths(self) -> tuple[list[int], list[int]]:
         """Minimum and maximum content width of each column (characters)."""
@@ -184,7 +186,7 @@ class FittedTable:
             widest = max((cell_len(c) for c in cells), default=0)
             narrowest = _number_width if self.numeric[j] else _longest_word
             word = max(map(narrowest, cells), default=0)
-            if j > 0 and not self.numeric[j]:
+            if (j > 0 or self.fold_first) and not self.numeric[j]:
                 word = min(word, FOLD)  # a longer word of text folds; a number never does
             lows.append(max(cell_len(header), word, 1))
             highs.append(max(cell_len(header), widest, 1))
@@ -213,6 +215,10 @@ class FittedTable:
             if grant == highs[j] - sizes[j]:
                 sizes[j] += grant
                 spare -= grant
+        if self.fold_first and not self.numeric[0]:  # a folded key gets up to a third
+            grant = max(0, min(spare, highs[0] - sizes[0], width // 3 - sizes[0]))
+            sizes[0] += grant
+            spare -= grant
         while spare > 0 and any(s < h for s, h in zip(sizes, highs, strict=True)):
             for j in range(len(sizes)):
                 if spare > 0 and sizes[j] < highs[j] and not self.numeric[j]:
@@ -271,6 +277,7 @@ def fitted(
     start: str | None = None,
     note: str = "",
     kinds: dict[str, str] | None = None,
+    fold_first: bool = False,
 ) -> FittedTable:
     """A :class:`FittedTable` of ``frame``: the columns of ``headers`` (column -> header;
     default: every column) formatted by :func:`format_frame`; a note says how many rows of
@@ -283,7 +290,7 @@ def fitted(
         extra = f"{max_rows} of {len(frame)} rows shown; --csv FILE writes them all."
         note = f"{note} {extra}".strip()
     rows = [list(map(str, r)) for r in shown.itertuples(index=False)]
-    return FittedTable(title, list(names.values()), rows, numeric, note)
+    return FittedTable(title, list(names.values()), rows, numeric, note, fold_first=fold_first)
 
 
 def rich_table(
