@@ -45,6 +45,7 @@ UNITS = {
     "--draws": "draws",
     "--seed": "seed",
     "--rows": "rows",
+    "--workers": "workers",
 }
 WIDTH = "120"
 

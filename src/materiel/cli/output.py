@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from materiel.cli.app import out
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IdsOption = Annotated[
     bool, typer.Option("--ids", help="Show ids (e.g. shell_155) instead of names.")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
 from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
 from materiel.reporting.columns import VIEWS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLAN_VIEWS = ("investments", "plan_shortfall", "capacity_value", "budget")
 
@@ -74,6 +76,7 @@ def plan(
     from materiel.optimize import PlanError
 
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.optimize import plan as optimise
@@ -83,6 +86,7 @@ def plan(
         target = out_file or Path("materiel-results") / f"plan-{Path(scenario).stem}.json"
         if target.suffix != ".json":
             raise ValueError(f"--out must end in .json, got '{target.name}'")
+        check_writable(target)
         check_csv(csv)
         if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
             raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
@@ -137,6 +141,8 @@ def plan(
 
 def _tables(result: Any, by_item: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The plan's tables as written by --csv and --xlsx (the --json rows)."""
+    import pandas as pd
+
     summary = pd.DataFrame([{"quantity": k, "value": v} for k, v in result.summary.items()])
     return {
         "summary": summary,

@@ -9,15 +9,16 @@ saved, and audited in the same step.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import tempfile
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from materiel.io.atomic import atomic_path
 from materiel.io.dataset import DEFAULT_DATA, Dataset, load_dataset, read_tables, table_files
 from materiel.model.compiled import Model, compile_model
 from materiel.schema.tables import TABLES
@@ -188,23 +189,14 @@ class DataService:
     ) -> None:
         """Write each table beside its target, commit the audit ``entries`` (action, table,
         key, before, after), then swap the files in."""
-        self.edits.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[str, Path]] = []
-        try:
+        with ExitStack() as files:  # each file replaces its target on exit, none on an error
             for table, frame in frames.items():
-                fd, tmp = tempfile.mkstemp(dir=self.edits, suffix=".tmp")
-                staged.append((tmp, self.edits / TABLES[table].filename))
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                tmp = files.enter_context(atomic_path(self.edits / TABLES[table].filename))
+                with tmp.open("w", encoding="utf-8", newline="") as f:
                     frame.to_csv(f, index=False)
             with store.session() as s:
                 for action, table, key, before, after in entries:
                     audit.record(s, user, action, table, key, before, after)
-            for tmp, target in staged:
-                os.replace(tmp, target)
-        finally:
-            for tmp, _ in staged:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
 
     def workbook(self) -> bytes:
         """The dataset as an Excel workbook (:func:`materiel.io.excel.write_workbook`)."""
