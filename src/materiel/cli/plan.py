@@ -60,7 +60,7 @@ def plan(
         typer.Option(
             "--xlsx",
             metavar="<file.xlsx>",
-            help="Also write the plan as a formatted Excel workbook (summary + per month).",
+            help="Also write a formatted Excel workbook (summary, per month).",
         ),
     ] = None,
     ids: IdsOption = False,

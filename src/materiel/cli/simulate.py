@@ -27,7 +27,7 @@ XlsxOption = Annotated[
     typer.Option(
         "--xlsx",
         metavar="<file.xlsx>",
-        help="Also write the results as a formatted Excel workbook (summary + per month).",
+        help="Also write a formatted Excel workbook (summary, per month).",
     ),
 ]
 
