@@ -116,6 +116,14 @@ def engine_rows(repeats: int, big: int) -> list[Row]:
             )
         )
 
+    v1 = v1_engine_rate(draws, repeats)
+    if v1 is not None:
+        rows.append(Row("model-v1 engine (git 2df5a44), 10k draws (draws/s)", f"{v1:,.0f}"))
+        slowdown = v1 / engine
+        rows.append(
+            Row("v2 engine time / v1 engine time", f"{slowdown:.2f}x", "<= 1.50x", slowdown <= 1.5)
+        )
+
     def chunked() -> None:
         for _ in iter_chunks(model, scenario, draws=big, seed=1, months=36):
             pass
@@ -126,6 +134,47 @@ def engine_rows(repeats: int, big: int) -> list[Row]:
             rate >= 10_000)
     )  # fmt: skip
     return rows
+
+
+V1_ENGINE = "2df5a44"
+"""The last commit before model v2: issue 11 asks the v2 engine to stay within 1.5x of it."""
+
+V1_SCRIPT = """
+import sys, time
+from materiel.io.dataset import load_dataset
+from materiel.model.compiled import compile_model
+from materiel.model.events import compile_scenario
+from materiel.model.sampling import sample
+from materiel.scenario import load_scenario
+from materiel.simulation.engine import run
+model = compile_model(load_dataset())
+sc = compile_scenario(model, load_scenario("imposed-deal"), 36)
+draws, repeats = int(sys.argv[1]), int(sys.argv[2])
+p = sample(model, draws, seed=1)
+best = 1e9
+for _ in range(repeats):
+    t0 = time.perf_counter(); run(model, sc, p); best = min(best, time.perf_counter() - t0)
+print(draws / best)
+"""
+
+
+def v1_engine_rate(draws: int, repeats: int) -> float | None:
+    """Draws/s of the model-v1 engine on its own default dataset, run from a git archive of
+    ``V1_ENGINE`` in a subprocess (None without git history)."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "archive", V1_ENGINE, "src"], cwd=root, capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src")}
+        done = subprocess.run(
+            [sys.executable, "-c", V1_SCRIPT, str(draws), str(repeats)],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return float(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def command_rows(runs: int, big: int, cwd: Path) -> list[Row]:

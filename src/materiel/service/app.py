@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.session_factory import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from threadpoolctl import threadpool_limits
@@ -70,7 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if interrupted:
         log.warning("marked %d interrupted run(s) as failed", interrupted)
     data = DataService(settings.dataset, settings.edits_dir)
-    ctx = Context(settings, store, data, Runner(store, settings.workers), make_templates())
+    ctx = Context(
+        settings,
+        store,
+        data,
+        Runner(store, settings.workers, settings.max_run_bytes),
+        make_templates(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -64,8 +64,10 @@ def user_message(error: BaseException) -> str:
 class Runner:
     """Submits runs to a thread pool; one instance per service process."""
 
-    def __init__(self, store: Store, workers: int = 2) -> None:
+    def __init__(self, store: Store, workers: int = 2, max_bytes: int | None = None) -> None:
         self.store = store
+        self.max_bytes = max_bytes
+        """Memory limit of one simulation's results (the service setting), bytes."""
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="materiel-run")
         self.futures: dict[int, Future[None]] = {}
 
@@ -118,7 +120,7 @@ class Runner:
         try:
             progress = self._progress(job)
             if job.kind == "simulate":
-                summary, tables = self._simulate(job, progress)
+                summary, tables = self._simulate(job, progress, self.max_bytes)
             else:
                 summary, tables = self._plan(job, progress)
             run_store.finish_run(self.store, job.run_id, summary, tables)
@@ -142,7 +144,7 @@ class Runner:
         return advance
 
     @staticmethod
-    def _simulate(job: Job, progress: Callable[[int], None]) -> Outputs:
+    def _simulate(job: Job, progress: Callable[[int], None], max_bytes: int | None) -> Outputs:
         from materiel.simulation import simulate
 
         p = job.params
@@ -153,6 +155,7 @@ class Runner:
             seed=int(p["seed"]),
             months=int(p["months"]),
             progress=progress,
+            max_bytes=max_bytes,
         )
         return simulation_outputs(result, job.model, str(p["actor"]))
 

@@ -211,7 +211,7 @@ def audit_page(
 
 @router.get("/users")
 def users_page(request: Request, user: Admin, ctx: Ctx, error: str | None = None) -> Response:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         users = list(s.scalars(select(User).order_by(User.name)))
     return render(request, ctx, "users.html", user, users=users, roles=ROLES, error=None)
 
@@ -232,7 +232,7 @@ def add_user(
                 s, user.name, "user.create", "users", new.name, None, {"role": role, "active": True}
             )
     except UserError as e:
-        with ctx.store.sessions() as s:
+        with ctx.store.session_factory() as s:
             users = list(s.scalars(select(User).order_by(User.name)))
         return render(request, ctx, "users.html", user, 422, users=users, roles=ROLES, error=str(e))
     return RedirectResponse("/users", status_code=303)

@@ -271,7 +271,7 @@ def _account(
     notice: str | None = None,
     error: str | None = None,
 ) -> Response:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         row = s.get(User, user.id)
         assert row is not None
         tokens = [(t, token_valid(t, row)) for t in tokens_of(s, user.id)]
