@@ -8,21 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
+from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
-
-
-def _rows(frame: pd.DataFrame) -> list[Any]:
-    """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
-    return list(frame.itertuples())
+PLAN_VIEWS = ("investments", "plan_shortfall", "capacity_value", "budget")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -30,7 +24,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-@app.command()
+@app.command(epilog=" ".join(VIEWS[v].epilog() for v in PLAN_VIEWS))
 def plan(
     scenario: Annotated[
         str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
@@ -60,6 +54,16 @@ def plan(
         bool, typer.Option("--solver-log", help="Show the HiGHS solver log on stderr.")
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            metavar="<file.xlsx>",
+            help="Also write a formatted Excel workbook (summary, per month).",
+        ),
+    ] = None,
+    ids: IdsOption = False,
 ) -> None:
     """Optimise investments (shared) and monthly orders (per scenario) to close the gap.
 
@@ -83,6 +87,9 @@ def plan(
         if target.suffix != ".json":
             raise ValueError(f"--out must end in .json, got '{target.name}'")
         check_writable(target)
+        check_csv(csv)
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
         names = [scenario] + [s.strip() for s in (scenarios or "").split(",") if s.strip()]
         chosen = [load_scenario(n) for n in dict.fromkeys(names)]
         chosen = list({s.name: s for s in chosen}.values())
@@ -95,7 +102,14 @@ def plan(
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
         save_plan(result, target)
-    by_item = result.shortfall_by_item()
+        by_item = result.shortfall_by_item()
+        tables = _tables(result, by_item)
+        if csv is not None:
+            write_csv(tables, csv)
+        if xlsx is not None:
+            from materiel.reporting.workbook import write_tables
+
+            write_tables(xlsx, tables)
     if as_json:
         payload = {
             "scenarios": [s.name for s in chosen],
@@ -114,73 +128,69 @@ def plan(
         }
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
-    _print(result, by_item)
+    _print(result, by_item, model, ids)
+    for path in (csv, xlsx):
+        if path is not None:
+            out.print(f"Saved [bold]{path}[/]", highlight=False)
     out.print(
         f"Plan saved to [bold]{target}[/]; test it under uncertainty with "
-        f"`materiel simulate {chosen[0].name} --plan {target}`"
+        f"`materiel simulate {chosen[0].name} --plan {target}`",
+        highlight=False,
     )
 
 
-def _print(result: Any, by_item: pd.DataFrame) -> None:
+def _tables(result: Any, by_item: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The plan's tables as written by --csv and --xlsx (the --json rows)."""
+    import pandas as pd
+
+    summary = pd.DataFrame([{"quantity": k, "value": v} for k, v in result.summary.items()])
+    return {
+        "summary": summary,
+        "investments": result.investments,
+        "shortfall": by_item,
+        "shortfall_monthly": result.shortfall,
+        "production": result.production,
+        "capacity_duals": result.capacity_duals,
+        "budget_duals": result.budget_duals,
+    }
+
+
+def _print(result: Any, by_item: pd.DataFrame, model: Any, ids: bool) -> None:
+    from materiel.reporting.numbers import money
+
     s = result.summary
     out.print(
-        f"Capex EUR {_fmt(s['capex_eur'])}; expected purchases EUR "
-        f"{_fmt(s['expected_purchases_eur'])}; expected priority-weighted shortfall "
-        f"EUR {_fmt(s['expected_weighted_shortfall_eur'])} (value of unmet need at purchase "
-        "prices)"
+        f"Capex {money(s['capex_eur'])}; expected purchases {money(s['expected_purchases_eur'])}; "
+        f"expected priority-weighted shortfall {money(s['expected_weighted_shortfall_eur'])} "
+        "(value of unmet need at purchase prices)",
+        highlight=False,
     )
-    inv = Table(title="Investments")
-    for col in (
-        "expansion",
-        "facility",
-        "decide",
-        "scale",
-        "capex EUR",
-        "first output",
-        "adds /month",
-    ):
-        inv.add_column(col, justify="left" if col in ("expansion", "facility") else "right")
-    for r in _rows(result.investments):
-        inv.add_row(
-            r.expansion,
-            r.facility,
-            r.date,
-            f"{r.scale:.0%}",
-            _fmt(r.capex_eur),
-            r.first_output_date,
-            f"{_fmt(r.added_capacity)} {r.unit}",
-        )
-    out.print(inv)
-    short = Table(title="Shortfall remaining (probability-weighted, whole horizon)")
-    for col in ("actor", "item", "unit", "wanted", "unmet", "unmet %"):
-        short.add_column(col, justify="left" if col in ("actor", "item", "unit") else "right")
-    for r in _rows(by_item):
-        short.add_row(
-            r.actor, r.item, r.unit, _fmt(r.wanted), _fmt(r.unmet), f"{r.unmet_share:.0%}"
-        )
-    out.print(short)
-    duals = Table(title="Value of capacity (EUR of objective per unit/month, whole horizon)")
-    for col in ("facility", "item", "value", "months binding"):
-        duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
+    inv = result.investments.copy()
+    if not inv.empty:
+        inv["added"] = inv["added_capacity"]
+    print_table(inv, "Investments", "investments", model=model, ids=ids)
+    print_table(
+        by_item,
+        "Shortfall remaining (probability-weighted, whole horizon)",
+        "plan_shortfall",
+        model=model,
+        ids=ids,
+    )
     top = result.capacity_duals.query("value_eur_per_unit_month > 0").head(10)
-    for r in _rows(top):
-        duals.add_row(
-            r.facility,
-            f"{r.item} ({r.unit})",
-            _fmt(r.value_eur_per_unit_month),
-            str(r.months_binding),
-        )
-    out.print(duals)
+    top = top.rename(columns={"value_eur_per_unit_month": "value_eur_per_unit_month"})
+    top = top.assign(value=top["value_eur_per_unit_month"])
+    print_table(
+        top,
+        "Value of capacity (EUR of objective per unit/month, whole horizon; top 10)",
+        "capacity_value",
+        model=model,
+        ids=ids,
+    )
     if not result.budget_duals.empty:
-        money = Table(title="Budget (EUR) and the value of one more euro")
-        for col in ("scenario", "year", "budget", "spent", "value per EUR"):
-            money.add_column(col, justify="left" if col == "scenario" else "right")
-        for r in _rows(result.budget_duals):
-            money.add_row(
-                r.scenario,
-                str(r.year),
-                _fmt(r.budget_eur),
-                _fmt(r.spent_eur),
-                f"{r.value_eur_per_eur:.2f}",
-            )
-        out.print(money)
+        print_table(
+            result.budget_duals,
+            "Budget (EUR) and the value of one more euro",
+            "budget",
+            model=model,
+            ids=ids,
+        )
