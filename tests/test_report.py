@@ -95,6 +95,9 @@ def test_report_leads_with_a_summary_simulation_and_plan(report_file: Path) -> N
     assert order == sorted(order)
     summary = body.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
     assert summary.count("<li>") >= 3
+    assert "Priority-weighted shortfall" in summary
+    # every figure of the tiny dataset cites one source, a stated assumption
+    assert "Data confidence: 100" in summary
     scenario_part = body.split('<section id="scenario">', 1)[1].split("</section>", 1)[0]
     assert "US deliveries stop" in scenario_part and "2027-03" in scenario_part
     assert '"type"' not in scenario_part and "us_supply_stops" not in scenario_part

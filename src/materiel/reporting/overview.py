@@ -23,6 +23,10 @@ class SimulationSection:
     summary: pd.DataFrame | None
     fan: pd.DataFrame | None
     error: str | None = None
+    weighted: dict[str, float] | None = None
+    """Priority-weighted shortfall over the horizon (EUR-equivalent): mean, p10, p50, p90."""
+    assumption_share: float | None = None
+    """Share of the result's driving figures whose source is an assumption (0-1)."""
 
 
 @dataclass
@@ -38,9 +42,10 @@ class PlanSection:
 def run_simulation(model: Model, scenario: Scenario, draws: int, seed: int) -> SimulationSection:
     """Simulate ``scenario`` and summarise the main Ukrainian actor's shortfall."""
     from materiel.analysis.common import main_actor
+    from materiel.analysis.confidence import assumption_share
     from materiel.reporting.plots import shortfall_fan
     from materiel.simulation import simulate
-    from materiel.simulation.summary import summarize
+    from materiel.simulation.summary import summarize, weighted_shortfall
 
     try:
         actor = main_actor(model, "ukraine")
@@ -49,7 +54,10 @@ def run_simulation(model: Model, scenario: Scenario, draws: int, seed: int) -> S
         items = model.dataset.tables["items"]
         categories = dict(zip(items["item"], items["category"].astype(str), strict=True))
         fan = shortfall_fan(result, actor, categories=categories)
-        return SimulationSection(actor, draws, summary, fan)
+        share = float(assumption_share(model, result, actor)["overall"])  # type: ignore[arg-type]
+        return SimulationSection(
+            actor, draws, summary, fan, None, weighted_shortfall(result), share
+        )
     except ValueError as e:
         return SimulationSection("", draws, None, None, str(e))
 
@@ -92,6 +100,19 @@ def executive_summary(
             f"{numbers.share(worst['shortfall_share'], 0)} of the need unmet "
             f"(median shortfall {numbers.quantity(worst['shortfall_p50'], str(worst['unit']))})."
         )
+        if simulation.weighted is not None:
+            w = simulation.weighted
+            lines.append(
+                f"Priority-weighted shortfall (value of unmet need at purchase prices): "
+                f"{numbers.money(w['mean'])} on average, {numbers.money(w['p10'])} to "
+                f"{numbers.money(w['p90'])} (p10-p90)."
+            )
+        if simulation.assumption_share is not None:
+            lines.append(
+                f"Data confidence: {numbers.share(simulation.assumption_share, 0)} of the "
+                "figures driving this result are stated assumptions, not reported, claimed "
+                "or estimated figures."
+            )
     gap = tables.get("gap")
     if gap is not None and len(gap):
         from materiel.analysis.gap import gap_totals
