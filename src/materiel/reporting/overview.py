@@ -164,13 +164,6 @@ def executive_summary(
     return lines
 
 
-def sim_headers() -> dict[str, str]:
-    """The simulation table's columns and headers (as the terminal shows them)."""
-    from materiel.reporting.columns import VIEWS
-
-    return VIEWS["simulate"].headers
-
-
 def plan_tables(plan: PlanSection) -> dict[str, Any]:
     """The plan's tables for the report (investments with the added capacity named)."""
     if plan.investments is None:

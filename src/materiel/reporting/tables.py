@@ -293,17 +293,6 @@ def fitted(
     return FittedTable(title, list(names.values()), rows, numeric, note, fold_first=fold_first)
 
 
-def rich_table(
-    frame: pd.DataFrame,
-    title: str,
-    max_rows: int | None = None,
-    headers: dict[str, str] | None = None,
-    start: str | None = None,
-) -> FittedTable:
-    """The renderable every command prints (see :func:`fitted`)."""
-    return fitted(frame, title, max_rows, headers, start)
-
-
 def from_cells(
     title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool]
 ) -> FittedTable:
