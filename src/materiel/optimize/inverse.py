@@ -1,0 +1,183 @@
+"""The inverse question: the least yearly budget that covers a share of the need.
+
+``least_budget(model, scenarios, share, by)`` solves one LP (the planning LP of
+:func:`materiel.optimize.plan` with every scenario's budget replaced by one variable B, EUR
+per year, the objective replaced by B, and a coverage row):
+
+    sum_s pi_s sum_{t >= by, c} w_c unmet_{s,t,c} <= (1 - share) sum_s pi_s sum_{t >= by, c}
+    w_c wanted_{s,t,c}                                                             [EUR]
+
+(w_c the item weight of demand row c, EUR per unit short: the weighted shortfall from month
+``by`` on is at most (1 - share) of the weighted need). Then it plans at budget B* with the
+coverage row kept, so the reported plan reaches the share. If no budget can (the coverage row
+is infeasible), it maximises the coverage with unlimited money and reports the best share and
+what binds (:mod:`materiel.optimize.binding`): options that arrive too late, are capped, or
+inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import linopy
+import numpy as np
+import pandas as pd
+
+from materiel.model.compiled import Model
+from materiel.optimize import plan
+from materiel.optimize.data import PlanData
+from materiel.optimize.results import PlanResult
+from materiel.optimize.solve import PlanError
+from materiel.optimize.terms import Terms, expression, labels
+from materiel.scenario import Scenario
+
+SLACK = 1e-6
+"""Relative margin on B* when re-planning at that budget (solver tolerance)."""
+
+
+@dataclass
+class InverseResult:
+    """Answer to ``--target SHARE --by MONTH``."""
+
+    share: float
+    """Share of the weighted need asked for (0-1)."""
+    by: int
+    """First month (index from the dataset start) the share must hold."""
+    budget_eur: float | None
+    """Least budget, EUR/year; None when no budget reaches the share."""
+    need_eur: float
+    """Probability-weighted need from month ``by`` on, weighted by item weights, EUR."""
+    covered: float
+    """Share of that need the reported plan covers (0-1): ``share`` or, when infeasible,
+    the most unlimited money can cover."""
+    plan: PlanResult
+    """The plan at the least budget, or the maximum-coverage plan with no budget."""
+
+    @property
+    def feasible(self) -> bool:
+        return self.budget_eur is not None
+
+    def binding(self) -> pd.DataFrame:
+        """What binds for each item still short from month ``by`` on."""
+        from materiel.optimize.binding import binding_table
+
+        return binding_table(self.plan, start=self.by)
+
+
+def _weighted(m: linopy.Model, d: PlanData, by: int) -> tuple[Terms, float]:
+    """Probability-weighted shortfall terms from month ``by`` on (one row) and the weighted
+    need over the same months, EUR."""
+    p = d.weight.to_numpy()[:, None, None]
+    w = d.shortfall_weight.to_numpy()[None, None, :]
+    late = (d.coords["month"].to_numpy() >= by)[None, :, None]
+    coeff = p * w * late
+    need = float((coeff * d.wanted.to_numpy()).sum())
+    unmet = labels(m, "unmet")
+    shape = np.broadcast_shapes(unmet.shape, coeff.shape)
+    return (
+        Terms(unmet.reshape(1, -1), np.broadcast_to(coeff, shape).reshape(1, -1)),
+        need,
+    )
+
+
+def coverage_hook(share: float, by: int) -> Any:
+    """An ``extra`` hook adding the coverage row ``coverage``."""
+
+    def hook(m: linopy.Model, d: PlanData) -> None:
+        terms, need = _weighted(m, d, by)
+        lhs = expression(m, [pd.Index([0], name="coverage")], terms)
+        m.add_constraints(lhs, "<=", (1.0 - share) * need, name="coverage")
+
+    return hook
+
+
+def _least_budget_hook(m: linopy.Model, d: PlanData) -> None:
+    """Replace every budget row's right-hand side by B x months in the year / 12 and
+    minimise B (EUR/year)."""
+    level = m.add_variables(lower=0.0, name="budget_level")
+    con = m.constraints["budget"]
+    lhs = con.lhs
+    m.remove_constraints("budget")
+    m.add_constraints(lhs - level * d.year_share <= 0.0, name="budget")
+    m.add_objective(1.0 * level, overwrite=True)
+
+
+def _max_coverage_hook(by: int) -> Any:
+    def hook(m: linopy.Model, d: PlanData) -> None:
+        """Unlimited money: no budget rows; minimise the weighted shortfall from ``by``."""
+        if "budget" in m.constraints:
+            m.remove_constraints("budget")
+        terms, _ = _weighted(m, d, by)
+        m.add_objective(
+            expression(m, [pd.Index([0], name="coverage")], terms).sum(), overwrite=True
+        )
+
+    return hook
+
+
+def least_budget(
+    model: Model,
+    scenarios: Sequence[Scenario],
+    share: float,
+    by: int,
+    months: int | None = None,
+    lumpy: bool = False,
+    log: bool = False,
+    **solver_options: Any,
+) -> InverseResult:
+    """The least budget (EUR/year, the same in every scenario and year) whose plan leaves a
+    probability-weighted weighted shortfall from month ``by`` on of at most (1 - ``share``)
+    of the weighted need, or, if none does, the most coverage unlimited money buys."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the target share must be in [0, 1], got {share}")
+    horizon = months or scenarios[0].months
+    if not 0 <= by < horizon:
+        raise ValueError(
+            f"the month asked must fall in the horizon (months 0-{horizon - 1} from the "
+            f"dataset start {model.start}), got month {by}"
+        )
+    lps: list[linopy.Model] = []
+
+    def keep(m: linopy.Model, d: PlanData) -> None:
+        lps.append(m)
+
+    options = dict(months=months, log=log, lumpy=lumpy, **solver_options)
+    try:
+        least = plan(
+            model,
+            scenarios,
+            budget=1.0,
+            extra=[coverage_hook(share, by), _least_budget_hook, keep],
+            **options,
+        )
+    except PlanError:
+        if not lps or lps[-1].termination_condition not in (
+            "infeasible",
+            "infeasible_or_unbounded",
+        ):
+            raise
+        best = plan(model, scenarios, extra=[_max_coverage_hook(by)], **options)
+        _, need = _weighted(best.lp, best.data, by)
+        short = float(best.objective)
+        return InverseResult(share, by, None, need, 1.0 - short / need if need > 0 else 1.0, best)
+    level = float(least.lp.solution["budget_level"])
+    result = plan(
+        model,
+        scenarios,
+        budget=level * (1.0 + SLACK) + 1.0,
+        extra=[coverage_hook(share, by)],
+        **options,
+    )
+    _, need = _weighted(result.lp, result.data, by)
+    covered = _covered(result, by, need)
+    return InverseResult(share, by, level, need, covered, result)
+
+
+def _covered(result: PlanResult, by: int, need: float) -> float:
+    """Share of the weighted need from month ``by`` on that ``result`` covers."""
+    terms, _ = _weighted(result.lp, result.data, by)
+    unmet = result.lp.solution["unmet"].to_numpy().reshape(1, -1)
+    short = float((unmet * terms.coeffs).sum())
+    return 1.0 - short / need if need > 0 else 1.0
