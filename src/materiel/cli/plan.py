@@ -58,9 +58,10 @@ def plan(
     solver_log: Annotated[
         bool, typer.Option("--solver-log", help="Show the HiGHS solver log on stderr.")
     ] = False,
-    target: Annotated[
+    target_share: Annotated[
         float | None,
         typer.Option(
+            "--target",
             min=0.0,
             max=1.0,
             metavar="<share>",
@@ -105,8 +106,8 @@ def plan(
             err.print(f"optimising {', '.join(s.name for s in chosen)} ...")
         inverse = None
         try:
-            if target is not None or by is not None:
-                inverse = _inverse(model, chosen, target, by, months, lumpy, solver_log)
+            if target_share is not None or by is not None:
+                inverse = _inverse(model, chosen, target_share, by, months, lumpy, solver_log)
                 result = inverse.plan
             else:
                 result = optimise(

@@ -77,7 +77,7 @@ def binding_table(result: PlanResult, start: int = 0) -> pd.DataFrame:
         binds, detail = [], []
         if budget_binds:
             binds.append("budget")
-            detail.append(f"budget: a euro is worth {money['value_eur_per_eur'].max():.2f}")
+            detail.append("budget: one more euro would reduce the shortfall")
         relevant = np.flatnonzero(bom[option_item])
         if len(relevant) == 0:
             binds.append("no option")
