@@ -24,6 +24,7 @@ COLUMNS = [
     "rank",
     "rank_low",
     "rank_high",
+    "rank_mean",
     "dual_rank",
     "dual_rank_low",
     "dual_rank_high",
@@ -173,8 +174,8 @@ def stability(
 ) -> pd.DataFrame:
     """Each node's rank (by the removal, and by the dual value) on ``draws`` sampled draws
     (``seed``; duals on the first ``dual_draws`` of them, one LP each): the p10 and p90 of
-    its rank over the draws. Columns rank_low, rank_high, dual_rank_low, dual_rank_high
-    (NaN where not computed)."""
+    its rank over the draws, and its mean rank. Columns rank_low, rank_high, rank_mean,
+    dual_rank_low, dual_rank_high (NaN where not computed)."""
     params = sample(model, draws, seed=seed)
     price = item_price(model)
     types = nodes["node_type"].to_numpy()
@@ -187,7 +188,13 @@ def stability(
         ranks[k] = _ranks(types, shares[0], shares[1])
     low, high = _rank_range(ranks)
     out = pd.DataFrame(
-        {"rank_low": low, "rank_high": high, "dual_rank_low": np.nan, "dual_rank_high": np.nan},
+        {
+            "rank_low": low,
+            "rank_high": high,
+            "rank_mean": ranks.mean(axis=0),
+            "dual_rank_low": np.nan,
+            "dual_rank_high": np.nan,
+        },
         index=nodes.index,
     )
     if dual_draws > 0:
@@ -225,10 +232,10 @@ def chokepoints(
 
     Stability: with ``draws`` > 1 the removal is repeated on that many sampled draws
     (``seed``; same seed, same table) and each node's rank in every draw gives rank_low and
-    rank_high (p10 and p90 over the draws); with ``dual_draws`` > 0 the LP is solved on the
-    first that many draws too (one LP each, with the draw's figures as central values) and
-    dual_rank_low/high give the range of the node's rank by dual value (dual_rank: at
-    central values). NaN where not computed.
+    rank_high (p10 and p90 over the draws; rank_mean their mean); with ``dual_draws`` > 0
+    the LP is solved on the first that many draws too (one LP each, with the draw's figures
+    as central values) and dual_rank_low/high give the range of the node's rank by dual
+    value (dual_rank: at central values). NaN where not computed.
 
     Columns: node_type (facility | item | country), node, name, item, country, rank (1 =
     biggest loss within its node type; ties broken by the half cut, then the dual value),
@@ -308,7 +315,11 @@ def chokepoints(
         )
     else:
         frame = frame.assign(
-            rank_low=np.nan, rank_high=np.nan, dual_rank_low=np.nan, dual_rank_high=np.nan
+            rank_low=np.nan,
+            rank_high=np.nan,
+            rank_mean=np.nan,
+            dual_rank_low=np.nan,
+            dual_rank_high=np.nan,
         )
     for col in ("lost_share", "lost_share_half", "worst_item_lost_share"):
         noise = frame[col].abs() < TOL  # float32 output: round-off, not a loss
