@@ -4,6 +4,7 @@ tests/test_optimize.py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,34 @@ def test_capex_is_spread_over_the_lead_time(tmp_path: Path) -> None:
     assert pay[0, 0] == pytest.approx([0.4, 0.4, 0.2, 0.0, 0.0])
     assert pay[0, 1] == pytest.approx([0.0, 0.4, 0.4, 0.2, 0.0])
     assert pay[0, 4].sum() == pytest.approx(0.4)  # the rest falls after the horizon
+
+
+def test_plan_cli_target_and_lumpy(tmp_path: Path) -> None:
+    # The inverse question through `materiel plan` (same arithmetic as
+    # test_least_budget_for_a_share: EUR 624 M a year for 80 % from the start), as JSON.
+    from typer.testing import CliRunner
+
+    from materiel.cli import app
+
+    data = write_dataset(tmp_path / "cli", tables())
+    scen = tmp_path / "three.yaml"
+    scen.write_text("name: three\nmonths: 3\nevents: []\n")
+    runner = CliRunner()
+    args = ["plan", str(scen), "--data", str(data), "--out", str(tmp_path / "p.json"), "--json"]
+    result = runner.invoke(app, [*args, "--target", "0.8", "--by", "2027-01"])
+    assert result.exit_code == 0, result.output
+    target = json.loads(result.stdout)["target"]
+    assert target["feasible"] and target["budget_eur_per_year"] == pytest.approx(624e6, rel=1e-6)
+    result = runner.invoke(app, [*args, "--target", "0.95", "--by", "2027-01"])
+    assert result.exit_code == 0, result.output
+    target = json.loads(result.stdout)["target"]
+    assert not target["feasible"] and target["covered"] == pytest.approx(40 / 45, rel=1e-6)
+    assert "lead time" in target["binding"][0]["binds"]
+    result = runner.invoke(app, [*args, "--budget", "6e8", "--lumpy"])
+    assert result.exit_code == 0, result.output
+    assert [b["scale"] for b in json.loads(result.stdout)["investments"]] == [1.0]
+    for bad in (["--target", "0.8"], ["--target", "0.8", "--by", "2027-13"]):
+        result = runner.invoke(app, [*args, *bad])
+        assert result.exit_code == 2 and "--by" in result.output
+    result = runner.invoke(app, [*args, "--target", "0.8", "--by", "2031-01"])
+    assert result.exit_code == 2 and "horizon" in result.output

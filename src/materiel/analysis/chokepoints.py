@@ -4,6 +4,7 @@ end-item output, by node removal in the simulator and by the optimiser's capacit
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,8 +153,11 @@ def _ranks(types: np.ndarray, *keys: FloatArray) -> np.ndarray:
 def _at_draw(model: Model, params: dict[str, FloatArray], k: int) -> Model:
     """``model`` with draw ``k`` of the sampled figures as its central values (for the LP,
     which plans on central values)."""
-    fixed = {name: params[name][k] for name in model.uncertain()}
-    return dataclasses.replace(model, **{n: Uncertain(v, v, v) for n, v in fixed.items()})
+    fixed: dict[str, Any] = {
+        name: Uncertain(params[name][k], params[name][k], params[name][k])
+        for name in model.uncertain()
+    }
+    return dataclasses.replace(model, **fixed)
 
 
 def _rank_range(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

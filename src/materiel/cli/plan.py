@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
@@ -262,7 +263,7 @@ def _print_binding(table: pd.DataFrame) -> None:
 def _print_target(inverse: Any) -> None:
     from materiel.optimize.results import dates
 
-    when = dates(inverse.plan.data.model.start, [inverse.by])[0]
+    when = dates(inverse.plan.data.model.start, np.array([inverse.by]))[0]
     if inverse.feasible:
         out.print(
             f"[bold]Least budget covering {inverse.share:.0%} of the weighted need from {when}:"

@@ -72,7 +72,7 @@ def binding_table(result: PlanResult, start: int = 0) -> pd.DataFrame:
     for name, row in per_item.iterrows():
         if row["unmet"] <= TOL:
             continue
-        item = int(model.items.get_loc(name))
+        item = int(np.flatnonzero(model.items == name)[0])
         bom = upstream(model, item)
         binds, detail = [], []
         if budget_binds:
@@ -84,7 +84,7 @@ def binding_table(result: PlanResult, start: int = 0) -> pd.DataFrame:
             detail.append("no expansion option on its bill of materials")
         else:
             can = relevant[first[relevant] >= 0]
-            months = per_month.loc[name]
+            months = per_month.xs(name, level="item")
             earliest = int(first[can].min()) if len(can) else None
             if earliest is None:
                 binds.append("lead time")
