@@ -255,9 +255,7 @@ def chokepoints(
     ] = True,
     dual_draws: Annotated[
         int,
-        typer.Option(
-            min=0, metavar="<n>", help="Also solve the LP on n of the draws: dual rank ranges."
-        ),
+        typer.Option(min=0, metavar="<n>", help="LP solves on n of the draws (dual rank ranges)."),
     ] = 0,
     rows: RowsOption = 30,
     data: DataOption = None,
@@ -267,7 +265,7 @@ def chokepoints(
             min=1,
             metavar="<n>",
             show_default="20",
-            help="Sampled draws for each node's rank range (p10-p90); 1: central values only.",
+            help="Monte Carlo draws for the rank ranges.",
         ),
     ] = None,
     seed: SeedOption = 0,

@@ -66,7 +66,7 @@ def plan(
             min=0.0,
             max=1.0,
             metavar="<share>",
-            help="Find the least budget covering this share (0-1) of the weighted need (--by).",
+            help="Least budget to cover this share of the weighted need.",
         ),
     ] = None,
     by: Annotated[
