@@ -174,7 +174,7 @@ def _print(result: Any, by_item: pd.DataFrame) -> None:
             r.expansion,
             r.facility,
             r.date,
-            f"{r.scale:.0%}",
+            f"{r.scale:.0%}" if r.scale <= 1 else f"{r.scale:.2f} modules",
             _fmt(r.capex_eur),
             r.first_output_date,
             f"{_fmt(r.added_capacity)} {r.unit}",
