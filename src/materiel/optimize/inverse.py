@@ -83,24 +83,32 @@ def _weighted(m: linopy.Model, d: PlanData, by: int) -> tuple[Terms, float]:
 
 
 def coverage_hook(share: float, by: int) -> Any:
-    """An ``extra`` hook adding the coverage row ``coverage``."""
+    """An ``extra`` hook adding the coverage row ``coverage`` (divided by its largest
+    coefficient, so HiGHS's absolute tolerances stay meaningful next to a need of EUR bn)."""
 
     def hook(m: linopy.Model, d: PlanData) -> None:
         terms, need = _weighted(m, d, by)
-        lhs = expression(m, [pd.Index([0], name="coverage")], terms)
-        m.add_constraints(lhs, "<=", (1.0 - share) * need, name="coverage")
+        scale = float(np.abs(terms.coeffs).max(initial=0.0)) or 1.0
+        lhs = expression(m, [pd.Index([0], name="coverage")], terms.scaled(1.0 / scale))
+        m.add_constraints(lhs, "<=", (1.0 - share) * need / scale, name="coverage")
 
     return hook
 
 
+LEVEL_UNIT = 1e9
+"""``budget_level`` is in EUR bn per year; the budget rows are divided by 1e6 (EUR m) so their
+coefficients (prices, capex, the level) stay within a few orders of magnitude."""
+
+
 def _least_budget_hook(m: linopy.Model, d: PlanData) -> None:
     """Replace every budget row's right-hand side by B x months in the year / 12 and
-    minimise B (EUR/year)."""
+    minimise B (``budget_level``, EUR bn/year)."""
     level = m.add_variables(lower=0.0, name="budget_level")
     con = m.constraints["budget"]
     lhs = con.lhs
     m.remove_constraints("budget")
-    m.add_constraints(lhs - level * d.year_share <= 0.0, name="budget")
+    per_m = LEVEL_UNIT / 1e6 * d.year_share
+    m.add_constraints(lhs * 1e-6 - level * per_m <= 0.0, name="budget")
     m.add_objective(1.0 * level, overwrite=True)
 
 
@@ -162,7 +170,7 @@ def least_budget(
         _, need = _weighted(best.lp, best.data, by)
         short = float(best.objective)
         return InverseResult(share, by, None, need, 1.0 - short / need if need > 0 else 1.0, best)
-    level = float(least.lp.solution["budget_level"])
+    level = float(least.lp.solution["budget_level"]) * LEVEL_UNIT
     result = plan(
         model,
         scenarios,
