@@ -9,10 +9,10 @@ per year, the objective replaced by B, and a coverage row):
 
 (w_c the item weight of demand row c, EUR per unit short: the weighted shortfall from month
 ``by`` on is at most (1 - share) of the weighted need). Then it plans at budget B* with the
-coverage row kept, so the reported plan reaches the share. If no budget can (the coverage row
-is infeasible), it maximises the coverage with unlimited money and reports the best share and
-what binds (:mod:`materiel.optimize.binding`): options that arrive too late, are capped, or
-inputs.
+coverage row kept, so the reported plan reaches the share. A first LP with unlimited money
+and the weighted shortfall from ``by`` as objective gives the most that can be covered; if
+that is below the share, no budget can reach it and the answer says why
+(:mod:`materiel.optimize.binding`): options that arrive too late, are capped, or inputs.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ from materiel.model.compiled import Model
 from materiel.optimize import plan
 from materiel.optimize.data import PlanData
 from materiel.optimize.results import PlanResult
-from materiel.optimize.solve import PlanError
 from materiel.optimize.terms import Terms, expression, labels
 from materiel.scenario import Scenario
 
 SLACK = 1e-6
 """Relative margin on B* when re-planning at that budget (solver tolerance)."""
+TOL = 1e-7
+"""A share this close to the most that can be covered counts as reachable."""
 
 
 @dataclass
@@ -146,30 +147,21 @@ def least_budget(
             f"the month asked must fall in the horizon (months 0-{horizon - 1} from the "
             f"dataset start {model.start}), got month {by}"
         )
-    lps: list[linopy.Model] = []
-
-    def keep(m: linopy.Model, d: PlanData) -> None:
-        lps.append(m)
-
     options = dict(months=months, log=log, lumpy=lumpy, **solver_options)
-    try:
-        least = plan(
-            model,
-            scenarios,
-            budget=1.0,
-            extra=[coverage_hook(share, by), _least_budget_hook, keep],
-            **options,
-        )
-    except PlanError:
-        if not lps or lps[-1].termination_condition not in (
-            "infeasible",
-            "infeasible_or_unbounded",
-        ):
-            raise
-        best = plan(model, scenarios, extra=[_max_coverage_hook(by)], **options)
-        _, need = _weighted(best.lp, best.data, by)
-        short = float(best.objective)
-        return InverseResult(share, by, None, need, 1.0 - short / need if need > 0 else 1.0, best)
+    # the most unlimited money can cover first: a well-posed LP, and the answer when the
+    # share is out of reach (HiGHS is slow to prove the least-budget LP infeasible)
+    best = plan(model, scenarios, extra=[_max_coverage_hook(by)], **options)
+    _, need = _weighted(best.lp, best.data, by)
+    most = 1.0 - float(best.objective) / need if need > 0 else 1.0
+    if most < share - TOL:
+        return InverseResult(share, by, None, need, most, best)
+    least = plan(
+        model,
+        scenarios,
+        budget=1.0,
+        extra=[coverage_hook(share, by), _least_budget_hook],
+        **options,
+    )
     level = float(least.lp.solution["budget_level"]) * LEVEL_UNIT
     result = plan(
         model,
