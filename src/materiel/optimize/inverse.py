@@ -1,6 +1,6 @@
 """The inverse question: the least yearly budget that covers a share of the need.
 
-``least_budget(model, scenarios, share, by)`` solves one LP (the planning LP of
+``least_budget(model, scenarios, share, by)`` minimises B in one LP (the planning LP of
 :func:`materiel.optimize.plan` with every scenario's budget replaced by one variable B, EUR
 per year, the objective replaced by B, and a coverage row):
 
