@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,3 +105,41 @@ def test_removing_a_node_never_raises_output(
     assert (table["lost_share_half"].fillna(0) >= -1e-6).all()
     # a full removal loses at least as much as half of it
     assert (table["lost_share"].fillna(0) >= table["lost_share_half"].fillna(0) - 1e-6).all()
+
+
+def uncertain_chain() -> dict:
+    """The fuze chain with wide ranges on the powder and fuze capacities, so the ranking
+    can change from draw to draw."""
+    t = fuze_chain()
+    for f, low, high in (("powder_deu", 20.0, 100.0), ("powder_fra", 20.0, 100.0)):
+        r = next(x for x in t["facilities"] if x["facility"] == f)
+        r["capacity_low"], r["capacity_high"] = low, high
+    fuze = next(x for x in t["facilities"] if x["facility"] == "fuze_deu")
+    fuze["capacity_low"], fuze["capacity_high"] = 4_000.0, 20_000.0
+    return t
+
+
+def test_rank_ranges_follow_the_seed(tmp_path: Path) -> None:
+    model = model_of(tmp_path, uncertain_chain())
+    first = chokepoints(model, scenario(3), draws=8, seed=1, duals=False)
+    again = chokepoints(model, scenario(3), draws=8, seed=1, duals=False)
+    pd.testing.assert_frame_equal(first, again)  # same seed, same table
+    columns = ["rank_low", "rank_high", "rank_mean"]
+    others = [chokepoints(model, scenario(3), draws=8, seed=s, duals=False) for s in (2, 3, 4)]
+    assert any(not o[columns].equals(first[columns]) for o in others)
+    # the central ranking does not depend on the seed; each range holds valid ranks
+    assert all((o["rank"] == first["rank"]).all() for o in others)
+    size = first.groupby("node_type")["node"].transform("count")
+    assert ((first["rank_low"] >= 1) & (first["rank_low"] <= first["rank_high"])).all()
+    assert (first["rank_high"] <= size).all()
+    # one draw: central values only, no range
+    central = chokepoints(model, scenario(3), duals=False)
+    assert central[columns].isna().all().all()
+
+
+def test_dual_rank_ranges(tmp_path: Path) -> None:
+    model = model_of(tmp_path, uncertain_chain())
+    table = chokepoints(model, scenario(3), draws=3, seed=5, duals=True, dual_draws=2)
+    fac = table.query("node_type == 'facility'")
+    assert fac[["dual_rank", "dual_rank_low", "dual_rank_high"]].notna().all().all()
+    assert (fac["dual_rank_low"] <= fac["dual_rank_high"]).all()

@@ -43,6 +43,8 @@ UNITS = {
     "--fraction": "0-1",
     "--threshold": "ratio",
     "--draws": "draws",
+    "--dual-draws": "draws",
+    "--target": "share",
     "--seed": "seed",
     "--rows": "rows",
     "--workers": "workers",

@@ -3,11 +3,14 @@ end-item output, by node removal in the simulator and by the optimiser's capacit
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from materiel.analysis.common import end_item_mask, item_output, item_price
-from materiel.model.compiled import FloatArray, Model
+from materiel.model.compiled import FloatArray, Model, Uncertain
 from materiel.model.events import compile_scenario
 from materiel.model.sampling import sample
 from materiel.scenario import Scenario
@@ -20,6 +23,12 @@ COLUMNS = [
     "item",
     "country",
     "rank",
+    "rank_low",
+    "rank_high",
+    "rank_mean",
+    "dual_rank",
+    "dual_rank_low",
+    "dual_rank_high",
     "lost_share",
     "lost_share_half",
     "lost_value_eur",
@@ -33,6 +42,8 @@ COLUMNS = [
     "sole_source_of",
 ]
 NODE_TYPES = ("facility", "item", "country")
+STABILITY = (10.0, 90.0)
+"""Percentiles of a node's rank across draws reported as its rank range."""
 TOL = 1e-6
 """Shares and duals below this are round-off (the engine works in float32) and shown as 0."""
 
@@ -75,16 +86,23 @@ def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]
 
 
 def _removal(
-    model: Model, scenario: Scenario, member: np.ndarray, fractions: tuple[float, ...]
+    model: Model,
+    scenario: Scenario,
+    member: np.ndarray,
+    fractions: tuple[float, ...],
+    params: dict[str, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """End-item output over the horizon (item units) with no node removed, shape (I,), and
     with each node cut by each fraction, shape (len(fractions), N, I); and the weighted
     shortfall over the horizon each cut adds (EUR-equivalent), shape (len(fractions), N).
-    One vectorised run: draw 0 is the base, then one draw per (fraction, node) with central
-    parameters."""
+    One vectorised run: draw 0 is the base, then one draw per (fraction, node), all with the
+    parameters of ``params`` (one draw, each array (1, n); default: central values)."""
     n = len(member)
     rows = 1 + n * len(fractions)
-    p = sample(model, rows, seed=0, uncertain=False)
+    if params is None:
+        p = sample(model, rows, seed=0, uncertain=False)
+    else:
+        p = {k: np.repeat(v[:1], rows, axis=0) for k, v in params.items()}
     cut = np.concatenate([np.zeros((1, member.shape[1]))] + [f * member for f in fractions])
     p["capacity"] = p["capacity"] * (1.0 - cut)
     p["added_capacity"] = p["added_capacity"] * (1.0 - cut[:, model.expansion_facility])
@@ -111,6 +129,89 @@ def _duals(model: Model, scenario: Scenario, member: np.ndarray) -> tuple[FloatA
     return per_unit, member.astype(float) @ (dual * capacity_f)
 
 
+def _shares(base: FloatArray, removed: FloatArray, price: FloatArray) -> FloatArray:
+    """Lost end-item output valued at ``price`` as a share of the base value, (F, N)."""
+    lost = base[None, None, :] - removed  # (fractions, N, I)
+    total = float(base @ price)
+    if total <= 0:
+        return np.full(lost.shape[:2], np.nan)
+    shares: FloatArray = (lost @ price) / total
+    return np.where(np.abs(shares) < TOL, 0.0, shares)
+
+
+def _ranks(types: np.ndarray, *keys: FloatArray) -> np.ndarray:
+    """Rank of each node within its type (1 = first) by ``keys`` (descending, lexicographic;
+    NaN last, ties by position)."""
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)}).assign(_type=types)
+    order = frame.sort_values(
+        list(frame.columns[:-1]), ascending=False, na_position="last", kind="stable"
+    )
+    ranks = order.groupby("_type").cumcount() + 1
+    return ranks.reindex(frame.index).to_numpy()
+
+
+def _at_draw(model: Model, params: dict[str, FloatArray], k: int) -> Model:
+    """``model`` with draw ``k`` of the sampled figures as its central values (for the LP,
+    which plans on central values)."""
+    fixed: dict[str, Any] = {
+        name: Uncertain(params[name][k], params[name][k], params[name][k])
+        for name in model.uncertain()
+    }
+    return dataclasses.replace(model, **fixed)
+
+
+def _rank_range(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) p10 and p90 of each node's rank over draws (ranks shape (K, N))."""
+    low, high = np.percentile(ranks, STABILITY, axis=0, method="inverted_cdf")
+    return low.astype(int), high.astype(int)
+
+
+def stability(
+    model: Model,
+    scenario: Scenario,
+    nodes: pd.DataFrame,
+    member: np.ndarray,
+    fraction: float,
+    draws: int,
+    seed: int,
+    dual_draws: int = 0,
+) -> pd.DataFrame:
+    """Each node's rank (by the removal, and by the dual value) on ``draws`` sampled draws
+    (``seed``; duals on the first ``dual_draws`` of them, one LP each): the p10 and p90 of
+    its rank over the draws, and its mean rank. Columns rank_low, rank_high, rank_mean,
+    dual_rank_low, dual_rank_high (NaN where not computed)."""
+    params = sample(model, draws, seed=seed)
+    price = item_price(model)
+    types = nodes["node_type"].to_numpy()
+    ranks = np.zeros((draws, len(nodes)), dtype=int)
+    for k in range(draws):
+        one = {name: v[k : k + 1] for name, v in params.items()}
+        base, removed, _ = _removal(model, scenario, member, (fraction, 0.5 * fraction), one)
+        unit = price if float(base @ price) > 0 else np.ones_like(price)
+        shares = _shares(base, removed, unit)
+        ranks[k] = _ranks(types, shares[0], shares[1])
+    low, high = _rank_range(ranks)
+    out = pd.DataFrame(
+        {
+            "rank_low": low,
+            "rank_high": high,
+            "rank_mean": ranks.mean(axis=0),
+            "dual_rank_low": np.nan,
+            "dual_rank_high": np.nan,
+        },
+        index=nodes.index,
+    )
+    if dual_draws > 0:
+        dual_ranks = np.zeros((min(dual_draws, draws), len(nodes)), dtype=int)
+        for k in range(len(dual_ranks)):
+            _, value = _duals(_at_draw(model, params, k), scenario, member)
+            value = np.where(np.abs(value) < 1e-3, 0.0, value)
+            dual_ranks[k] = _ranks(types, value)
+        d_low, d_high = _rank_range(dual_ranks)
+        out["dual_rank_low"], out["dual_rank_high"] = d_low, d_high
+    return out
+
+
 def chokepoints(
     model: Model,
     scenario: Scenario,
@@ -119,18 +220,26 @@ def chokepoints(
     seed: int = 0,
     fraction: float = 1.0,
     duals: bool = True,
+    dual_draws: int = 0,
 ) -> pd.DataFrame:
     """Facilities, items and source countries ranked by the end-item output lost when each
     is removed, with the optimiser's capacity duals and single-source flags.
 
-    Node removal re-simulates the scenario with central values (deterministic, so ``draws``
-    and ``seed`` are ignored): a facility loses ``fraction`` of its capacity (and of its
-    committed expansions), an item all its facilities, a country every facility it hosts.
+    The ranking re-simulates the scenario with central values: a facility loses
+    ``fraction`` of its capacity (and of its committed expansions), an item all its
+    facilities, a country every facility it hosts.
     Output is counted over the horizon; lost_share is the lost end-item output valued at
     each end item's mean unit cost, as a share of the base value; lost_share_half the same
     with half the node's capacity cut (it separates items whose full removal stops every end
     item alike). A removal can raise another end item's output when lines compete for a
     shared input; the loss then comes out negative for that item.
+
+    Stability: with ``draws`` > 1 the removal is repeated on that many sampled draws
+    (``seed``; same seed, same table) and each node's rank in every draw gives rank_low and
+    rank_high (p10 and p90 over the draws; rank_mean their mean); with ``dual_draws`` > 0
+    the LP is solved on the first that many draws too (one LP each, with the draw's figures
+    as central values) and dual_rank_low/high give the range of the node's rank by dual
+    value (dual_rank: at central values). NaN where not computed.
 
     Columns: node_type (facility | item | country), node, name, item, country, rank (1 =
     biggest loss within its node type; ties broken by the half cut, then the dual value),
@@ -195,10 +304,27 @@ def chokepoints(
         single_source=np.where(is_country, [bool(s) for s in sole_of], single_facility),
         sole_source_of=sole_of,
     )
+    frame["dual_rank"] = np.nan
     if duals:
         per_unit, value = _duals(model, scenario, member)
         frame["dual_eur_per_unit_month"] = per_unit
         frame["dual_value_eur"] = value
+        dual_key = np.where(np.abs(value) < 1e-3, 0.0, value)
+        frame["dual_rank"] = _ranks(frame["node_type"].to_numpy(), dual_key)
+    if draws > 1:
+        frame = frame.join(
+            stability(
+                model, scenario, nodes, member, fraction, draws, seed, dual_draws if duals else 0
+            )
+        )
+    else:
+        frame = frame.assign(
+            rank_low=np.nan,
+            rank_high=np.nan,
+            rank_mean=np.nan,
+            dual_rank_low=np.nan,
+            dual_rank_high=np.nan,
+        )
     for col in ("lost_share", "lost_share_half", "worst_item_lost_share"):
         noise = frame[col].abs() < TOL  # float32 output: round-off, not a loss
         frame[col] = frame[col].mask(noise, 0.0)

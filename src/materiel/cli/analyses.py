@@ -298,17 +298,30 @@ def chokepoints(
     duals: Annotated[
         bool, typer.Option(help="Also LP capacity duals (EUR per unit/month).")
     ] = True,
+    dual_draws: Annotated[
+        int,
+        typer.Option(min=0, metavar="<n>", help="LP solves on n of the draws (dual rank ranges)."),
+    ] = 0,
     rows: RowsOption = 30,
     data: DataOption = None,
-    draws: CentralDrawsOption = None,
-    seed: CentralSeedOption = 0,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="<n>",
+            show_default="20",
+            help="Monte Carlo draws for the rank ranges.",
+        ),
+    ] = None,
+    seed: SeedOption = 0,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
     ids: IdsOption = False,
 ) -> None:
     """Facilities, items and source countries ranked by the end-item output lost when each is
-    removed (re-simulated) and by the optimiser's capacity duals; flags single sources."""
+    removed (re-simulated) and by the optimiser's capacity duals; flags single sources. The
+    ranks come with their range over sampled draws (--draws, --seed)."""
     if fraction <= 0:
         err.print("[bold red]error:[/] --fraction must be above 0")
         raise typer.Exit(2)
@@ -325,6 +338,7 @@ def chokepoints(
         ids,
         fraction=fraction,
         duals=duals,
+        dual_draws=dual_draws,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -53,6 +54,24 @@ def plan(
     solver_log: Annotated[
         bool, typer.Option("--solver-log", help="Show the HiGHS solver log on stderr.")
     ] = False,
+    target_share: Annotated[
+        float | None,
+        typer.Option(
+            "--target",
+            min=0.0,
+            max=1.0,
+            metavar="<share>",
+            help="Least budget to cover this share of the weighted need.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(metavar="<YYYY-MM>", help="First month the --target share must hold."),
+    ] = None,
+    lumpy: Annotated[
+        bool,
+        typer.Option("--lumpy", help="Whole modules (a MIP), capex paid over the lead time."),
+    ] = False,
     data: DataOption = None,
     csv: CsvOption = None,
     xlsx: Annotated[
@@ -96,8 +115,15 @@ def plan(
         model = compile_model(load_dataset(data))
         if not as_json:
             err.print(f"optimising {', '.join(s.name for s in chosen)} ...")
+        inverse = None
         try:
-            result = optimise(model, chosen, months=months, budget=budget, log=solver_log)
+            if target_share is not None or by is not None:
+                inverse = _inverse(model, chosen, target_share, by, months, lumpy, solver_log)
+                result = inverse.plan
+            else:
+                result = optimise(
+                    model, chosen, months=months, budget=budget, log=solver_log, lumpy=lumpy
+                )
         except PlanError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
@@ -125,10 +151,16 @@ def plan(
             "production": _records(result.production),
             "capacity_duals": _records(result.capacity_duals),
             "budget_duals": _records(result.budget_duals),
+            "binding": _records(result.binding()),
         }
+        if inverse is not None:
+            payload["target"] = _target_record(inverse)
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
     _print(result, by_item, model, ids)
+    _print_binding(result.binding() if inverse is None else inverse.binding(), model, ids)
+    if inverse is not None:
+        _print_target(inverse)
     for path in (csv, xlsx):
         if path is not None:
             out.print(f"Saved [bold]{path}[/]", highlight=False)
@@ -194,3 +226,78 @@ def _print(result: Any, by_item: pd.DataFrame, model: Any, ids: bool) -> None:
             model=model,
             ids=ids,
         )
+
+
+def _inverse(
+    model: Any,
+    chosen: list[Any],
+    target: float | None,
+    by: str | None,
+    months: int | None,
+    lumpy: bool,
+    log: bool,
+) -> Any:
+    """Solve the inverse question (``--target`` with ``--by``)."""
+    from materiel.model.compiled import month_index
+    from materiel.optimize.inverse import least_budget
+
+    if target is None or by is None:
+        raise ValueError("--target and --by go together (e.g. --target 0.8 --by 2028-01)")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", by):
+        raise ValueError(f"--by must be a month YYYY-MM, got '{by}'")
+    return least_budget(
+        model, chosen, target, month_index(model.start, by), months=months, lumpy=lumpy, log=log
+    )
+
+
+def _target_record(inverse: Any) -> dict[str, Any]:
+    return {
+        "share": inverse.share,
+        "by_month": inverse.by,
+        "feasible": inverse.feasible,
+        "budget_eur_per_year": inverse.budget_eur,
+        "need_eur": inverse.need_eur,
+        "covered": inverse.covered,
+        "binding": _records(inverse.binding()),
+    }
+
+
+def _print_binding(table: pd.DataFrame, model: Any, ids: bool) -> None:
+    if table.empty:
+        return
+    headers = {
+        "item": "item",
+        "unmet": "unmet",
+        "unit": "unit",
+        "binds": "binds",
+        "detail": "detail",
+    }
+    print_table(
+        table.head(15),
+        "What binds for each item's shortfall",
+        headers=headers,
+        model=model,
+        ids=ids,
+    )
+
+
+def _print_target(inverse: Any) -> None:
+    import numpy as np
+
+    from materiel.optimize.results import dates
+    from materiel.reporting.numbers import money
+
+    when = dates(inverse.plan.data.model.start, np.array([inverse.by]))[0]
+    if inverse.feasible:
+        out.print(
+            f"[bold]Least budget covering {inverse.share:.0%} of the weighted need from {when}:"
+            f"[/] {money(inverse.budget_eur)} per year (need {money(inverse.need_eur)})"
+        )
+        return
+    table = inverse.binding()
+    worst = f" Binding: {table['item'].iloc[0]} ({table['binds'].iloc[0]})." if len(table) else ""
+    out.print(
+        f"[bold red]No budget covers {inverse.share:.0%} of the weighted need from {when}:[/] "
+        f"even unlimited money covers at most {inverse.covered:.1%}.{worst} The plan shown "
+        "covers that much."
+    )

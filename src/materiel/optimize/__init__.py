@@ -17,7 +17,7 @@ from materiel.optimize.build import ExtraConstraint, build_problem, weighted_sho
 from materiel.optimize.data import DECAY, TIEBREAK, PlanData, prepare
 from materiel.optimize.io import load_plan, save_plan
 from materiel.optimize.results import PlanResult, collect
-from materiel.optimize.solve import PlanError, solve
+from materiel.optimize.solve import PlanError, solve, solve_lumpy
 from materiel.scenario import Scenario
 
 __all__ = [
@@ -44,6 +44,7 @@ def plan(
     decay: float = DECAY,
     tiebreak: float = TIEBREAK,
     log: bool = False,
+    lumpy: bool = False,
     **solver_options: Any,
 ) -> PlanResult:
     """Optimise investments (shared) and monthly orders (per scenario) over ``scenarios``,
@@ -52,6 +53,8 @@ def plan(
     ``months`` defaults to the first scenario's horizon; ``budget`` (EUR/year) overrides the
     scenarios' budgets; ``decay`` (per month) makes an earlier shortfall weigh more in the
     objective; ``extra`` hooks ``f(lp, data)`` add policy constraints before solving.
+    ``lumpy``: whole modules (a HiGHS MIP) with capex paid over the lead time; the duals
+    are then those of the LP with the builds fixed.
     Raises :class:`PlanError` if HiGHS does not report an optimal solution.
     """
     if not scenarios:
@@ -59,6 +62,6 @@ def plan(
     horizon = months or scenarios[0].months
     arrays = [compile_scenario(model, s, horizon) for s in scenarios]
     data = prepare(model, arrays, budget, decay, tiebreak)
-    lp = build_problem(data, extra)
-    objective = solve(lp, log=log, **solver_options)
+    lp = build_problem(data, extra, lumpy=lumpy)
+    objective = (solve_lumpy if lumpy else solve)(lp, log=log, **solver_options)
     return collect(data, lp, objective)

@@ -66,11 +66,24 @@ def _variables(
 # --- variables ---------------------------------------------------------------------------
 
 
-def define_expansion_variables(m: linopy.Model, d: PlanData) -> None:
-    """``build[expansion, month]`` in [0, 1]: share of an option decided in that month
-    (first stage; upper bound 0 where it could not deliver within the horizon), and
-    ``new_capacity[month, facility]`` >= 0 (units/month; only where options exist)."""
-    m.add_variables(lower=0.0, upper=d.build_upper, name="build")
+def max_builds(d: PlanData) -> xr.DataArray:
+    """(expansion) how many modules of each option may be built in total (``max_builds`` in
+    expansions.csv; 1 where the column is absent)."""
+    table = d.model.dataset.tables["expansions"].set_index("expansion")
+    if "max_builds" not in table.columns:
+        return xr.DataArray(np.ones(len(d.options)), coords=[d.coords["expansion"]])
+    values = table["max_builds"].astype(float).reindex(d.coords["expansion"]).fillna(1.0)
+    return xr.DataArray(values.to_numpy(), coords=[d.coords["expansion"]])
+
+
+def define_expansion_variables(m: linopy.Model, d: PlanData, integer: bool = False) -> None:
+    """``build[expansion, month]`` in [0, max_builds]: modules of an option decided in that
+    month (first stage; upper bound 0 where it could not deliver within the horizon; whole
+    modules if ``integer``), and ``new_capacity[month, facility]`` >= 0 (units/month; only
+    where options exist)."""
+    most = max_builds(d)
+    upper = d.build_upper * (np.floor(most + 1e-9) if integer else most)
+    m.add_variables(lower=0.0, upper=upper, name="build", integer=integer)
     c = d.coords
     mask = np.broadcast_to(_has_option(d), (len(c["month"]), len(c["facility"])))
     m.add_variables(
@@ -109,10 +122,11 @@ def _has_option(d: PlanData) -> np.ndarray:
 
 
 def define_expansion_constraints(m: linopy.Model, d: PlanData) -> None:
-    """Each option is built at most once in total: sum over months of build <= 1."""
+    """Each option is built at most its module limit in total: sum over months of build <=
+    max_builds (expansions.csv; 1 by default)."""
     if len(d.options):
         lhs = expression(m, [d.coords["expansion"]], Terms(labels(m, "build"), np.ones(1)))
-        m.add_constraints(lhs, "<=", 1.0, name="build_once")
+        m.add_constraints(lhs, "<=", max_builds(d), name="build_once")
 
 
 def define_new_capacity_constraints(m: linopy.Model, d: PlanData) -> None:
@@ -401,9 +415,25 @@ def _by_year(lab: np.ndarray, years: int) -> np.ndarray:
     return padded.reshape(*lab.shape[:-2], years, -1)
 
 
-def define_budget_constraints(m: linopy.Model, d: PlanData) -> None:
-    """Per scenario and year: purchases of end items + capex decided that year <= budget x
-    months in the year / 12 (EUR). Scenarios without a budget get no row."""
+def capex_schedule(d: PlanData) -> np.ndarray:
+    """Share of an option's capex paid in month t when decided in month u, shape (E, u, t):
+    spread evenly over the lead time (months u to u + lead; all in month u if the lead time
+    is 0). Payments after the horizon fall in no budget year."""
+    months = len(d.coords["month"])
+    lead = d.model.lead_time.central[d.options][:, None, None]  # (E, 1, 1)
+    start = np.arange(months, dtype=float)
+    k = start[None, None, :] - start[None, :, None]  # months since the decision, (1, u, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = (np.clip(k + 1.0, 0.0, lead) - np.clip(k, 0.0, lead)) / lead
+    at_once = np.broadcast_to(k == 0, spread.shape).astype(float)
+    out: np.ndarray = np.where(lead > 0, spread, at_once)
+    return out
+
+
+def define_budget_constraints(m: linopy.Model, d: PlanData, spread: bool = False) -> None:
+    """Per scenario and year: purchases of end items + capex <= budget x months in the year /
+    12 (EUR). Capex is paid in the decision month, or, if ``spread``, evenly over the lead
+    time (:func:`capex_schedule`). Scenarios without a budget get no row."""
     has = d.budget.notnull().to_numpy()
     if not has.any():
         return
@@ -415,7 +445,15 @@ def define_budget_constraints(m: linopy.Model, d: PlanData) -> None:
         np.tile(price[priced], 12)[None, None],
     )
     capex = None
-    if len(d.options):
+    if len(d.options) and spread:
+        pay = capex_schedule(d)  # (E, u, t)
+        per_year = np.stack(
+            [pay[..., (d.year == y).to_numpy()].sum(axis=-1) for y in range(years)]
+        )  # (Y, E, u)
+        cost = per_year * d.capex.to_numpy()[None, :, None]
+        lab = np.broadcast_to(labels(m, "build")[None], cost.shape)
+        capex = Terms(lab.reshape(1, years, -1), cost.reshape(1, years, -1))
+    elif len(d.options):
         build = _by_year(np.moveaxis(labels(m, "build"), 0, -1), years)  # (Y, 12 E)
         capex = Terms(build[None], np.tile(d.capex.to_numpy(), 12)[None, None])
     coords = [d.coords["scenario"], d.coords["year"]]
@@ -476,12 +514,20 @@ CONSTRAINTS = (
 )
 
 
-def build_problem(d: PlanData, extra: Sequence[ExtraConstraint] = ()) -> linopy.Model:
+def build_problem(
+    d: PlanData, extra: Sequence[ExtraConstraint] = (), lumpy: bool = False
+) -> linopy.Model:
     """The full LP: every variable and constraint family, the objective, then each ``extra``
-    hook in order."""
+    hook in order. ``lumpy``: whole modules (integer ``build``, a MIP) with capex paid over
+    the lead time."""
     m = linopy.Model(force_dim_names=True)
     for define in (*VARIABLES, *CONSTRAINTS, define_objective):
-        define(m, d)
+        if define is define_expansion_variables:
+            define_expansion_variables(m, d, integer=lumpy)
+        elif define is define_budget_constraints:
+            define_budget_constraints(m, d, spread=lumpy)
+        else:
+            define(m, d)
     for hook in extra:
         hook(m, d)
     return m

@@ -76,12 +76,24 @@ class PlanResult:
         build = self.lp.solution["build"].fillna(0.0).to_numpy()
         e, t = np.nonzero(build > BUILD_TOL)
         orders = self.lp.solution["production"].sel(scenario=name).to_numpy()
+        # a build of several modules becomes whole modules plus the remainder (scale <= 1)
+        count = np.ceil(build[e, t] - BUILD_TOL).astype(int)
+        e, t = np.repeat(e, count), np.repeat(t, count)
+        module = np.arange(len(e)) - np.repeat(np.cumsum(count) - count, count)
+        scale = np.minimum(build[e, t] - module, 1.0)
         return Plan(
             expansion=self.data.options[e],
             month=t.astype(float),
-            scale=np.minimum(build[e, t], 1.0),
+            scale=scale,
             orders=np.maximum(orders, 0.0),
         )
+
+    def binding(self) -> pd.DataFrame:
+        """Which constraint binds for each item's shortfall (see
+        :func:`materiel.optimize.binding.binding_table`)."""
+        from materiel.optimize.binding import binding_table
+
+        return binding_table(self)
 
 
 def added_by_builds(d: PlanData, build: FloatArray) -> FloatArray:
@@ -210,11 +222,7 @@ def budget_duals(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
     con = lp.constraints["budget"]
     dual = con.dual.to_numpy()
     rhs = con.rhs.to_numpy()
-    spent = (lp.solution["production"] * d.price).sum("facility").groupby(d.year).sum()
-    spent_v = spent.to_numpy()
-    if len(d.options):
-        capex = (lp.solution["build"].fillna(0.0) * d.capex).sum("expansion")
-        spent_v = spent_v + capex.groupby(d.year).sum().to_numpy()[None]
+    spent_v = np.nan_to_num(con.lhs.solution.to_numpy())  # purchases + capex paid that year
     scen, year = np.meshgrid(
         np.arange(len(d.coords["scenario"])), np.arange(len(d.coords["year"])), indexing="ij"
     )

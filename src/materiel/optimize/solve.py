@@ -83,3 +83,18 @@ def solve(m: linopy.Model, log: bool = False, **options: Any) -> float:
     if value is None:
         raise PlanError("the solver reported optimal but returned no objective value")
     return float(value)
+
+
+MIP_GAP = 1e-4
+"""Relative optimality gap at which HiGHS stops branching (``--lumpy``)."""
+
+
+def solve_lumpy(m: linopy.Model, log: bool = False, **options: Any) -> float:
+    """Solve ``m`` with integer builds (a HiGHS MIP), then fix the builds at the solution,
+    relax them and re-solve the LP, so that the duals exist (they hold for those builds).
+    Returns the objective of the fixed-build LP (equal to the MIP's)."""
+    solve(m, log=log, mip_rel_gap=options.pop("mip_rel_gap", MIP_GAP), **options)
+    build = m.variables["build"]
+    build.fix()
+    build.relax()
+    return solve(m, log=log, **options)

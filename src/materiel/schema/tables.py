@@ -197,6 +197,14 @@ EXPANSIONS = Table(
             default="",
             pattern=f"({MONTH})?",
         ),
+        Field(
+            "max_builds",
+            "float",
+            "how many modules of this option may be built (a plan may build fractions)",
+            unit="1",
+            default=1.0,
+            minimum=0.0,
+        ),
         Field("note", "str", "free text", default=""),
     ),
 )
