@@ -67,21 +67,42 @@ class PlanResult:
             )
         return table
 
+    @property
+    def futures(self) -> list[str]:
+        """The futures (scenario names) planned over, each once."""
+        return list(dict.fromkeys(self.data.future or self.scenarios))
+
+    def rows_of(self, future: str) -> np.ndarray:
+        """(S,) True for the scenario rows of ``future`` (its draws; or the row itself)."""
+        rows = np.asarray(self.data.future or self.scenarios)
+        return np.asarray((rows == future) | (np.asarray(self.scenarios) == future))
+
+    def orders_for(self, future: str) -> FloatArray:
+        """The LP's production of ``future`` per month and facility (units/month), averaged
+        over its draws: for reference only, a plan's replay reacts to each draw instead."""
+        made = self.lp.solution["production"].to_numpy()[self.rows_of(future)]
+        out: FloatArray = np.maximum(made.mean(axis=0), 0.0)
+        return out
+
     def plan_for(self, scenario: str | None = None) -> Plan:
-        """The builds and ``scenario``'s orders (default: the first scenario) as a
-        :class:`Plan` for the simulator."""
-        name = scenario or self.scenarios[0]
-        if name not in self.scenarios:
-            raise ValueError(f"scenario '{name}' is not in this plan: {', '.join(self.scenarios)}")
+        """The builds and ``scenario``'s orders (a future or a scenario row; default: the
+        first future) as a :class:`Plan` for the simulator."""
+        name = scenario or self.futures[0]
+        if name not in self.scenarios and name not in self.futures:
+            raise ValueError(f"scenario '{name}' is not in this plan: {', '.join(self.futures)}")
         build = self.lp.solution["build"].fillna(0.0).to_numpy()
         e, t = np.nonzero(build > BUILD_TOL)
-        orders = self.lp.solution["production"].sel(scenario=name).to_numpy()
         return Plan(
             expansion=self.data.options[e],
             month=t.astype(float),
             scale=np.minimum(build[e, t], 1.0),
-            orders=np.maximum(orders, 0.0),
+            orders=self.orders_for(name),
         )
+
+    def builds(self) -> Plan:
+        """The builds alone: the plan as a policy (production follows the simulator's rule)."""
+        p = self.plan_for()
+        return Plan(p.expansion, p.month, p.scale)
 
 
 def added_by_builds(d: PlanData, build: FloatArray) -> FloatArray:
