@@ -11,7 +11,22 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
+from materiel.cli.app import (
+    BudgetOption,
+    DataOption,
+    MonthsOption,
+    SeedOption,
+    app,
+    err,
+    out,
+    user_errors,
+)
+
+HIDDEN_SUMMARY = ("objective", "expected_penalty_eur")
+"""Summary figures in the LP's penalty units: never shown to users."""
+DEFAULT_DRAWS = 20
+"""Default --draws, = :data:`materiel.optimize.DRAWS` (kept here so --help stays fast; see
+docs/methodology-optimiser.md, "Sample average approximation")."""
 
 
 def _fmt(x: float) -> str:
@@ -57,15 +72,54 @@ def plan(
     solver_log: Annotated[
         bool, typer.Option("--solver-log", help="Show the HiGHS solver log on stderr.")
     ] = False,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="<n>",
+            help="Parameter draws per scenario the plan is optimised over (sample average "
+            "approximation; solve time grows about linearly).",
+        ),
+    ] = DEFAULT_DRAWS,
+    central: Annotated[
+        bool,
+        typer.Option(
+            "--central", help="Plan on central values only (one row per scenario, no draws)."
+        ),
+    ] = False,
+    seed: SeedOption = 0,
+    eval_draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Fresh draws (seed + 1000003) on which the simulator compares baseline and "
+            "plan; 0 skips the evaluation.",
+        ),
+    ] = 500,
+    evpi_draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Evaluation draws on which the LP is re-solved with the draw known, for the "
+            "value of perfect information (2 LP solves each).",
+        ),
+    ] = 2,
     data: DataOption = None,
 ) -> None:
-    """Optimise investments (shared) and monthly orders (per scenario) to close the gap.
+    """Optimise investments (shared) over sampled futures, then prove the plan out of sample.
 
-    A two-stage stochastic LP over SCENARIO and --scenarios, weighted by
-    their probability. Prints the investments (capex in EUR, first output
-    month), the shortfall left (item units), the value of capacity (EUR per
-    unit/month) and of one more euro of budget; writes a plan file. Replay it
-    under uncertainty with `materiel simulate SCENARIO --plan FILE`.
+    A two-stage stochastic LP over SCENARIO and --scenarios (weighted by
+    probability) and --draws parameter draws of each, drawn as the simulator
+    draws them: builds are decided once, production and deliveries react
+    to each draw. Prints the investments (capex in EUR, first output month),
+    the value of capacity (EUR per unit/month) and of budget, then the
+    simulator's verdict on --eval-draws fresh draws: expected weighted
+    shortfall (EUR-equivalent, 90 % interval) of the baseline and the plan,
+    per item and in total, the cost, the value of the stochastic solution
+    and of perfect information. Writes a plan file; replay it with
+    `materiel simulate SCENARIO --plan FILE`.
     """
     from materiel.optimize import PlanError
 
@@ -85,22 +139,42 @@ def plan(
         model = compile_model(load_dataset(data))
         if not as_json:
             err.print(f"optimising {', '.join(s.name for s in chosen)} ...")
+        n_draws = 0 if central else draws
+        say = (lambda _msg: None) if as_json else (lambda msg: err.print(msg))
         try:
-            result = optimise(model, chosen, months=months, budget=budget, log=solver_log)
+            result = optimise(
+                model,
+                chosen,
+                months=months,
+                budget=budget,
+                log=solver_log,
+                draws=n_draws,
+                seed=seed,
+            )
+            save_plan(result, target)
+            evaluation = _evaluate(
+                model, chosen, result, months, budget, seed, eval_draws, evpi_draws, say
+            )
         except PlanError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
-        save_plan(result, target)
     by_item = result.shortfall_by_item()
+    verdict = _verdict(result, evaluation)
     if as_json:
+        weights = pd.Series(result.data.weight.to_numpy(), index=result.data.future)
         payload = {
             "scenarios": [s.name for s in chosen],
-            "weights": dict(
-                zip(result.scenarios, result.data.weight.to_numpy().tolist(), strict=True)
-            ),
+            "weights": {k: float(v) for k, v in weights.groupby(level=0, sort=False).sum().items()},
+            "draws": n_draws,
+            "seed": seed,
+            "status": str(result.lp.status),
+            "termination_condition": str(result.lp.termination_condition),
             "months": len(result.data.coords["month"]),
             "plan_file": str(target),
-            "summary": result.summary,
+            "evaluation": None if evaluation is None else evaluation.as_dict(),
+            "evaluation_by_item": None if evaluation is None else _by_item(evaluation),
+            "verdict": verdict,
+            "summary": {k: v for k, v in result.summary.items() if k not in HIDDEN_SUMMARY},
             "investments": _records(result.investments),
             "shortfall": _records(by_item),
             "shortfall_monthly": _records(result.shortfall),
@@ -111,10 +185,110 @@ def plan(
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
     _print(result, by_item)
+    if evaluation is not None:
+        _print_evaluation(evaluation)
+    if verdict:
+        out.print(verdict)
     out.print(
         f"Plan saved to [bold]{target}[/]; test it under uncertainty with "
         f"`materiel simulate {chosen[0].name} --plan {target}`"
     )
+
+
+def _evaluate(
+    model: Any,
+    chosen: list[Any],
+    result: Any,
+    months: int | None,
+    budget: float | None,
+    seed: int,
+    eval_draws: int,
+    evpi_draws: int,
+    say: Any,
+) -> Any:
+    """The out-of-sample evaluation (None with ``eval_draws`` = 0)."""
+    if eval_draws == 0:
+        return None
+    from materiel.optimize import plan as optimise
+    from materiel.optimize.evaluate import EVAL_OFFSET, evaluate, perfect_information
+
+    central = None
+    if result.data.draws > 0:
+        say("solving the central-value plan (value of the stochastic solution) ...")
+        central = optimise(model, chosen, months=months, budget=budget).builds()
+    eval_seed = seed + EVAL_OFFSET
+    say(f"evaluating baseline and plan on {eval_draws} fresh draws (seed {eval_seed}) ...")
+    ev = evaluate(model, chosen, result.builds(), eval_draws, eval_seed, months, central)
+    if central is None:
+        ev.vss = {"mean": 0.0, "ci90_low": 0.0, "ci90_high": 0.0, "note": "central-value plan"}
+    if evpi_draws > 0:
+        say(f"estimating the value of perfect information on {evpi_draws} draws ...")
+        build = result.lp.solution["build"].fillna(0.0).to_numpy()
+        ev.evpi = perfect_information(model, chosen, build, evpi_draws, eval_seed, months, budget)
+    return ev
+
+
+def _verdict(result: Any, evaluation: Any) -> str:
+    if evaluation is None:
+        return ""
+    inv = result.investments
+    months = len(result.data.coords["month"])
+    arriving = int((inv["first_output_month"] < months).sum()) if len(inv) else 0
+    return str(evaluation.verdict(len(inv), arriving))
+
+
+def _by_item(evaluation: Any) -> list[dict[str, Any]]:
+    base = evaluation.baseline.by_item.set_index(["item", "unit"])
+    ours = evaluation.plan.by_item.set_index(["item", "unit"])
+    table = base.join(ours, lsuffix="_baseline", rsuffix="_plan").reset_index()
+    return _records(table)
+
+
+def _print_evaluation(ev: Any) -> None:
+    t = Table(
+        title=f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): expected weighted "
+        "shortfall, EUR-equivalent [90 % CI]"
+    )
+    for col in ("item", "short baseline", "short plan", "baseline EUR", "plan EUR"):
+        t.add_column(col, justify="left" if col == "item" else "right")
+    for r in _by_item(ev):
+        t.add_row(
+            r["item"],
+            f"{_fmt(r['shortfall_baseline'])} {r['unit']}",
+            f"{_fmt(r['shortfall_plan'])} {r['unit']}",
+            f"{_fmt(r['weighted_shortfall_baseline'])} [{_fmt(r['ci90_low_baseline'])}-"
+            f"{_fmt(r['ci90_high_baseline'])}]",
+            f"{_fmt(r['weighted_shortfall_plan'])} [{_fmt(r['ci90_low_plan'])}-"
+            f"{_fmt(r['ci90_high_plan'])}]",
+        )
+    d = ev.as_dict()
+    b, p = d["baseline"]["weighted_shortfall"], d["plan"]["weighted_shortfall"]
+    t.add_row(
+        "total",
+        "",
+        "",
+        f"{_fmt(b['mean'])} [{_fmt(b['ci90_low'])}-{_fmt(b['ci90_high'])}]",
+        f"{_fmt(p['mean'])} [{_fmt(p['ci90_low'])}-{_fmt(p['ci90_high'])}]",
+    )
+    out.print(t)
+    out.print(
+        f"Cost (purchases + capex, EUR): baseline {_fmt(d['baseline']['cost_eur'])}, plan "
+        f"{_fmt(d['plan']['cost_eur'])}"
+    )
+    if ev.vss:
+        v = ev.vss
+        out.print(
+            f"Value of the stochastic solution (weighted shortfall of the central-value plan "
+            f"minus this plan's): EUR {_fmt(v['mean'])} [{_fmt(v['ci90_low'])}-"
+            f"{_fmt(v['ci90_high'])}]"
+        )
+    if ev.evpi:
+        e = ev.evpi
+        out.print(
+            f"Expected value of perfect information (estimate on {e['draws']} draws, LP "
+            f"weighted shortfall): EUR {_fmt(e['mean'])} [{_fmt(e['ci90_low'])}-"
+            f"{_fmt(e['ci90_high'])}]"
+        )
 
 
 def _print(result: Any, by_item: pd.DataFrame) -> None:

@@ -45,7 +45,8 @@ def simulate(
         typer.Option(
             "--out",
             metavar="<file>",
-            show_default="materiel-results/SCENARIO.nc",
+            show_default="materiel-results/SCENARIO.nc; with --plan FILE "
+            "materiel-results/SCENARIO-FILE.nc",
             help="Results file (.nc or .parquet).",
         ),
     ] = None,
@@ -57,9 +58,18 @@ def simulate(
         typer.Option(
             "--plan",
             metavar="<file.json>",
-            help="Replay a `materiel plan` file (its builds and this scenario's orders).",
+            help="Replay a `materiel plan` file as a policy: its builds, with production "
+            "following the simulator's own rule (order to need within capacity).",
         ),
     ] = None,
+    with_orders: Annotated[
+        bool,
+        typer.Option(
+            "--with-orders",
+            help="With --plan: also impose the plan's orders for this scenario (production "
+            "floors at the LP's central quantities) instead of letting production react.",
+        ),
+    ] = False,
     data: DataOption = None,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
@@ -73,11 +83,15 @@ def simulate(
         from materiel.io.dataset import load_dataset
         from materiel.io.results import SUFFIXES, save_result
         from materiel.model.compiled import compile_model
+        from materiel.model.plan import Plan
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate as run_simulation
         from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
 
-        target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
+        default = f"{Path(scenario).stem}.nc"
+        if plan_file is not None:  # never overwrite the baseline run's file
+            default = f"{Path(scenario).stem}-{Path(plan_file).stem}.nc"
+        target = out_file or Path("materiel-results") / default
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
         scen = load_scenario(scenario)
@@ -91,6 +105,8 @@ def simulate(
             from materiel.optimize.io import load_plan
 
             plan = load_plan(plan_file, model, scen.name, horizon)
+            if not with_orders:
+                plan = Plan(plan.expansion, plan.month, plan.scale)
         with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
             result = run_simulation(
                 model, scen, draws=draws, seed=seed, months=months, plan=plan, progress=advance

@@ -97,7 +97,9 @@ def outcome(
         short = res["shortfall"].sum("month")  # (draw, pair)
         actor = short["actor"].to_numpy()
         item = short["item"].to_numpy()
-        ours = np.isin(rules.region_of(model, model.actors.get_indexer(actor)), rules.WESTERN_REGIONS)
+        ours = np.isin(
+            rules.region_of(model, model.actors.get_indexer(actor)), rules.WESTERN_REGIONS
+        )
         used = ours & np.isin(item, model.items[model.consumption_item])
         values = short.to_numpy()[:, used]
         frame = pd.DataFrame(values, columns=item[used]).T.groupby(level=0).sum().T
