@@ -157,26 +157,25 @@ def test_plan_json_carries_the_evaluation(tmp_path: Path) -> None:
     assert "objective" not in doc and list(doc["orders"]) == ["imposed-deal"]
 
 
-def test_simulate_plan_writes_its_own_file(tmp_path: Path) -> None:
+def test_simulate_plan_writes_its_own_file(tmp_path: Path, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from materiel.cli import app
+
     data = write_dataset(tmp_path / "wide", wide_tables())
     model = compile_model(load_dataset(data))
     plan_file = save_plan(plan(model, [scenario(8, "imposed-deal")]), tmp_path / "myplan.json")
-    common = ["--data", str(data), "--months", "8", "--draws", "20", "--json"]
-    base = subprocess.run(
-        [sys.executable, "-m", "materiel", "simulate", "imposed-deal", *common],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )  # fmt: skip
-    assert base.returncode == 0, base.stderr
-    replay = subprocess.run(
-        [sys.executable, "-m", "materiel", "simulate", "imposed-deal", *common,
-         "--plan", str(plan_file)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )  # fmt: skip
-    assert replay.returncode == 0, replay.stderr
-    first = json.loads(base.stdout)
-    second = json.loads(replay.stdout)
+    monkeypatch.chdir(tmp_path)
+    common = ["simulate", "imposed-deal", "--data", str(data), "--months", "8", "--draws", "20"]
+    runner = CliRunner()
+    base = runner.invoke(app, [*common, "--json"])
+    assert base.exit_code == 0, base.output
+    replay = runner.invoke(app, [*common, "--json", "--plan", str(plan_file)])
+    assert replay.exit_code == 0, replay.output
+    first, second = json.loads(base.stdout), json.loads(replay.stdout)
     assert first["results_file"] != second["results_file"]
     assert second["results_file"].endswith("imposed-deal-myplan.nc")
     assert (tmp_path / first["results_file"]).exists()
     assert (tmp_path / second["results_file"]).exists()
+    # the builds pay: the replay (demand pull, no fixed orders) is short of less
     assert second["weighted_shortfall"]["mean"] < first["weighted_shortfall"]["mean"]

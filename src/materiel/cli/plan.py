@@ -24,7 +24,7 @@ from materiel.cli.app import (
 
 HIDDEN_SUMMARY = ("objective", "expected_penalty_eur")
 """Summary figures in the LP's penalty units: never shown to users."""
-DEFAULT_DRAWS = 20
+DEFAULT_DRAWS = 5
 """Default --draws, = :data:`materiel.optimize.DRAWS` (kept here so --help stays fast; see
 docs/methodology-optimiser.md, "Sample average approximation")."""
 

@@ -36,9 +36,9 @@ __all__ = [
 ]
 
 
-DRAWS = 20
+DRAWS = 5
 """Default parameter draws per future of the sample average approximation (see
-docs/methodology-optimiser.md: 4 futures x 20 draws solve in a few minutes on 2 cores)."""
+docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 2 minutes on 2 cores)."""
 
 
 def saa_data(

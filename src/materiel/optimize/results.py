@@ -13,6 +13,7 @@ import linopy
 import numpy as np
 import pandas as pd
 
+from materiel.model import rules
 from materiel.model.compiled import FloatArray, month_labels
 from materiel.model.plan import Plan
 from materiel.optimize.data import PlanData
@@ -279,3 +280,127 @@ def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
         claims=claims_table(d, lp),
         summary=summary,
     )
+
+
+def _positions(all_labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of linopy labels ``wanted`` (>= 0) among the solver's rows or columns."""
+    order = np.argsort(all_labels)
+    return np.asarray(order[np.searchsorted(all_labels, wanted, sorter=order)], dtype=np.int64)
+
+
+def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataFrame:
+    """The value of capacity in planner units for the ``top`` facilities by LP dual, by
+    one-sided finite differences on the solved LP (HiGHS warm-started from the optimal basis).
+
+    For each facility, base capacity is raised (and, where it is positive, lowered) by
+    ``step`` x its mean capacity (at least 1 unit/month) in every month and scenario row; the
+    re-solved LP gives the expected weighted shortfall avoided, with unserved fixed orders at
+    their item weight (EUR-equivalent over the horizon), and the extra expected cost (EUR) per
+    unit/month. The LP's dual is unique when
+    the two one-sided slopes of the objective agree (0.5 % tolerance); otherwise the value is
+    a range between them (at a line with no capacity only the upward side exists, and the
+    range runs from it to the dual). Columns: facility, item, unit, value_eur_per_unit_month
+    (the upward value), value_low, value_high, cost_eur_per_unit_month, unique.
+    """
+    d, lp = result.data, result.lp
+    h = lp.solver_model
+    columns = [
+        "facility",
+        "item",
+        "unit",
+        "value_eur_per_unit_month",
+        "value_low",
+        "value_high",
+        "cost_eur_per_unit_month",
+        "unique",
+    ]
+    if h is None or top <= 0:
+        return pd.DataFrame(columns=columns)
+    matrices = lp.matrices
+    rows_all, cols_all = np.asarray(matrices.clabels), np.asarray(matrices.vlabels)
+    con = lp.constraints["capacity"]
+    labels = con.labels.to_numpy()  # (S, M, F)
+    rhs = con.rhs.to_numpy()
+    w = d.weight.to_numpy()
+    weight = d.shortfall_weight.to_numpy()
+    price = d.price.to_numpy()
+    unmet_lab = lp.variables["unmet"].labels.to_numpy()
+    prod_lab = lp.variables["production"].labels.to_numpy()
+    build_lab = lp.variables["build"].labels.to_numpy()
+    unmet_col = _positions(cols_all, unmet_lab.ravel()).reshape(unmet_lab.shape)
+    short_lab = lp.variables["short"].labels.to_numpy()
+    short_col = _positions(cols_all, short_lab.ravel()).reshape(short_lab.shape)
+    model = d.model
+    enemy = rules.region_of(model, model.claim_recipient) == "russia"
+    order_weight = np.where(enemy, 0.0, model.item_weight[model.claim_item])
+    prod_col = _positions(cols_all, prod_lab.ravel()).reshape(prod_lab.shape)
+    build_ok = build_lab >= 0
+    build_col = _positions(cols_all, build_lab[build_ok])
+    capex = np.broadcast_to(d.capex.to_numpy()[:, None], build_lab.shape)[build_ok]
+
+    def measure() -> tuple[float, float, float]:
+        x = np.asarray(h.getSolution().col_value)
+        ws = float(w @ (x[unmet_col] * weight).sum(axis=(1, 2)))
+        ws += float(w @ (x[short_col] * order_weight).sum(axis=(1, 2)))
+        cost = float(w @ (x[prod_col] * price).sum(axis=(1, 2)) + x[build_col] @ capex)
+        return float(h.getInfo().objective_function_value), ws, cost
+
+    with _quiet(h):
+        obj0, ws0, cost0 = measure()
+        fac = [str(f) for f in result.capacity_duals["facility"].head(top)]
+        out = []
+        for name in fac:
+            f = d.coords["facility"].get_loc(name)
+            ok = labels[..., f] >= 0
+            rows = _positions(rows_all, labels[..., f][ok])
+            avail = d.availability.to_numpy()[..., f][ok]
+            base = rhs[..., f][ok]
+            delta = max(1.0, step * float(np.mean(d.capacity.to_numpy()[..., f])))
+            sides = {}
+            for sign in (1.0, -1.0):
+                if sign < 0 and np.any(base - delta * avail < 0):
+                    continue
+                new = base + sign * delta * avail
+                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), new)
+                h.run()
+                obj, ws, cost = measure()
+                sides[sign] = ((obj0 - obj) * sign, (ws0 - ws) * sign, (cost - cost0) * sign)
+                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
+            h.run()
+            up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
+            dual = float(
+                result.capacity_duals.set_index("facility").at[name, "value_eur_per_unit_month"]
+            )
+            if -1.0 in sides:
+                down_obj, down_ws = sides[-1.0][0] / delta, sides[-1.0][1] / delta
+            else:  # convert the dual with the upward exchange rate of objective to shortfall
+                down_obj = dual
+                down_ws = up_ws * dual / up_obj if up_obj > 0 else up_ws
+            unique = abs(down_obj - up_obj) <= 5e-3 * max(abs(up_obj), abs(down_obj), 1e-9)
+            item = d.model.items[d.model.facility_item[f]]
+            out.append(
+                {
+                    "facility": name,
+                    "item": item,
+                    "unit": str(d.model.item_unit[item]),
+                    "value_eur_per_unit_month": up_ws,
+                    "value_low": min(up_ws, down_ws),
+                    "value_high": max(up_ws, down_ws),
+                    "cost_eur_per_unit_month": up_cost,
+                    "unique": bool(unique),
+                }
+            )
+    return pd.DataFrame(out, columns=columns)
+
+
+class _quiet:
+    """Silence HiGHS output while re-solving (the fd-level banner is already printed)."""
+
+    def __init__(self, h: object) -> None:
+        self.h = h
+
+    def __enter__(self) -> None:
+        self.h.setOptionValue("output_flag", False)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        return None
