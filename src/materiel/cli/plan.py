@@ -97,6 +97,15 @@ def plan(
             "plan; 0 skips the evaluation.",
         ),
     ] = 500,
+    check_duals: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Facilities (top by LP dual) whose value of capacity is measured in planner "
+            "units by finite differences (a warm-started re-solve each).",
+        ),
+    ] = 5,
     evpi_draws: Annotated[
         int,
         typer.Option(
@@ -152,6 +161,10 @@ def plan(
                 seed=seed,
             )
             save_plan(result, target)
+            from materiel.optimize.results import budget_value, dual_check
+
+            capacity_value = dual_check(result, check_duals)
+            budget_info = budget_value(result)
             evaluation = _evaluate(
                 model, chosen, result, months, budget, seed, eval_draws, evpi_draws, say
             )
@@ -179,12 +192,16 @@ def plan(
             "shortfall": _records(by_item),
             "shortfall_monthly": _records(result.shortfall),
             "production": _records(result.production),
-            "capacity_duals": _records(result.capacity_duals),
-            "budget_duals": _records(result.budget_duals),
+            "capacity_duals": _records(capacity_value),
+            "capacity_ranking": _records(
+                result.capacity_duals.query("months_binding > 0")[["facility", "item", "unit"]]
+            ),
+            "budget_duals": _records(result.budget_duals.drop(columns="value_eur_per_eur")),
+            "budget_value": budget_info,
         }
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
-    _print(result, by_item)
+    _print(result, by_item, capacity_value, budget_info)
     if evaluation is not None:
         _print_evaluation(evaluation)
     if verdict:
@@ -291,7 +308,9 @@ def _print_evaluation(ev: Any) -> None:
         )
 
 
-def _print(result: Any, by_item: pd.DataFrame) -> None:
+def _print(
+    result: Any, by_item: pd.DataFrame, capacity_value: pd.DataFrame, budget_info: Any
+) -> None:
     s = result.summary
     out.print(
         f"Capex EUR {_fmt(s['capex_eur'])}; expected purchases EUR "
@@ -329,28 +348,36 @@ def _print(result: Any, by_item: pd.DataFrame) -> None:
             r.actor, r.item, r.unit, _fmt(r.wanted), _fmt(r.unmet), f"{r.unmet_share:.0%}"
         )
     out.print(short)
-    duals = Table(title="Value of capacity (EUR of objective per unit/month, whole horizon)")
-    for col in ("facility", "item", "value", "months binding"):
+    duals = Table(
+        title="Value of capacity: weighted shortfall avoided per extra unit/month (EUR-"
+        "equivalent over the horizon; finite differences, a range where the dual is not unique)"
+    )
+    for col in ("facility", "item", "value", "range", "extra cost EUR"):
         duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
-    top = result.capacity_duals.query("value_eur_per_unit_month > 0").head(10)
-    for r in _rows(top):
+    for r in _rows(capacity_value):
         duals.add_row(
             r.facility,
             f"{r.item} ({r.unit})",
             _fmt(r.value_eur_per_unit_month),
-            str(r.months_binding),
+            "unique" if r.unique else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
+            _fmt(r.cost_eur_per_unit_month),
         )
     out.print(duals)
     if not result.budget_duals.empty:
-        money = Table(title="Budget (EUR) and the value of one more euro")
-        for col in ("scenario", "year", "budget", "spent", "value per EUR"):
+        money = Table(title="Budget and expected spending (EUR)")
+        for col in ("scenario", "year", "budget", "spent"):
             money.add_column(col, justify="left" if col == "scenario" else "right")
-        for r in _rows(result.budget_duals):
-            money.add_row(
-                r.scenario,
-                str(r.year),
-                _fmt(r.budget_eur),
-                _fmt(r.spent_eur),
-                f"{r.value_eur_per_eur:.2f}",
-            )
+        future = dict(zip(result.scenarios, result.data.future, strict=True))
+        frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
+        spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
+            ["budget_eur", "spent_eur"]
+        ].mean()
+        for r in _rows(spent):
+            money.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
         out.print(money)
+        state = "binds" if budget_info["binding"] else "does not bind"
+        out.print(
+            f"The budget {state}: one more EUR m per year avoids EUR "
+            f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
+            "shortfall (EUR-equivalent, finite difference)"
+        )

@@ -7,7 +7,10 @@ per unit short) x the priority factor x the decay) per unit of the resource.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import linopy
 import numpy as np
@@ -316,34 +319,11 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
     ]
     if h is None or top <= 0:
         return pd.DataFrame(columns=columns)
-    matrices = lp.matrices
-    rows_all, cols_all = np.asarray(matrices.clabels), np.asarray(matrices.vlabels)
+    rows_all = np.asarray(lp.matrices.clabels)
     con = lp.constraints["capacity"]
     labels = con.labels.to_numpy()  # (S, M, F)
     rhs = con.rhs.to_numpy()
-    w = d.weight.to_numpy()
-    weight = d.shortfall_weight.to_numpy()
-    price = d.price.to_numpy()
-    unmet_lab = lp.variables["unmet"].labels.to_numpy()
-    prod_lab = lp.variables["production"].labels.to_numpy()
-    build_lab = lp.variables["build"].labels.to_numpy()
-    unmet_col = _positions(cols_all, unmet_lab.ravel()).reshape(unmet_lab.shape)
-    short_lab = lp.variables["short"].labels.to_numpy()
-    short_col = _positions(cols_all, short_lab.ravel()).reshape(short_lab.shape)
-    model = d.model
-    enemy = rules.region_of(model, model.claim_recipient) == "russia"
-    order_weight = np.where(enemy, 0.0, model.item_weight[model.claim_item])
-    prod_col = _positions(cols_all, prod_lab.ravel()).reshape(prod_lab.shape)
-    build_ok = build_lab >= 0
-    build_col = _positions(cols_all, build_lab[build_ok])
-    capex = np.broadcast_to(d.capex.to_numpy()[:, None], build_lab.shape)[build_ok]
-
-    def measure() -> tuple[float, float, float]:
-        x = np.asarray(h.getSolution().col_value)
-        ws = float(w @ (x[unmet_col] * weight).sum(axis=(1, 2)))
-        ws += float(w @ (x[short_col] * order_weight).sum(axis=(1, 2)))
-        cost = float(w @ (x[prod_col] * price).sum(axis=(1, 2)) + x[build_col] @ capex)
-        return float(h.getInfo().objective_function_value), ws, cost
+    measure = _measure(result)
 
     with _quiet(h):
         obj0, ws0, cost0 = measure()
@@ -393,14 +373,71 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
     return pd.DataFrame(out, columns=columns)
 
 
-class _quiet:
-    """Silence HiGHS output while re-solving (the fd-level banner is already printed)."""
+def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | bool]:
+    """Weighted shortfall avoided (with unserved fixed orders at item weight, EUR-equivalent)
+    per EUR m more budget in every scenario row and year, by a one-sided finite difference of
+    ``step`` EUR on the solved LP (HiGHS warm start). ``binding``: some budget row has a
+    non-zero dual."""
+    lp = result.lp
+    h = lp.solver_model
+    if "budget" not in lp.constraints or h is None:
+        return {"binding": False, "shortfall_avoided_eur_per_eur_m": 0.0, "extra_cost_eur": 0.0}
+    con = lp.constraints["budget"]
+    labels = con.labels.to_numpy()
+    ok = labels >= 0
+    dual = np.nan_to_num(con.dual.to_numpy()[ok])
+    rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
+    base = con.rhs.to_numpy()[ok]
+    measure = _measure(result)
+    with _quiet(h):
+        _, ws0, cost0 = measure()
+        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base + step)
+        h.run()
+        _, ws1, cost1 = measure()
+        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
+        h.run()
+    return {
+        "binding": bool(np.any(np.abs(dual) > 1e-12)),
+        "shortfall_avoided_eur_per_eur_m": (ws0 - ws1) * 1e6 / step,
+        "extra_cost_eur": cost1 - cost0,
+    }
 
-    def __init__(self, h: object) -> None:
-        self.h = h
 
-    def __enter__(self) -> None:
-        self.h.setOptionValue("output_flag", False)  # type: ignore[attr-defined]
+def _measure(result: PlanResult) -> Any:
+    """A function returning (objective, expected weighted shortfall with unserved fixed
+    orders at item weight, expected cost) of the solver's current solution."""
+    d, lp = result.data, result.lp
+    h = lp.solver_model
+    cols_all = np.asarray(lp.matrices.vlabels)
+    w = d.weight.to_numpy()
+    weight = d.shortfall_weight.to_numpy()
+    price = d.price.to_numpy()
+    model = d.model
+    enemy = rules.region_of(model, model.claim_recipient) == "russia"
+    order_weight = np.where(enemy, 0.0, model.item_weight[model.claim_item])
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    def cols(name: str) -> np.ndarray:
+        lab = lp.variables[name].labels.to_numpy()
+        return _positions(cols_all, lab.ravel()).reshape(lab.shape)
+
+    unmet_col, short_col, prod_col = cols("unmet"), cols("short"), cols("production")
+    build_lab = lp.variables["build"].labels.to_numpy()
+    build_ok = build_lab >= 0
+    build_col = _positions(cols_all, build_lab[build_ok])
+    capex = np.broadcast_to(d.capex.to_numpy()[:, None], build_lab.shape)[build_ok]
+
+    def measure() -> tuple[float, float, float]:
+        x = np.asarray(h.getSolution().col_value)
+        ws = float(w @ (x[unmet_col] * weight).sum(axis=(1, 2)))
+        ws += float(w @ (x[short_col] * order_weight).sum(axis=(1, 2)))
+        cost = float(w @ (x[prod_col] * price).sum(axis=(1, 2)) + x[build_col] @ capex)
+        return float(h.getInfo().objective_function_value), ws, cost
+
+    return measure
+
+
+@contextmanager
+def _quiet(h: Any) -> Iterator[None]:
+    """Silence HiGHS while re-solving."""
+    h.setOptionValue("output_flag", False)
+    yield
