@@ -179,3 +179,36 @@ def test_simulate_plan_writes_its_own_file(tmp_path: Path, monkeypatch: Any) -> 
     assert (tmp_path / second["results_file"]).exists()
     # the builds pay: the replay (demand pull, no fixed orders) is short of less
     assert second["weighted_shortfall"]["mean"] < first["weighted_shortfall"]["mean"]
+
+
+def test_capacity_value_matches_a_fresh_solve(tmp_path: Path) -> None:
+    import dataclasses
+
+    from materiel.optimize import build_problem, solve
+    from materiel.optimize.results import budget_value, dual_check
+
+    model = wide_model(tmp_path)
+    result = plan(model, [scenario(6)], draws=4, seed=0, budget=1e9)
+    table = dual_check(result, top=1)
+    (row,) = table.itertuples()
+    assert row.facility == "powder_plant" and row.value_eur_per_unit_month > 0
+    # the same unit/month more, built and solved from scratch
+    d = result.data
+    f = d.coords["facility"].get_loc("powder_plant")
+    bump = np.zeros(d.capacity.shape)
+    bump[..., f] = d.availability.to_numpy()[..., f]  # delta = 1 unit/month (capacity ~100 t)
+    more = dataclasses.replace(d, capacity=d.capacity + bump)
+    lp = build_problem(more)
+    solve(lp)
+
+    def shortfall(lp_: Any, data: Any) -> float:
+        unmet = (lp_.solution["unmet"] * data.shortfall_weight).sum(["month", "demand"])
+        # unserved fixed orders at the item weight (both claims are shells, EUR 4,000)
+        short = lp_.solution["short"].sum("month").to_numpy().sum(axis=-1) * 4_000.0
+        return float(data.weight.to_numpy() @ (unmet.to_numpy() + short))
+
+    avoided = shortfall(result.lp, d) - shortfall(lp, more)
+    assert row.value_eur_per_unit_month == pytest.approx(avoided, rel=1e-6, abs=1e-3)
+    assert row.value_low <= row.value_eur_per_unit_month <= row.value_high
+    money = budget_value(result)
+    assert set(money) == {"binding", "shortfall_avoided_eur_per_eur_m", "extra_cost_eur"}
