@@ -85,8 +85,6 @@ def outcome(
     weights = weights / weights.sum()
     weighted = np.zeros(draws)
     cost = np.zeros(draws)
-    units: pd.Series | None = None
-    eur: pd.Series | None = None
     per_draw_units: list[pd.DataFrame] = []
     per_draw_eur: list[pd.DataFrame] = []
     policy = None if plan is None else Plan(plan.expansion, plan.month, plan.scale)
@@ -98,7 +96,7 @@ def outcome(
         actor = short["actor"].to_numpy()
         item = short["item"].to_numpy()
         ours = np.isin(
-            rules.region_of(model, model.actors.get_indexer(actor)), rules.WESTERN_REGIONS
+            rules.region_of(model, model.actors.get_indexer(pd.Index(actor))), rules.WESTERN_REGIONS
         )
         used = ours & np.isin(item, model.items[model.consumption_item])
         values = short.to_numpy()[:, used]
@@ -106,10 +104,10 @@ def outcome(
         item_weight = pd.Series(model.item_weight, index=model.items)
         per_draw_units.append(w * frame)
         per_draw_eur.append(w * frame * item_weight.reindex(frame.columns).to_numpy())
-    units = sum(per_draw_units[1:], per_draw_units[0]) if per_draw_units else None
-    eur = sum(per_draw_eur[1:], per_draw_eur[0]) if per_draw_eur else None
     rows = []
-    if units is not None and eur is not None:
+    if per_draw_units:
+        units = pd.concat(per_draw_units).groupby(level=0).sum()
+        eur = pd.concat(per_draw_eur).groupby(level=0).sum()
         for name in units.columns:
             est_u = Estimate.of(units[name].to_numpy())
             est_w = Estimate.of(eur[name].to_numpy())

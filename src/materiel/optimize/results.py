@@ -327,7 +327,11 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
 
     with _quiet(h):
         obj0, ws0, cost0 = measure()
-        fac = [str(f) for f in result.capacity_duals["facility"].head(top)]
+        table = result.capacity_duals
+        duals = dict(
+            zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True)
+        )
+        fac = [str(f) for f in table["facility"].head(top)]
         out = []
         for name in fac:
             f = d.coords["facility"].get_loc(name)
@@ -348,9 +352,7 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
                 h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
             h.run()
             up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
-            dual = float(
-                result.capacity_duals.set_index("facility").at[name, "value_eur_per_unit_month"]
-            )
+            dual = duals[name]
             if -1.0 in sides:
                 down_obj, down_ws = sides[-1.0][0] / delta, sides[-1.0][1] / delta
             else:  # convert the dual with the upward exchange rate of objective to shortfall
