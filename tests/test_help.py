@@ -43,6 +43,9 @@ UNITS = {
     "--fraction": "0-1",
     "--threshold": "ratio",
     "--draws": "draws",
+    "--eval-draws": "draws",
+    "--evpi-draws": "draws",
+    "--check-duals": "facilities",
     "--seed": "seed",
     "--rows": "rows",
 }

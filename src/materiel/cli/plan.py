@@ -77,15 +77,12 @@ def plan(
         typer.Option(
             min=1,
             metavar="<n>",
-            help="Parameter draws per scenario the plan is optimised over (sample average "
-            "approximation; solve time grows about linearly).",
+            help="Sampled draws per scenario that the plan is optimised over.",
         ),
     ] = DEFAULT_DRAWS,
     central: Annotated[
         bool,
-        typer.Option(
-            "--central", help="Plan on central values only (one row per scenario, no draws)."
-        ),
+        typer.Option("--central", help="Plan on central values only (no draws)."),
     ] = False,
     seed: SeedOption = 0,
     eval_draws: Annotated[
@@ -93,8 +90,7 @@ def plan(
         typer.Option(
             min=0,
             metavar="<n>",
-            help="Fresh draws (seed + 1000003) on which the simulator compares baseline and "
-            "plan; 0 skips the evaluation.",
+            help="Fresh draws to test baseline and plan on (0: skip).",
         ),
     ] = 500,
     check_duals: Annotated[
@@ -102,8 +98,7 @@ def plan(
         typer.Option(
             min=0,
             metavar="<n>",
-            help="Facilities (top by LP dual) whose value of capacity is measured in planner "
-            "units by finite differences (a warm-started re-solve each).",
+            help="Top facilities whose capacity value is measured.",
         ),
     ] = 5,
     evpi_draws: Annotated[
@@ -111,8 +106,7 @@ def plan(
         typer.Option(
             min=0,
             metavar="<n>",
-            help="Evaluation draws on which the LP is re-solved with the draw known, for the "
-            "value of perfect information (2 LP solves each).",
+            help="Draws for the perfect-information estimate.",
         ),
     ] = 2,
     data: DataOption = None,

@@ -45,9 +45,8 @@ def simulate(
         typer.Option(
             "--out",
             metavar="<file>",
-            show_default="materiel-results/SCENARIO.nc; with --plan FILE "
-            "materiel-results/SCENARIO-FILE.nc",
-            help="Results file (.nc or .parquet).",
+            show_default="materiel-results/SCENARIO(-PLAN).nc",
+            help="Results file.",
         ),
     ] = None,
     as_json: Annotated[
@@ -58,16 +57,14 @@ def simulate(
         typer.Option(
             "--plan",
             metavar="<file.json>",
-            help="Replay a `materiel plan` file as a policy: its builds, with production "
-            "following the simulator's own rule (order to need within capacity).",
+            help="Replay a `materiel plan` file's builds; production follows need.",
         ),
     ] = None,
     with_orders: Annotated[
         bool,
         typer.Option(
             "--with-orders",
-            help="With --plan: also impose the plan's orders for this scenario (production "
-            "floors at the LP's central quantities) instead of letting production react.",
+            help="With --plan: impose the plan's orders as production floors.",
         ),
     ] = False,
     data: DataOption = None,
@@ -77,7 +74,9 @@ def simulate(
     Prints, per item the actor uses: the need and the shortfall over the
     horizon (item units: rounds, missiles, ...), the probability of a short
     month and the months sustained. Saves every variable per draw and month
-    to the results file.
+    to the results file (.nc or .parquet). With --plan FILE it replays the
+    plan's builds as a policy (production follows the simulator's demand
+    pull) and writes materiel-results/SCENARIO-FILE.nc, never the baseline's.
     """
     with user_errors():
         from materiel.io.dataset import load_dataset
