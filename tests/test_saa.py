@@ -144,7 +144,8 @@ def test_plan_json_carries_the_evaluation(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     ev = payload["evaluation"]
-    assert {"baseline", "plan", "vss", "evpi"} <= set(ev)
+    assert set(ev) == {"baseline", "plan", "vss", "evpi"}
+    assert payload["evaluation_draws"] == 30 and payload["evaluation_seed"] == 1_000_003
     for side in ("baseline", "plan"):
         assert set(ev[side]) == {"weighted_shortfall", "cost_eur"}
         assert set(ev[side]["weighted_shortfall"]) == {"mean", "ci90_low", "ci90_high"}

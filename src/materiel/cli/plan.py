@@ -179,6 +179,8 @@ def plan(
             "months": len(result.data.coords["month"]),
             "plan_file": str(target),
             "evaluation": None if evaluation is None else evaluation.as_dict(),
+            "evaluation_draws": 0 if evaluation is None else evaluation.draws,
+            "evaluation_seed": None if evaluation is None else evaluation.seed,
             "evaluation_by_item": None if evaluation is None else _by_item(evaluation),
             "verdict": verdict,
             "summary": {k: v for k, v in result.summary.items() if k not in HIDDEN_SUMMARY},

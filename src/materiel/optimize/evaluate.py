@@ -171,9 +171,9 @@ class Evaluation:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """``baseline`` and ``plan`` ({weighted_shortfall: {mean, ci90_low, ci90_high},
+        cost_eur}), ``vss`` and ``evpi``: exactly the keys of ``materiel plan --json``."""
         return {
-            "draws": self.draws,
-            "seed": self.seed,
             "baseline": self.baseline.as_dict(),
             "plan": self.plan.as_dict(),
             "vss": self.vss,
