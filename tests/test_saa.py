@@ -215,3 +215,21 @@ def test_capacity_value_matches_a_fresh_solve(tmp_path: Path) -> None:
     assert row.value_low <= row.value_eur_per_unit_month <= row.value_high
     money = budget_value(result)
     assert set(money) == {"binding", "shortfall_avoided_eur_per_eur_m", "extra_cost_eur"}
+
+
+def test_non_unique_dual_at_a_line_without_capacity_is_a_range(tmp_path: Path) -> None:
+    from materiel.optimize.results import dual_check
+
+    t = wide_tables()
+    set_range(t["facilities"][1], "capacity", 0.0, 0.0, 0.0)  # the shell line makes nothing
+    model = compile_model(load_dataset(write_dataset(tmp_path / "idle", t)))
+    result = plan(model, [scenario(6)], draws=0)
+    row = dual_check(result, top=1).iloc[0]
+    assert row["facility"] == "shell_plant"
+    # one round/month more relieves one round short a month for 6 months, EUR 4,000 each, and
+    # costs 6 rounds at EUR 4,000
+    assert row["value_eur_per_unit_month"] == pytest.approx(6 * 4_000.0)
+    assert row["cost_eur_per_unit_month"] == pytest.approx(6 * 4_000.0)
+    # the LP's dual there is not the upward slope: reported as a range
+    assert not row["unique"]
+    assert row["value_low"] == pytest.approx(24_000.0) and row["value_high"] > 24_000.0
