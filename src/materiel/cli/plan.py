@@ -257,22 +257,28 @@ def _by_item(evaluation: Any) -> list[dict[str, Any]]:
     return _records(table)
 
 
+def _m(x: float) -> str:
+    """EUR as EUR m."""
+    return f"{x / 1e6:,.0f}"
+
+
 def _print_evaluation(ev: Any) -> None:
     t = Table(
-        title=f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): expected weighted "
-        "shortfall, EUR-equivalent [90 % CI]"
+        title=f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): expected shortfall "
+        "and weighted shortfall (EUR m equivalent) [90 % CI]"
     )
-    for col in ("item", "short baseline", "short plan", "baseline EUR", "plan EUR"):
-        t.add_column(col, justify="left" if col == "item" else "right")
+    for col in ("item", "unit", "baseline", "plan", "baseline EUR m", "plan EUR m"):
+        t.add_column(col, justify="left" if col in ("item", "unit") else "right")
     for r in _by_item(ev):
         t.add_row(
             r["item"],
-            f"{_fmt(r['shortfall_baseline'])} {r['unit']}",
-            f"{_fmt(r['shortfall_plan'])} {r['unit']}",
-            f"{_fmt(r['weighted_shortfall_baseline'])} [{_fmt(r['ci90_low_baseline'])}-"
-            f"{_fmt(r['ci90_high_baseline'])}]",
-            f"{_fmt(r['weighted_shortfall_plan'])} [{_fmt(r['ci90_low_plan'])}-"
-            f"{_fmt(r['ci90_high_plan'])}]",
+            r["unit"],
+            _fmt(r["shortfall_baseline"]),
+            _fmt(r["shortfall_plan"]),
+            f"{_m(r['weighted_shortfall_baseline'])} [{_m(r['ci90_low_baseline'])}-"
+            f"{_m(r['ci90_high_baseline'])}]",
+            f"{_m(r['weighted_shortfall_plan'])} [{_m(r['ci90_low_plan'])}-"
+            f"{_m(r['ci90_high_plan'])}]",
         )
     d = ev.as_dict()
     b, p = d["baseline"]["weighted_shortfall"], d["plan"]["weighted_shortfall"]
@@ -280,27 +286,28 @@ def _print_evaluation(ev: Any) -> None:
         "total",
         "",
         "",
-        f"{_fmt(b['mean'])} [{_fmt(b['ci90_low'])}-{_fmt(b['ci90_high'])}]",
-        f"{_fmt(p['mean'])} [{_fmt(p['ci90_low'])}-{_fmt(p['ci90_high'])}]",
+        "",
+        f"{_m(b['mean'])} [{_m(b['ci90_low'])}-{_m(b['ci90_high'])}]",
+        f"{_m(p['mean'])} [{_m(p['ci90_low'])}-{_m(p['ci90_high'])}]",
     )
     out.print(t)
     out.print(
-        f"Cost (purchases + capex, EUR): baseline {_fmt(d['baseline']['cost_eur'])}, plan "
-        f"{_fmt(d['plan']['cost_eur'])}"
+        f"Cost (purchases + capex): baseline EUR {_m(d['baseline']['cost_eur'])} m, plan "
+        f"EUR {_m(d['plan']['cost_eur'])} m"
     )
     if ev.vss:
         v = ev.vss
         out.print(
             f"Value of the stochastic solution (weighted shortfall of the central-value plan "
-            f"minus this plan's): EUR {_fmt(v['mean'])} [{_fmt(v['ci90_low'])}-"
-            f"{_fmt(v['ci90_high'])}]"
+            f"minus this plan's): EUR {_m(v['mean'])} m [{_m(v['ci90_low'])}-"
+            f"{_m(v['ci90_high'])}]"
         )
     if ev.evpi:
         e = ev.evpi
         out.print(
             f"Expected value of perfect information (estimate on {e['draws']} draws, LP "
-            f"weighted shortfall): EUR {_fmt(e['mean'])} [{_fmt(e['ci90_low'])}-"
-            f"{_fmt(e['ci90_high'])}]"
+            f"weighted shortfall): EUR {_m(e['mean'])} m [{_m(e['ci90_low'])}-"
+            f"{_m(e['ci90_high'])}]"
         )
 
 
@@ -355,7 +362,9 @@ def _print(
             r.facility,
             f"{r.item} ({r.unit})",
             _fmt(r.value_eur_per_unit_month),
-            "unique" if r.unique else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
+            "unique"
+            if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high)
+            else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
             _fmt(r.cost_eur_per_unit_month),
         )
     out.print(duals)
@@ -371,9 +380,11 @@ def _print(
         for r in _rows(spent):
             money.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
         out.print(money)
-        state = "binds" if budget_info["binding"] else "does not bind"
+        spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
+        state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
         out.print(
-            f"The budget {state}: one more EUR m per year avoids EUR "
+            f"The budget {state}; it is spent in full in {spent_all} of {len(frame)} "
+            "scenario-years; one more EUR m per year avoids EUR "
             f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
             "shortfall (EUR-equivalent, finite difference)"
         )
