@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import fig, row, tiny_tables, write_dataset
-from materiel.analysis.common import fill, full_orders, leontief, technical_matrix, with_events
+from materiel.analysis.common import edit_events, fill, full_orders, leontief, technical_matrix
 from materiel.analysis.layers import donor_stocks, holder_need
 from materiel.io.dataset import load_dataset
 from materiel.model.compiled import Model, compile_model
@@ -71,9 +71,9 @@ def test_leontief_counts_indirect_inputs(tmp_path: Path) -> None:
     assert total[pos("shell"), pos("shell")] == pytest.approx(1.0)
 
 
-def test_with_events_replaces_and_appends() -> None:
+def test_edit_events_replaces_and_appends() -> None:
     base = scenario(6, [{"type": "us_supply_stops", "month": 4}, {"type": "ceasefire", "month": 5}])
-    out = with_events(base, [{"type": "us_supply_stops", "month": 1}], drop=["us_supply_stops"])
+    out = edit_events(base, [{"type": "us_supply_stops", "month": 1}], drop=["us_supply_stops"])
     assert [e.type for e in out.events] == ["ceasefire", "us_supply_stops"]
     assert out.events[-1].month == 1
     assert [e.type for e in base.events] == ["us_supply_stops", "ceasefire"]  # unchanged

@@ -126,12 +126,12 @@ def test_simulate_plan_and_replay(model: Model, tmp_path: Path) -> None:
     assert best.summary["capex_eur"] >= 0
     replay = materiel.simulate(model, scenario, draws=40, seed=1, months=12, plan=best)
     assert replay.attrs["plan"] == 1
-    # replaying the plan with central values reproduces the LP's production of shells
+    # the replay carries the plan's builds: capacity never below the run without the plan
+    # (tests/test_optimize.py checks that the replay reproduces the LP where the rules coincide)
     central = materiel.simulate(model, scenario, draws=1, months=12, plan=best, uncertain=False)
-    made = central["production"].sum("month").isel(draw=0).to_series()
-    lp = best.production.groupby("facility")["production"].sum()
-    assert made.sum() > 0
-    assert made.reindex(lp.index).to_numpy() == pytest.approx(lp.to_numpy(), rel=0.05, abs=1.0)
+    bare = materiel.simulate(model, scenario, draws=1, months=12, uncertain=False)
+    assert (central["capacity"] >= bare["capacity"] - 1e-3).all()
+    assert float(central["production"].sum()) > 0
     # a longer simulation than the plan's horizon, and a plan made for another scenario
     longer = materiel.simulate(model, scenario, draws=5, months=18, plan=best)
     assert dict(longer.sizes)["month"] == 18

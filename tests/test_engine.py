@@ -281,7 +281,10 @@ def test_calendar_months_and_bad_months_are_clear_errors(tiny_dir: Path) -> None
     )
     by_index = compile_scenario(model, scenario(events=[{"type": "us_supply_stops", "month": 2}]))
     np.testing.assert_array_equal(by_date.flow_factor, by_index.flow_factor)
-    for month, words in (("2026-12", "before the dataset start"), ("2027-05", "after the last")):
+    for month, words in (
+        ("2026-12", "before the dataset start"),
+        ("2027-05", "after the scenario.s last month"),
+    ):
         with pytest.raises(DatasetError, match=words):
             compile_scenario(model, scenario(events=[{"type": "us_supply_stops", "month": month}]))
     with pytest.raises(DatasetError, match=r"events\.0\.month"):

@@ -48,6 +48,7 @@ UNITS = {
     "--check-duals": "facilities",
     "--seed": "seed",
     "--rows": "rows",
+    "--workers": "workers",
 }
 WIDTH = "120"
 

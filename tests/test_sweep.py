@@ -28,12 +28,18 @@ from materiel.model.sampling import BLOCK
 from materiel.optimize import PlanData, build_problem, prepare, solve
 from materiel.scenario import parse_scenario
 from materiel.schema.validate import DatasetError
-from materiel.simulation import simulate
+from materiel.simulation import simulate, simulate_to_file
 from materiel.simulation.summary import summarize
 from materiel.sweep.cases import Case, expand, parse_path
-from materiel.sweep.cluster import dask_client
+from materiel.sweep.cluster import choose_backend, dask_client
 from materiel.sweep.lp import ReusableLP, structural_changes
-from materiel.sweep.montecarlo import chunks, draw_totals, simulate_distributed, summarize_totals
+from materiel.sweep.montecarlo import (
+    chunks,
+    draw_totals,
+    simulate_distributed,
+    stream_distributed,
+    summarize_totals,
+)
 from materiel.sweep.run import case_dir, run_case, run_sweep
 from materiel.sweep.spec import SweepSpec, load_spec, parse_spec
 
@@ -45,8 +51,9 @@ months: 8
 events:
   - type: us_supply_stops
     month: 2
-  - type: orders
-    level: 0.9
+  - type: allocation
+    recipient: UKR
+    share: 0.9
 """
 
 
@@ -74,7 +81,7 @@ def make_spec(folder: Path, data: Path, **extra: object) -> SweepSpec:
         "seed": 3,
         "parameters": [
             {"path": "events[type=us_supply_stops].month", "values": [0, 6]},
-            {"path": "events[type=orders].level", "name": "order_level", "values": [0.5, 1.0]},
+            {"path": "events[type=allocation].share", "name": "claim_share", "values": [0.5, 1.0]},
         ],
         **extra,
     }
@@ -126,9 +133,9 @@ def test_sweep_on_two_worker_local_cluster(client: Client, tiny_dir: Path, tmp_p
     assert res.sizes["case"] == 4 and len(outcome.computed) == 4 and not outcome.failed
     assert list(res["status"].values) == ["ok"] * 4
     assert list(res["us_supply_stops_month"].values) == [0, 0, 6, 6]
-    assert list(res["order_level"].values) == [0.5, 1.0, 0.5, 1.0]
+    assert list(res["claim_share"].values) == [0.5, 1.0, 0.5, 1.0]
     short = res["shortfall_mean"].sel(item="shell")
-    # later US stop and more orders both cut the shortfall
+    # a later US stop and a larger claim on European lines both cut the shortfall
     assert short[0] > short[2] and short[0] > short[1]
     # a case on the cluster equals the same case computed here
     case = outcome.cases[3]
@@ -257,7 +264,7 @@ def test_chunks_cover_draws_on_block_boundaries() -> None:
 
 def test_grid_and_sampled_designs(tiny_dir: Path, tmp_path: Path) -> None:
     grid = expand(make_spec(tmp_path, tiny_dir))
-    assert [c.values["order_level"] for c in grid] == [0.5, 1.0, 0.5, 1.0]
+    assert [c.values["claim_share"] for c in grid] == [0.5, 1.0, 0.5, 1.0]
     assert [c.id for c in grid] == [c.id for c in expand(make_spec(tmp_path, tiny_dir))]
     assert len({c.id for c in grid}) == 4
     assert grid[2].scenario.events[0].month == 6  # type: ignore[union-attr]
@@ -285,10 +292,10 @@ def test_grid_and_sampled_designs(tiny_dir: Path, tmp_path: Path) -> None:
         ({"parameters": [{"path": "months", "low": 5, "high": 2}]}, "parameters.0", "below"),
         ({"parameters": [{"path": "events[type=ceasefire].month", "values": [1]}]},
          "parameters.0.path", "events[type=ceasefire]"),
-        ({"parameters": [{"path": "events[type=orders", "values": [1]}]},
+        ({"parameters": [{"path": "events[type=allocation", "values": [1]}]},
          "parameters.0.path", "cannot read path"),
-        ({"parameters": [{"path": "events[type=orders].level", "values": [2.0]}]},
-         "parameters", "less than or equal to 1"),
+        ({"parameters": [{"path": "events[type=allocation].share", "values": [20.0]}]},
+         "parameters", "less than or equal to 10"),
         ({"colour": "red"}, "colour", "Extra inputs"),
     ],
 )  # fmt: skip
@@ -467,6 +474,66 @@ def test_plan_sweep_on_cluster(client: Client, tiny_dir: Path, tmp_path: Path) -
     # a later US stop never costs more; a larger budget never costs more
     assert obj[0] >= obj[2] - 1e-6 * abs(obj[0]) and obj[0] >= obj[1] - 1e-6 * abs(obj[0])
     assert set(res["unmet_share"].dims) == {"case", "item"}
+
+
+# ------------------------------------------------------- in process or on Dask (issue 17.5)
+
+
+def test_choose_backend() -> None:
+    assert not choose_backend(cores=2).dask
+    assert "2 core(s)" in choose_backend(cores=2).describe("running")
+    assert choose_backend(cores=8).dask
+    assert not choose_backend(cores=8, in_process=True).dask
+    assert not choose_backend(cores=8, small=True).dask
+    assert choose_backend(cores=1, workers=2).dask
+    on = choose_backend("tcp://10.0.0.5:8786", cores=1)
+    assert on.dask and "tcp://10.0.0.5:8786" in on.describe("running")
+    with pytest.raises(ValueError, match="not both"):
+        choose_backend("tcp://10.0.0.5:8786", in_process=True)
+
+
+def test_in_process_sweep_equals_the_dask_sweep(
+    client: Client, tiny_dir: Path, tmp_path: Path
+) -> None:
+    spec = make_spec(tmp_path, tiny_dir)
+    here = run_sweep(spec, None, tmp_path / "here.nc")
+    there = run_sweep(spec, client, tmp_path / "there.nc")
+    assert len(here.computed) == 4 and not here.failed
+    assert here.result.drop_attrs().identical(there.result.drop_attrs())
+
+
+def test_in_process_sweep_retries_and_reports_failures(tiny_dir: Path, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, tiny_dir)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    outcome = run_sweep(spec, None, tmp_path / "a.nc", runner=partial(fail_once, marks=str(marks)))
+    assert not outcome.failed and len(list(marks.iterdir())) == 4
+    outcome = run_sweep(spec, None, tmp_path / "b.nc", runner=fail_month_6, retries=1)
+    assert len(outcome.failed) == 2
+    assert list(outcome.result["status"].values) == ["ok", "ok", "failed", "failed"]
+
+
+def test_cli_sweep_in_process_says_so(tiny_dir: Path, tmp_path: Path) -> None:
+    make_spec(tmp_path, tiny_dir)
+    out = tmp_path / "sweep.nc"
+    proc = materiel("sweep", str(tmp_path / "spec.yaml"), "--in-process", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "running 4 case(s) in this process (--in-process)" in proc.stderr
+    assert list(xr.load_dataset(out)["status"].values) == ["ok"] * 4
+
+
+def test_streamed_from_dask_equals_in_process(
+    client: Client, uncertain_dir: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    model = compile_model(load_dataset(uncertain_dir))
+    scenario = parse_scenario(yaml.safe_load(SCENARIO))
+    here = simulate_to_file(model, scenario, tmp_path / "here.nc", draws=3 * BLOCK, seed=4)
+    there = stream_distributed(
+        model, scenario, tmp_path / "there.nc", 3 * BLOCK, 4, client, chunk=BLOCK
+    )
+    xr.testing.assert_identical(xr.load_dataset(here), xr.load_dataset(there))
 
 
 def test_the_local_dashboard_listens_on_loopback_only(client: Client) -> None:

@@ -277,9 +277,9 @@ def report(
         analyses=REPORT_ORDER if analyses is None else analyses,
     )
     if html is not None:
-        path = Path(html)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(result), encoding="utf-8")
+        from materiel.io.atomic import write_text
+
+        write_text(Path(html), render_html(result))
     return result
 
 

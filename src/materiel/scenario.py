@@ -269,11 +269,10 @@ def parse_scenario(content: Any, filename: str = "scenario") -> Scenario:
         seen: set[tuple[str, str]] = set()
         for err in e.errors():
             # drop pydantic's union branch names (event types, constrained-int/str)
-            loc = [
-                str(x)
-                for x in err["loc"]
-                if str(x) not in EVENT_TYPES and not str(x).startswith("constrained-")
-            ]
+            raw = [str(x) for x in err["loc"]]
+            if len(raw) > 2 and raw[0] == "events" and raw[2] in EVENT_TYPES:
+                del raw[2]  # pydantic's union branch: the event type, not a field
+            loc = [x for x in raw if not x.startswith("constrained-")]
             where = ".".join(loc)
             message, allowed = err["msg"], None
             if err["type"] == "union_tag_invalid":

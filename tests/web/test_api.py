@@ -9,7 +9,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from materiel.service.analyses import REGISTRY, Analysis
+from materiel.analysis.registry import REGISTRY
+from materiel.scenario import load_scenario
+from materiel.service.results import records
 
 from .conftest import PASSWORDS, Web
 
@@ -42,7 +44,7 @@ ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/api/v1/plans/1/results", "viewer", None),
     ("GET", "/api/v1/plans/1/document", "viewer", None),
     ("GET", "/api/v1/analyses", "viewer", None),
-    ("GET", "/api/v1/analyses/single_source", "viewer", None),
+    ("GET", "/api/v1/analyses/dependencies", "viewer", None),
     ("GET", "/api/v1/users", "admin", None),
     ("POST", "/api/v1/users", "admin", {"name": "newbie", "password": "long-password-1"}),
     ("PATCH", "/api/v1/users/viewer", "admin", {"role": "analyst"}),
@@ -252,7 +254,7 @@ def test_scenarios_save_versions_and_validation(web: Web) -> None:
     r = web.client.post("/api/v1/scenarios", json={"scenario": bad}, headers=h)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"].startswith("events.0")
-    assert "greater than or equal to 0" in r.json()["message"]
+    assert "month index >= 0" in r.json()["message"]
     v = web.client.post("/api/v1/scenarios/validate", json={"scenario": bad}, headers=h).json()
     assert v["valid"] is False and v["issues"]
     r = web.client.post(
@@ -283,7 +285,7 @@ def test_data_edit_is_validated_and_audited(web: Web) -> None:
     before = web.client.get(f"{DS}/tables/facilities", headers=h).text
     for body, hint in (
         ({"values": {"capacity": "lots"}}, "capacity"),
-        ({"values": {"country": "ATLANTIS"}}, "unknown actor"),
+        ({"values": {"country": "ATLANTIS"}}, "unknown country"),
         ({"values": {"colour": "red"}}, "unknown column"),
         ({"values": {"note": "a\x00b"}}, "control characters"),
     ):
@@ -337,34 +339,50 @@ def test_users_and_tokens(web: Web) -> None:
 
 def test_analyses_and_unknown_ones(web: Web) -> None:
     h = web.headers["viewer"]
-    names = {a["name"] for a in web.client.get("/api/v1/analyses", headers=h).json()}
-    assert {"single_source", "european_supply"} <= names
-    try:
-        import materiel.analysis  # noqa: F401
-    except ImportError:
-        pass
-    else:  # the analyses of materiel.analysis are offered too
-        assert {"gap", "outlook", "chokepoints", "dependencies"} <= names
-        r = web.client.get("/api/v1/analyses/outlook?draws=5", headers=h)
-        assert r.status_code == 200 and r.json()["rows"], r.text
-    rows = web.client.get("/api/v1/analyses/single_source?scenario=imposed-deal", headers=h).json()[
-        "rows"
-    ]
-    assert {r["item"] for r in rows if r["chokepoint"]} == {"powder", "shell"}
-    supply = web.client.get("/api/v1/analyses/european_supply", headers=h).json()["rows"]
-    assert supply[0]["item"] == "shell" and supply[0]["non_european_share"] > 0.5
+    listed = {a["name"]: a for a in web.client.get("/api/v1/analyses", headers=h).json()}
+    assert list(listed) == list(REGISTRY)  # the one registry, nothing else
+    months = next(p for p in listed["outlook"]["parameters"] if p["name"] == "months")
+    assert months == {
+        "name": "months",
+        "type": "int",
+        "default": 4,
+        "unit": "months",
+        "help": "length of the window",
+        "minimum": 1,
+        "maximum": 240,
+        "choices": None,
+        "default_text": None,
+    }
+    assert listed["outlook"]["stochastic"] and not listed["chokepoints"]["stochastic"]
+    r = web.client.get("/api/v1/analyses/chokepoints?duals=false&fraction=0.5", headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["parameters"] == {"fraction": 0.5, "duals": False}
+    assert body["scenario_version"] == 0
+    direct = REGISTRY["chokepoints"].run(
+        web.ctx.data.model(), load_scenario("imposed-deal"), fraction=0.5, duals=False
+    )
+    assert body["rows"] == records(direct)  # the parameters reached the analysis
     assert web.client.get("/api/v1/analyses/nope", headers=h).status_code == 404
-    r = web.client.get("/api/v1/analyses/single_source?scenario=nope", headers=h)
+    r = web.client.get("/api/v1/analyses/dependencies?scenario=nope", headers=h)
     assert r.status_code == 404
-    r = web.client.get("/api/v1/analyses/single_source?draws=0", headers=h)
+    r = web.client.get("/api/v1/analyses/outlook?draws=0", headers=h)
     assert r.status_code == 422
+    r = web.client.get("/api/v1/analyses/outlook?months=zero&colour=red", headers=h)
+    assert r.status_code == 422
+    assert "months: expected a whole number" in r.text and "unknown parameter 'colour'" in r.text
+    r = web.client.get("/api/v1/analyses/dependencies?basis=weight", headers=h)
+    assert r.status_code == 422 and "output, capacity" in r.text
 
 
 def test_unexpected_errors_leak_nothing(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(model: object, scenario: object) -> None:
+    import dataclasses
+
+    def broken(model: object, scenario: object, **options: object) -> None:
         raise RuntimeError("secret-connection-string postgresql://u:pw@db")
 
-    monkeypatch.setitem(REGISTRY, "broken", Analysis("broken", "Broken", "fails", broken))
+    spec = dataclasses.replace(REGISTRY["dependencies"], name="broken", function=broken)
+    monkeypatch.setitem(REGISTRY, "broken", spec)
     r = web.client.get("/api/v1/analyses/broken", headers=web.headers["viewer"])
     assert r.status_code == 500
     assert "error id" in r.json()["detail"]

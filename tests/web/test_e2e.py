@@ -153,7 +153,7 @@ def test_login_edit_run_compare(page: object) -> None:
     page.click("#compare-button")  # type: ignore[attr-defined]
     page.wait_for_selector("#compare-table")  # type: ignore[attr-defined]
     wait_plots(page, 3)
-    assert page.locator("#compare-table th").count() == 3  # type: ignore[attr-defined]
+    assert page.locator("#compare-table th").count() == 4  # type: ignore[attr-defined]  (+ delta)
     shot(page, "05-compare")
 
     page.goto(f"{base}/graph")  # type: ignore[attr-defined]
@@ -184,3 +184,97 @@ def test_artifacts_folder_is_ignored() -> None:
     ignore = (Path(__file__).resolve().parents[2] / ".gitignore").read_text()
     assert "test-artifacts/" in ignore
     assert shutil.which("chromium") or not os.environ.get("CI")
+
+
+def login(page: object, role: str) -> str:
+    base = str(page.base)  # type: ignore[attr-defined]
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("#username", role)  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORDS[role])  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector("text=Latest runs")  # type: ignore[attr-defined]
+    page.console_errors.clear()  # type: ignore[attr-defined]  (the login page came with a 401)
+    return base
+
+
+def quick_run(page: object, base: str) -> str:
+    page.goto(f"{base}/scenarios/imposed-deal")  # type: ignore[attr-defined]
+    page.fill("#draws", "60")  # type: ignore[attr-defined]
+    page.click("#run-simulation")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base}/runs/*")  # type: ignore[attr-defined]
+    page.wait_for_selector("#export-csv", timeout=60_000)  # type: ignore[attr-defined]
+    return str(page.url).rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_compare_two_scenario_versions(page: object) -> None:
+    base = login(page, "analyst")
+    first = quick_run(page, base)  # the bundled file: version 0
+    page.goto(f"{base}/scenarios/imposed-deal")  # type: ignore[attr-defined]
+    page.fill("#f-us_stop_month", "1")  # type: ignore[attr-defined]
+    page.click("#save-scenario")  # type: ignore[attr-defined]
+    page.wait_for_selector("text=Saved as version 1")  # type: ignore[attr-defined]
+    second = quick_run(page, base)
+    assert "imposed-deal@1" in page.locator("h1").inner_text()  # type: ignore[attr-defined]
+    page.goto(f"{base}/runs")  # type: ignore[attr-defined]
+    page.check(f"input.pick[value='{first}']")  # type: ignore[attr-defined]
+    page.check(f"input.pick[value='{second}']")  # type: ignore[attr-defined]
+    page.click("#compare-button")  # type: ignore[attr-defined]
+    page.wait_for_selector("#compare-table")  # type: ignore[attr-defined]
+    wait_plots(page, 3)
+    head = page.locator("#compare-table thead").inner_text()  # type: ignore[attr-defined]
+    assert "imposed-deal@0" in head and "imposed-deal@1" in head and "Δ" in head
+    diff = page.locator("#input-diff").inner_text()  # type: ignore[attr-defined]
+    assert "scenario.events[us_supply_stops].month" in diff
+    assert "scenario.description" not in diff  # re-wrapped by the editor, not changed
+    shot(page, "10-compare-versions")
+    assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_download_and_upload_the_workbook(page: object, tmp_path: Path) -> None:
+    import openpyxl
+
+    base = login(page, "admin")
+    page.goto(f"{base}/data")  # type: ignore[attr-defined]
+    with page.expect_download() as info:  # type: ignore[attr-defined]
+        page.click("#download-workbook")  # type: ignore[attr-defined]
+    path = tmp_path / "dataset.xlsx"
+    info.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["facilities"]
+    header = [c.value for c in sheet[1]]
+    row = next(i for i in range(2, sheet.max_row + 1) if sheet.cell(i, 1).value == "shell_plant")
+    for column, value in (("capacity", 21_000), ("capacity_high", 21_000)):
+        sheet.cell(row, header.index(column) + 1).value = value
+    book.save(path)
+    page.set_input_files("#workbook-file", str(path))  # type: ignore[attr-defined]
+    page.click("#upload-workbook")  # type: ignore[attr-defined]
+    done = page.locator("#upload-done").inner_text()  # type: ignore[attr-defined]
+    assert "facilities (0 added, 0 removed, 1 changed)" in done
+    shot(page, "11-workbook-uploaded")
+    page.goto(f"{base}/audit")  # type: ignore[attr-defined]
+    assert "workbook.upload" in page.content()  # type: ignore[attr-defined]
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_run_an_analysis_with_parameters(page: object) -> None:
+    base = login(page, "viewer")
+    page.goto(f"{base}/analyses")  # type: ignore[attr-defined]
+    page.select_option("#analysis-name", "dependencies")  # type: ignore[attr-defined]
+    page.click("#choose-analysis")  # type: ignore[attr-defined]
+    page.fill("#p-month", "1")  # type: ignore[attr-defined]
+    page.select_option("#p-basis", "capacity")  # type: ignore[attr-defined]
+    page.click("#run-analysis")  # type: ignore[attr-defined]
+    page.wait_for_selector("#analysis-result", timeout=60_000)  # type: ignore[attr-defined]
+    wait_plots(page, 1)
+    text = page.locator("#analysis-result").inner_text()  # type: ignore[attr-defined]
+    assert "month: 1" in text and "basis: capacity" in text
+    with page.expect_download() as info:  # type: ignore[attr-defined]
+        page.click("#analysis-csv")  # type: ignore[attr-defined]
+    assert info.value.suggested_filename == "materiel-dependencies-imposed-deal.csv"
+    shot(page, "12-analysis-parameters")
+    assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
+    assert page.console_errors == [], page.console_errors  # type: ignore[attr-defined]

@@ -74,10 +74,10 @@ def test_the_fuzzer_catches_a_planted_server_error(
     """Keep the check honest: a route that fails must make it fail."""
     import materiel.service.routers.api_analyses as api_analyses
 
-    def broken() -> dict[str, Any]:
+    def broken(parameter: object) -> dict[str, Any]:
         raise RuntimeError("planted")
 
-    monkeypatch.setattr(api_analyses, "available", broken)
+    monkeypatch.setattr(api_analyses, "parameter_out", broken)
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", fuzz_app)
     operation = schema["/api/v1/analyses"]["GET"]
 

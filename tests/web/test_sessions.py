@@ -38,11 +38,11 @@ def test_logout_ends_the_session_in_the_store_so_a_copied_cookie_is_dead(web: We
     csrf = web.login("analyst")
     stolen = _copy_cookie(web)
     assert stolen.get("/account").status_code == 200
-    with web.ctx.store.sessions() as s:
+    with web.ctx.store.session_factory() as s:
         assert s.query(UserSession).count() == 1
     r = web.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
-    with web.ctx.store.sessions() as s:
+    with web.ctx.store.session_factory() as s:
         assert s.query(UserSession).count() == 0
     assert stolen.get("/account").status_code == 401
     # nor can the copied cookie mint a token

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -196,3 +197,33 @@ def test_the_service_runs_on_each_backend(
         assert run["status"] == "succeeded", run["error"]
         tables = client.get(f"/api/v1/runs/{run['id']}/results", headers=headers["viewer"])
         assert tables.json()["tables"]["summary"][0]["item"] == "shell"
+
+
+def test_run_scenario_version_migration_up_and_down(tmp_path: Path) -> None:
+    """Revision 0003 adds runs.scenario_version to a 0002 store (runs stored before keep
+    None) and removes it again on downgrade."""
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy import text
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    store.migrate("0002")
+    columns = {c["name"] for c in sa_inspect(store.engine).get_columns("runs")}
+    assert "scenario_version" not in columns
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO runs (kind, status, scenario, scenario_json, parameters, inputs_hash,"
+                " dataset_name, dataset_version, dataset_digest, package_version, months,"
+                " progress, created_by, created_at) VALUES ('simulate', 'failed', 'x', '{}',"
+                " '{}', 'h', 'd', '1', 'g', '0', 12, 0, 'u', '2026-01-01 00:00:00')"
+            )
+        )
+    store.migrate()
+    columns = {c["name"] for c in sa_inspect(store.engine).get_columns("runs")}
+    assert "scenario_version" in columns
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT scenario_version FROM runs")).scalar() is None
+    store.downgrade("0002")
+    columns = {c["name"] for c in sa_inspect(store.engine).get_columns("runs")}
+    assert "scenario_version" not in columns
+    store.dispose()

@@ -8,6 +8,8 @@ command names to the function, its default scenario and its plots; ``ANALYSES`` 
 function alone. See docs/analyses.md.
 """
 
+from typing import Any
+
 from materiel.analysis.chokepoints import chokepoints
 from materiel.analysis.coordination import coordination
 from materiel.analysis.dependencies import dependencies, dependency_summary
@@ -15,7 +17,6 @@ from materiel.analysis.deterrence import deterrence, sead
 from materiel.analysis.efficiency import efficiency
 from materiel.analysis.gap import gap, gap_totals
 from materiel.analysis.outlook import outlook, outlook_totals
-from materiel.analysis.registry import ANALYSES, REGISTRY, AnalysisSpec
 
 __all__ = [
     "ANALYSES",
@@ -33,3 +34,14 @@ __all__ = [
     "outlook_totals",
     "sead",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``REGISTRY``, ``ANALYSES`` and ``AnalysisSpec`` from :mod:`materiel.analysis.registry`,
+    imported on first use (the registry imports the plotting modules, which import these
+    analyses' helpers)."""
+    if name in ("ANALYSES", "REGISTRY", "AnalysisSpec"):
+        from materiel.analysis import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'materiel.analysis' has no attribute '{name}'")

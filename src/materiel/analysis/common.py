@@ -33,7 +33,7 @@ def main_actor(model: Model, side: str) -> str:
     return str(found[0])
 
 
-def with_events(
+def edit_events(
     scenario: Scenario,
     add: Iterable[Event | dict[str, object]] = (),
     drop: Iterable[str] = (),

@@ -11,13 +11,13 @@ import xarray as xr
 
 from materiel.analysis.common import (
     date_labels,
+    edit_events,
     event_month,
     item_output,
     pair_floors,
     pairs_of,
     region_pairs,
     stock_before,
-    with_events,
 )
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model
@@ -59,7 +59,7 @@ def _ceasefire_month(model: Model, scenario: Scenario, month: int | None) -> tup
         return scenario, k
     level = fires[0].intensity if fires else 0.1
     event: dict[str, object] = {"type": "ceasefire", "month": k, "intensity": level}
-    return with_events(scenario, [event], drop=["ceasefire"]), k
+    return edit_events(scenario, [event], drop=["ceasefire"]), k
 
 
 def _keep(model: Model, scenario: Scenario, result: xr.Dataset) -> FloatArray:

@@ -9,6 +9,7 @@ import xarray as xr
 
 from materiel.analysis.common import (
     date_labels,
+    edit_events,
     holder_pairs,
     main_actor,
     pair_floors,
@@ -16,7 +17,6 @@ from materiel.analysis.common import (
     pairs_of,
     stock_before,
     us_stop_month,
-    with_events,
 )
 from materiel.analysis.layers import LAYERS, layered
 from materiel.model import rules
@@ -144,11 +144,11 @@ def gap(
     if not 0 <= k < scenario.months:
         raise ValueError(f"the US stop month must be in 0-{scenario.months - 1}, got {k}")
     holder = actor or main_actor(model, "ukraine")
-    stopped = with_events(
+    stopped = edit_events(
         scenario, [{"type": "us_supply_stops", "month": k}], drop=["us_supply_stops"]
     )
     layers = layered(model, stopped, k, draws=draws, seed=seed, release=stock_release, actor=holder)
-    kept = with_events(scenario, drop=["us_supply_stops"])
+    kept = edit_events(scenario, drop=["us_supply_stops"])
     with_us_run = simulate(model, kept, draws=draws, seed=seed)
     with_us = pair_values(with_us_run, "shortfall", holder_pairs(with_us_run, holder, layers.items))
     lost = us_arrivals(model, kept, with_us_run, holder, layers.items, seed=seed) - us_arrivals(

@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from materiel.analysis.common import (
+    edit_events,
     fill,
     full_orders,
     holder_pairs,
@@ -35,7 +36,6 @@ from materiel.analysis.common import (
     pairs_of,
     region_pairs,
     stock_before,
-    with_events,
 )
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model
@@ -159,7 +159,7 @@ def layered(
         production = result["production"].to_numpy()
         return item_output(model, production, europe)[..., positions]
 
-    ordered = with_events(scenario, full_orders(month))
+    ordered = edit_events(scenario, full_orders(month))
     idle = simulate(model, ordered, draws, seed, uncertain=uncertain)
     output = {"base": made(base), "idle": made(idle)}
     if expansions:

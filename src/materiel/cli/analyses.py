@@ -76,7 +76,7 @@ StockReleaseOption = Annotated[
         min=0.0,
         max=1.0,
         metavar="<share>",
-        help="Share of European donors' stocks above their floors handed over, 0-1.",
+        help="Share 0-1 of donors' stock above floors given.",
     ),
 ]
 
@@ -313,18 +313,6 @@ def dependencies(
     )
 
 
-def _weights(text: str) -> str | dict[str, float]:
-    if text in ("equal", "capacity"):
-        return text
-    try:
-        pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-        return {k.strip(): float(v) for k, v in pairs}
-    except ValueError:
-        raise ValueError(
-            f"--weights must be 'equal', 'capacity' or like 'DEU=0.3,FRA=0.2', got '{text}'"
-        ) from None
-
-
 @app.command(
     rich_help_panel="Analyses",
     short_help="Pooled vs national procurement: shortfall, cost and the cost of fragmentation.",
@@ -350,7 +338,12 @@ def coordination(
     its own industry (and, stricter, with national supply chains): shortfall, cost and the
     difference, from the optimiser."""
     with user_errors():
-        parsed = _weights(weights)
+        from materiel.analysis.registry import parse_weights
+
+        try:
+            parsed = parse_weights(weights)
+        except ValueError as e:
+            raise ValueError(f"--weights {e}") from None
     run_analysis(
         ["coordination"],
         scenario,

@@ -167,8 +167,10 @@ def export(
 ) -> None:
     """Write the whole dataset to one Excel workbook: a sheet per table, plus README."""
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.excel import write_workbook
 
+        check_writable(xlsx)
         dataset = _load(data)
         write_workbook(dataset, xlsx)
     out.print(f"wrote {xlsx}: {_summary_line(dataset)}", highlight=False)
@@ -210,5 +212,7 @@ def guide(
         sys.stdout.write(text)
         return
     with user_errors():
-        out_file.write_text(text, encoding="utf-8")
+        from materiel.io.atomic import write_text
+
+        write_text(out_file, text)
     err.print(f"wrote {out_file}", highlight=False)

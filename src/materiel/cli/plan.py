@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -27,6 +26,9 @@ HIDDEN_SUMMARY = ("objective", "expected_penalty_eur")
 DEFAULT_DRAWS = 5
 """Default --draws, = :data:`materiel.optimize.DRAWS` (kept here so --help stays fast; see
 docs/methodology-optimiser.md, "Sample average approximation")."""
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt(x: float) -> str:
@@ -127,6 +129,7 @@ def plan(
     from materiel.optimize import PlanError
 
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.optimize import plan as optimise
@@ -136,6 +139,7 @@ def plan(
         target = out_file or Path("materiel-results") / f"plan-{Path(scenario).stem}.json"
         if target.suffix != ".json":
             raise ValueError(f"--out must end in .json, got '{target.name}'")
+        check_writable(target)
         names = [scenario] + [s.strip() for s in (scenarios or "").split(",") if s.strip()]
         chosen = [load_scenario(n) for n in dict.fromkeys(names)]
         chosen = list({s.name: s for s in chosen}.values())

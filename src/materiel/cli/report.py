@@ -44,6 +44,7 @@ def report(
     """Write a self-contained HTML report (plots embedded, opens offline) with every analysis,
     the sources of the data used and the run metadata."""
     with user_errors():
+        from materiel.io.atomic import check_writable, write_text
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.reporting import build_report, render_html
@@ -51,6 +52,7 @@ def report(
 
         if html.suffix.lower() not in (".html", ".htm"):
             raise ValueError(f"--html must end in .html, got '{html.name}'")
+        check_writable(html)
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
         with err.status("starting") as status:
@@ -63,8 +65,7 @@ def report(
             )
             status.update("rendering HTML")
             text = render_html(result)
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(text, encoding="utf-8")
+        write_text(html, text)
         if png_dir is not None:
             from materiel.reporting.static import save_png
 

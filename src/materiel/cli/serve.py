@@ -28,9 +28,19 @@ DatabaseOption = Annotated[
 
 
 def _settings(data_dir: Path | None, database_url: str | None, dataset: Path | None = None):  # type: ignore[no-untyped-def]
+    import pydantic
+
+    from materiel.errors import DataIssue, MaterielError
     from materiel.service.settings import Settings
 
-    return Settings.from_env(data_dir=data_dir, database_url=database_url, dataset=dataset)
+    try:
+        return Settings.from_env(data_dir=data_dir, database_url=database_url, dataset=dataset)
+    except pydantic.ValidationError as e:
+        issues = [
+            DataIssue("environment", None, f"MATERIEL_{str(err['loc'][0]).upper()}", err["msg"])
+            for err in e.errors()
+        ]
+        raise MaterielError(issues) from None
 
 
 def _password(env: str) -> str:
@@ -135,7 +145,7 @@ def users_list(data_dir: DataDirOption = None, database_url: DatabaseOption = No
 
     store = Store(_settings(data_dir, database_url).database_url)
     store.migrate()
-    with store.sessions() as s:
+    with store.session_factory() as s:
         for user in s.scalars(select(User).order_by(User.name)):
             typer.echo(f"{user.name}\t{user.role}\t{'active' if user.active else 'disabled'}")
     store.dispose()

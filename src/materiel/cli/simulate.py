@@ -15,10 +15,15 @@ from materiel.cli.app import (
     MonthsOption,
     SeedOption,
     app,
+    err,
     out,
     progress_bar,
     user_errors,
 )
+
+LARGE_RUN = 50_000
+"""Draws from which a run may go to Dask (on more than 2 cores): smaller runs finish before
+a local cluster has started."""
 
 
 def _fmt(x: float) -> str:
@@ -67,6 +72,32 @@ def simulate(
             help="With --plan: impose the plan's orders as production floors.",
         ),
     ] = False,
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            metavar="<size>",
+            help="Memory per chunk of draws (e.g. 1GiB).",
+        ),
+    ] = "256MiB",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="<address>",
+            help="Dask scheduler (tcp://host:port) to run the draws on.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="<n>", help="Run the draws on this many local Dask workers."),
+    ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help=f"No Dask (the default on <= 2 cores or < {LARGE_RUN:,} draws).",
+        ),
+    ] = False,
     data: DataOption = None,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
@@ -79,13 +110,17 @@ def simulate(
     pull) and writes materiel-results/SCENARIO-FILE.nc, never the baseline's.
     """
     with user_errors():
+        from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
-        from materiel.io.results import SUFFIXES, save_result
+        from materiel.io.results import SUFFIXES
         from materiel.model.compiled import compile_model
         from materiel.model.plan import Plan
         from materiel.scenario import load_scenario
-        from materiel.simulation import simulate as run_simulation
-        from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
+        from materiel.simulation import simulate_to_file
+        from materiel.simulation.limits import parse_size
+        from materiel.simulation.summary import weighted_shortfall
+        from materiel.simulation.totals import DrawTotals
+        from materiel.sweep.cluster import choose_backend
 
         default = f"{Path(scenario).stem}.nc"
         if plan_file is not None:  # never overwrite the baseline run's file
@@ -93,6 +128,8 @@ def simulate(
         target = out_file or Path("materiel-results") / default
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        check_writable(target)
+        budget = parse_size(memory)
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
         users = sorted(set(model.actors[model.consumption_actor]))
@@ -106,17 +143,32 @@ def simulate(
             plan = load_plan(plan_file, model, scen.name, horizon)
             if not with_orders:
                 plan = Plan(plan.expansion, plan.month, plan.scale)
-        with progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance:
-            result = run_simulation(
-                model, scen, draws=draws, seed=seed, months=months, plan=plan, progress=advance
-            )
-        save_result(result, target)
-        table = summarize(result, actor)
-        ratio = fire_ratio(result)
-        weighted = weighted_shortfall(result)
+        totals = DrawTotals(actor)
+        backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
+        if backend.dask or draws >= LARGE_RUN:
+            err.print(backend.describe(f"simulating {draws:,} draws"), highlight=False)
+        with (
+            progress_bar(draws * horizon, f"simulating {scen.name}", not as_json) as advance,
+            backend.client() as client,
+        ):
+            if client is None:
+                simulate_to_file(
+                    model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
+                    memory=budget, progress=advance, on_chunk=totals,
+                )  # fmt: skip
+            else:
+                from materiel.sweep.montecarlo import stream_distributed
+
+                stream_distributed(
+                    model, scen, target, draws, seed, client, months=months, plan=plan,
+                    progress=lambda n: advance(n * horizon), on_chunk=totals,
+                )  # fmt: skip
+        table = totals.summary()
+        ratio = totals.fire_ratio()
+        weighted = weighted_shortfall(totals.per_month())
         from materiel.analysis.confidence import assumption_share
 
-        confidence = assumption_share(model, result, actor)
+        confidence = assumption_share(model, totals.draw_means(), actor)
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -129,7 +181,7 @@ def simulate(
             "assumption_share": confidence,
             "summary": json.loads(table.reset_index().to_json(orient="records")),
             "fire_ratio": json.loads(ratio.reset_index().to_json(orient="records")),
-            "metadata": {k: v for k, v in result.attrs.items() if k != "scenario_json"},
+            "metadata": {k: v for k, v in totals.attrs.items() if k != "scenario_json"},
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return

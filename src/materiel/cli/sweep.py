@@ -27,6 +27,13 @@ def sweep(
         int | None,
         typer.Option(min=1, help="Local cluster worker processes [default: one per core]."),
     ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Run the cases in this process, without Dask (the default on <= 2 cores).",
+        ),
+    ] = False,
     out_file: Annotated[
         Path | None,
         typer.Option(
@@ -42,7 +49,8 @@ def sweep(
 ) -> None:
     """Run a grid or sample of scenario variants on Dask; resume where a sweep stopped."""
     with user_errors():
-        from materiel.sweep.cluster import dask_client
+        from materiel.io.atomic import check_writable
+        from materiel.sweep.cluster import choose_backend
         from materiel.sweep.run import SUFFIXES, pending, prepare, run_sweep
         from materiel.sweep.spec import load_spec
 
@@ -52,10 +60,15 @@ def sweep(
         target = out_file or Path("materiel-results") / f"{sw.name}.nc"
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
+        check_writable(target)
+        backend = choose_backend(scheduler, in_process, workers)
         ready = prepare(sw)
+        todo = pending(ready, target)
+        if todo:
+            err.print(backend.describe(f"running {len(todo)} case(s)"), highlight=False)
         with (
             progress_bar(len(ready.cases), f"sweep {sw.name}", not as_json) as advance,
-            dask_client(scheduler, workers) if pending(ready, target) else nullcontext() as client,
+            backend.client() if todo else nullcontext() as client,
         ):
             outcome = run_sweep(ready, client, target, progress=lambda _c, _s: advance(1))
     rows = _rows(outcome.result)

@@ -1,11 +1,14 @@
 """Load a dataset folder: ``dataset.yaml`` plus one CSV per table.
 
 A user folder may hold only some tables; the others come from the bundled default dataset.
+Overlay folders (e.g. the web service's edited tables) hold whole tables that replace the
+folder's: ``load_dataset(folder, overlays=[edits])``.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -118,11 +121,45 @@ def _present(file: Path) -> bool:
     return file.exists() or file.is_symlink()
 
 
-def load_dataset(path: Path | str | None = None) -> Dataset:
+def table_files(
+    path: Path | str | None = None, overlays: Sequence[Path | str] = ()
+) -> dict[str, Path]:
+    """For each table, the file it is read from: the last overlay holding it, else the
+    folder ``path``, else the bundled default."""
+    folders = [Path(p) for p in (path, *overlays) if p is not None]
+    files = {}
+    for name, table in TABLES.items():
+        files[name] = DEFAULT_DATA / table.filename
+        for folder in folders:
+            if _present(folder / table.filename):
+                files[name] = folder / table.filename
+    return files
+
+
+def read_tables(
+    path: Path | str | None = None, overlays: Sequence[Path | str] = ()
+) -> dict[str, pd.DataFrame]:
+    """Every table as the strings in its file (see :func:`table_files`), rows indexed by
+    their line in the file (header = line 1), blank lines dropped. Not validated."""
+    raw: dict[str, pd.DataFrame] = {}
+    issues: list[DataIssue] = []
+    for name, file in table_files(path, overlays).items():
+        frame = _read_csv(file)
+        if isinstance(frame, DataIssue):
+            issues.append(frame)
+        else:
+            raw[name] = frame
+    if issues:
+        raise DatasetError(issues)
+    return raw
+
+
+def load_dataset(path: Path | str | None = None, overlays: Sequence[Path | str] = ()) -> Dataset:
     """Load and validate a dataset folder or a bundled dataset by name (default: the bundled
     default dataset; see :func:`resolve_dataset`).
 
     Tables missing from ``path`` are taken from the bundled default; so is ``dataset.yaml``.
+    A table in an ``overlays`` folder replaces the folder's (the last overlay wins).
     Raises :class:`DatasetError` listing every problem found.
     """
     folder = resolve_dataset(path)
@@ -135,18 +172,13 @@ def load_dataset(path: Path | str | None = None) -> Dataset:
     meta = _read_meta(meta_path if _present(meta_path) else DEFAULT_DATA / "dataset.yaml")
     if isinstance(meta, list):
         issues += meta
-    raw: dict[str, pd.DataFrame] = {}
-    origin: dict[str, str] = {}
-    for name, table in TABLES.items():
-        file = folder / table.filename
-        if not _present(file):
-            file = DEFAULT_DATA / table.filename
-        frame = _read_csv(file)
-        if isinstance(frame, DataIssue):
-            issues.append(frame)
-        else:
-            raw[name], origin[name] = frame, str(file)
+    files = table_files(folder, overlays)
+    try:
+        raw = read_tables(folder, overlays)
+    except DatasetError as e:
+        raise DatasetError(issues + e.issues) from None
     if issues:
         raise DatasetError(issues)
     assert isinstance(meta, DatasetMeta)
+    origin = {name: str(file) for name, file in files.items()}
     return Dataset(meta=meta, tables=validate_tables(raw), origin=origin)

@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError, InvalidFileExceptio
 from openpyxl.worksheet.worksheet import Worksheet
 
 from materiel.errors import InputFileError
+from materiel.io.atomic import atomic_path
 from materiel.io.dataset import Dataset, DatasetMeta
 from materiel.schema.docs import FIELD_COLUMNS, STATUS_MEANINGS, field_rows
 from materiel.schema.fields import Table
@@ -149,19 +150,10 @@ def write_workbook(dataset: Dataset, path: Path | str) -> Path:
     except IllegalCharacterError as e:
         raise ValueError(f"table '{name}' holds a character Excel cannot store: {e}") from None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=target.parent)
+        with atomic_path(target) as tmp:
+            book.save(tmp)
     except OSError as e:
         raise OSError(f"cannot write '{target}': {e.strerror or e}") from None
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; an exported workbook is an ordinary file
-        book.save(tmp)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise OSError(f"cannot write '{target}': {e.strerror or e}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return target
 
 

@@ -89,7 +89,10 @@ def _window(month: int, months: int | None, horizon: int) -> slice:
 
 
 def compile_scenario(model: Model, scenario: Scenario, months: int | None = None) -> ScenarioArrays:
-    """Apply events in file order. Raises :class:`ScenarioError` naming each bad event field."""
+    """Apply events in file order. Raises :class:`ScenarioError` naming each bad event field.
+
+    A month before the dataset start or after the scenario's last month is an error; with a
+    shorter run (``months`` below the scenario's), events after the run's end do nothing."""
     m = scenario.months if months is None else months
     n_a, n_f = len(model.actors), len(model.facilities)
     n_c, n_l, n_q = len(model.consumption_rate), len(model.flow_rate), len(model.claim_share)
@@ -124,10 +127,15 @@ def compile_scenario(model: Model, scenario: Scenario, months: int | None = None
         if t < 0:
             bad(i, field, f"{value} is before the dataset start {model.start}")
             return None
-        if t >= m:
-            last = month_labels(model.start, m)[-1]
-            bad(i, field, f"{value} is after the last simulated month {last} (month {m - 1})")
+        if t >= scenario.months:
+            last = month_labels(model.start, scenario.months)[-1]
+            message = (
+                f"{value} is after the scenario's last month {last} (month {scenario.months - 1})"
+            )
+            bad(i, field, message)
             return None
+        if t >= m:
+            return None  # the run stops before this event (a shorter horizon than the scenario's)
         return t
 
     def actor(i: int, field: str, code: str) -> int | None:

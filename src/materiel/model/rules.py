@@ -243,26 +243,32 @@ class PriorityFill:
     anything, and within a class in proportion to the requests. Arrays are (rows, D)."""
 
     source: IntArray
-    groups: Groups
-    sums: tuple[SumInto, ...]
+    slot: IntArray  # (N,) position of each request's (class, source) in the fill table
+    classes: int
+    width: int
+    asked: SumInto  # (N, D) -> (classes * width, D)
 
     @classmethod
     def of(cls, source: IntArray, priority: IntArray, width: int) -> PriorityFill:
         source = np.asarray(source, dtype=np.int64)
-        groups = Groups.of(priority)
-        return cls(source, groups, tuple(SumInto.of(source[g], width) for g in groups.members))
+        rank = np.searchsorted(np.unique(priority), priority)
+        slot = rank * width + source
+        n_classes = int(rank.max()) + 1 if len(rank) else 0
+        return cls(source, slot, n_classes, width, SumInto.of(slot, n_classes * width))
 
     def __call__(self, supply: FloatArray, requests: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(served (N, D), supply left (S, D)) for ``supply`` (S, D), ``requests`` (N, D)."""
+        asked = self.asked(requests)  # (classes * S, D)
+        fill = np.empty_like(asked)
         remaining = supply.copy()
-        served = np.zeros_like(requests)
-        for members, sum_into in zip(self.groups.members, self.sums, strict=True):
-            asked = sum_into(requests[members])
+        for c in range(self.classes):
+            rows = slice(c * self.width, (c + 1) * self.width)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                frac = np.where(asked > 0, np.minimum(1.0, remaining / asked), 0.0)
-            served[members] = requests[members] * frac[self.source[members]]
-            remaining -= np.minimum(remaining, asked)
-        return served, remaining
+                fill[rows] = np.where(
+                    asked[rows] > 0, np.minimum(1.0, remaining / asked[rows]), 0.0
+                )
+            remaining -= np.minimum(remaining, asked[rows])
+        return requests * fill[self.slot], remaining
 
 
 # --- demand and consumption ------------------------------------------------------------

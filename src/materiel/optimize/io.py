@@ -102,9 +102,9 @@ def _budget(value: float) -> float | None:
 
 def save_plan(result: PlanResult, path: Path) -> Path:
     """Write the plan file (JSON) to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(plan_document(result), indent=1) + "\n", encoding="utf-8")
-    return path
+    from materiel.io.atomic import write_text
+
+    return write_text(path, json.dumps(plan_document(result), indent=1) + "\n")
 
 
 def read_plan_document(path: Path) -> dict[str, Any]:

@@ -1,35 +1,64 @@
-"""Solve the LP with HiGHS and check the outcome every time."""
+"""Solve the LP with HiGHS and check the outcome every time.
+
+HiGHS output is controlled by its own options, per solver instance: ``output_flag`` off by
+default; with ``log=True`` the log goes to stderr through HiGHS's ``log_file`` option, never
+to stdout. The one thing options cannot reach is the banner HiGHS prints once per process,
+when its first instance is created ("Running HiGHS ..."): :func:`absorb_banner` creates that
+first instance once, under a lock, with stdout pointed at stderr, so no later solve (in any
+thread) touches file descriptors.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from typing import Any
 
 import linopy
+
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
 
 
 class PlanError(RuntimeError):
     """The solver did not return an optimal solution."""
 
 
-@contextmanager
-def stdout_redirected(to_stderr: bool = False) -> Iterator[None]:
-    """Send file descriptor 1 to stderr or /dev/null: HiGHS prints a banner from C++ when it is
-    created, before any option can silence it (research/stack.md section 6, item 4)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    target = os.dup(2) if to_stderr else os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(target, 1)
-        yield
-    finally:
+def absorb_banner() -> None:
+    """Create this process's first HiGHS instance with file descriptor 1 on stderr, once.
+
+    HiGHS prints its banner on stdout when the first instance in a process is created,
+    before any option can apply (research/stack.md section 6, item 4); later instances are
+    silent under ``output_flag=False``. Idempotent and thread-safe: the redirect happens at
+    most once per process, under a lock, and sends stray output to stderr, not /dev/null.
+    """
+    global _banner_done
+    if _banner_done:
+        return
+    with _BANNER_LOCK:
+        if _banner_done:
+            return
+        import highspy
+
         sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(target)
+        saved = os.dup(1)
+        try:
+            os.dup2(2, 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_done = True
+
+
+def highs_options(log: bool = False, **options: Any) -> dict[str, Any]:
+    """HiGHS options: silent, or (``log=True``) the log on stderr via ``log_file``."""
+    quiet: dict[str, Any] = {"output_flag": log, "log_to_console": False}
+    if log:
+        quiet["log_file"] = "/dev/stderr"
+    return {**quiet, **options}
 
 
 def solve(m: linopy.Model, log: bool = False, **options: Any) -> float:
@@ -37,12 +66,12 @@ def solve(m: linopy.Model, log: bool = False, **options: Any) -> float:
 
     ``log=True`` shows the HiGHS log on stderr. ``options`` go to HiGHS (e.g.
     ``solver="simplex"``, ``time_limit=60``). Raises :class:`PlanError` unless the status is
-    "ok" and the termination condition "optimal".
+    "ok" and the termination condition "optimal". Safe to call from several threads.
     """
-    with stdout_redirected(to_stderr=log):
-        status, condition = m.solve(
-            solver_name="highs", io_api="direct", output_flag=log, **options
-        )
+    absorb_banner()
+    status, condition = m.solve(
+        solver_name="highs", io_api="direct", **highs_options(log, **options)
+    )
     if status != "ok" or condition != "optimal":
         raise PlanError(
             f"the optimiser did not find an optimal plan: status '{status}', termination "

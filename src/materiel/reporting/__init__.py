@@ -12,15 +12,17 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from materiel import __version__
-from materiel.analysis.registry import REGISTRY, AnalysisSpec
 from materiel.model.compiled import Model
 from materiel.reporting.tables import table_html
 from materiel.scenario import Scenario
+
+if TYPE_CHECKING:  # the registry imports the plots of this package
+    from materiel.analysis.registry import AnalysisSpec
 
 __all__ = ["Report", "Section", "build_report", "render_html", "sources_used"]
 
@@ -110,6 +112,7 @@ def build_report(
     that fails on bad input (ValueError) or in the solver is reported, not raised."""
     import time
 
+    from materiel.analysis.registry import REGISTRY
     from materiel.optimize import PlanError
 
     unknown = sorted(set(analyses) - set(REGISTRY))
@@ -121,7 +124,7 @@ def build_report(
         if progress is not None:
             progress(name)
         start = time.perf_counter()
-        n = draws if spec.draws > 1 else 1
+        n = draws if spec.stochastic else 1
         try:
             table = spec.run(model, scenario, draws=n, seed=seed)
             sections.append(Section(spec, table, seconds=time.perf_counter() - start))

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import networkx as nx
 import pandas as pd
 import pydantic
 
 from materiel.errors import DataIssue, DatasetError
+from materiel.model.graph import find_cycle
 from materiel.schema.fields import Field, Table
 from materiel.schema.tables import ACTOR_ID, DATE, ID, MONTH, REGIONS, TABLES
 from materiel.schema.units import UnitError, rate_factor, ratio_factor
@@ -292,10 +292,9 @@ def _check_units(tables: Mapping[str, pd.DataFrame]) -> list[DataIssue]:
 def _check_chain(tables: Mapping[str, pd.DataFrame], made_known: bool = True) -> list[DataIssue]:
     """Cycles in the bill of materials; inputs nobody makes (only if ``made_known``)."""
     recipes, items, facilities = tables["recipes"], tables["items"], tables["facilities"]
-    graph = nx.DiGraph(list(zip(recipes["input"], recipes["item"], strict=True)))
+    cycle = find_cycle(list(zip(recipes["input"], recipes["item"], strict=True)))
     issues = []
-    try:
-        cycle = nx.find_cycle(graph)
+    if cycle is not None:
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         line = recipes.index[(recipes["input"] == cycle[0][0]) & (recipes["item"] == cycle[0][1])]
         issues.append(
@@ -307,8 +306,6 @@ def _check_chain(tables: Mapping[str, pd.DataFrame], made_known: bool = True) ->
                 "an acyclic bill of materials",
             )
         )
-    except nx.NetworkXNoCycle:
-        pass
     made = set(facilities["item"])
     limited = set(items.loc[items["limited"], "item"])
     for line, inp in zip(recipes.index, recipes["input"], strict=True):

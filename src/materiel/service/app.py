@@ -70,7 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if interrupted:
         log.warning("marked %d interrupted run(s) as failed", interrupted)
     data = DataService(settings.dataset, settings.edits_dir)
-    ctx = Context(settings, store, data, Runner(store, settings.workers), make_templates())
+    ctx = Context(
+        settings,
+        store,
+        data,
+        Runner(store, settings.workers, settings.max_run_bytes),
+        make_templates(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -74,7 +74,7 @@ def page_principal(request: Request) -> Principal | None:
     if not isinstance(sid, str):
         return None
     store = request.app.state.ctx.store
-    with store.sessions() as s:
+    with store.session_factory() as s:
         user = session_user(s, sid)
         if user is None:
             request.session.clear()

@@ -60,6 +60,29 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{v:,.{digits}f}"
 
 
+def _qty(value: Any, unit: str = "") -> str:
+    """A quantity in k/M/bn with its unit: 1.25M round, 340k t, 12.5 round.
+
+    NOTE (merge): the branch ``outputs`` adds the one number formatter of the package,
+    ``materiel.reporting.numbers``; once merged, make this filter call it so the web and the
+    terminal print numbers alike (templates use ``|qty(unit)`` and need no change)."""
+    if value is None or value == "":
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if v != v:  # NaN
+        return "–"
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            text = f"{v / size:.3g}{suffix}"
+            break
+    else:
+        text = f"{v:.3g}"
+    return f"{text} {unit}".strip()
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{float(value):.0%}"
 
@@ -71,6 +94,6 @@ def _when(value: datetime | None) -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.filters.update(eur=_eur, num=_num, pct=_pct, when=_when)
+    env.filters.update(eur=_eur, num=_num, pct=_pct, qty=_qty, when=_when)
     env.globals["version"] = __version__
     return templates

@@ -13,12 +13,14 @@ import pandas as pd
 from fastapi import HTTPException
 from fastapi.responses import Response
 
-from materiel.service.plots import run_figures
-from materiel.service.results import TABLE_TITLES, Tables, safe_figures, table_frame
+from materiel.service.analyses import figure_json
+from materiel.service.results import TABLE_TITLES, Tables, run_figures, safe_figures, table_frame
 from materiel.store import runs as run_store
 from materiel.store.models import Run
 
 if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
     from materiel.service.context import Context
 
 STATIC = Path(str(resources.files("materiel") / "service" / "static"))
@@ -36,6 +38,7 @@ def run_metadata(run: Run) -> dict[str, Any]:
         "run": run.id,
         "kind": run.kind,
         "scenario": run.scenario,
+        "scenario_version": run.scenario_version or "",
         "status": run.status,
         "inputs_hash": run.inputs_hash,
         "dataset": run.dataset_name,
@@ -56,15 +59,39 @@ def default_table(run: Run) -> str:
     return "investments" if run.kind == "plan" else "summary"
 
 
+def format_sheet(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """Bold header, frozen header row, column widths from the content, thousands separators
+    on numbers (percent format for 0-1 share columns)."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    for j, column in enumerate(frame.columns, start=1):
+        sheet.cell(row=1, column=j).font = Font(bold=True)
+        values = frame[column]
+        width = max([len(str(column))] + [len(str(v)) for v in values.head(200)])
+        sheet.column_dimensions[get_column_letter(j)].width = min(max(width, 6) + 2, 50)
+        if values.dtype.kind in "fi":
+            share = str(column).endswith(("share", "_p")) or str(column).startswith("p_")
+            fmt = "0.0%" if share else ("#,##0" if values.dtype.kind == "i" else "#,##0.00")
+            for row in range(2, len(frame) + 2):
+                sheet.cell(row=row, column=j).number_format = fmt
+
+
 def xlsx_bytes(run: Run, tables: Tables) -> bytes:
+    """Every table of a run, one formatted sheet each, after a sheet of its provenance."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        meta = pd.DataFrame(list(run_metadata(run).items()), columns=["field", "value"])
+        meta = pd.DataFrame(
+            [(k, str(v)) for k, v in run_metadata(run).items()], columns=["field", "value"]
+        )
         meta.to_excel(writer, sheet_name="run", index=False)
+        format_sheet(writer.sheets["run"], meta)
         for name in tables:
             frame = table_frame(tables, name)
             if not frame.empty:
                 frame.to_excel(writer, sheet_name=name[:31], index=False)
+                format_sheet(writer.sheets[name[:31]], frame)
     return buffer.getvalue()
 
 
@@ -78,7 +105,7 @@ def report_html(ctx: Context, run: Run, tables: Tables) -> str:
     return template.render(
         run=run,
         meta=run_metadata(run),
-        figures=safe_figures(lambda: run_figures(run, tables)),
+        figures=safe_figures(lambda: [(k, figure_json(f)) for k, f in run_figures(run, tables)]),
         tables={k: v for k, v in frames.items() if not v.empty},
         titles=TABLE_TITLES,
         plotly_js=PLOTLY_JS.read_text(encoding="utf-8").replace("</script", "<\\/script"),

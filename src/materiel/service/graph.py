@@ -1,4 +1,7 @@
-"""The supply-chain graph (items, facilities, recipes) as a Plotly figure, chokepoints in red."""
+"""The supply chain of one end item as a layered Plotly figure: raw materials on the left,
+the end item on the right, every node labelled; items shaded by the output lost when they
+are removed and single sources ringed, as ``materiel chokepoints`` defines them
+(:func:`materiel.analysis.chokepoints.chokepoints`)."""
 
 from __future__ import annotations
 
@@ -9,33 +12,21 @@ import pandas as pd
 
 from materiel.model.compiled import Model
 
-KIND_COLOURS = {
-    "raw": "#8d99ae",
-    "intermediate": "#4c78a8",
-    "end": "#2a9d8f",
-    "service": "#e9c46a",
-}
-CHOKE = "#d62828"
+EUROPEAN = ("europe", "ukraine")
+SINGLE = "#d62728"
+"""Ring colour of a single source (the CLI's ``single_source``)."""
+
+
+def end_items(model: Model) -> list[str]:
+    """End items and services, the roots a user can filter the graph by."""
+    return [str(i) for i in model.items if model.item_kind[i] in ("end", "service")]
 
 
 def supply_graph(model: Model) -> nx.DiGraph:
-    """Items and facilities as nodes; input item -> facility -> output item as edges.
-
-    Items sit in columns by tier (end items and services in the last one)."""
+    """Items and facilities as nodes; input item -> facility -> output item as edges."""
     g = nx.DiGraph()
-    last = int(model.item_depth.max()) if len(model.items) else 0
-    depth = [
-        last if model.item_kind[item] in ("end", "service") else int(model.item_depth[pos])
-        for pos, item in enumerate(model.items)
-    ]
-    for pos, item in enumerate(model.items):
-        g.add_node(
-            f"item:{item}",
-            kind="item",
-            label=str(item),
-            item_kind=model.item_kind[item],
-            depth=depth[pos],
-        )
+    for item in model.items:
+        g.add_node(f"item:{item}", kind="item", label=str(item), item_kind=model.item_kind[item])
     inputs: dict[int, list[int]] = {}
     for out, inp in zip(model.recipe_item, model.recipe_input, strict=True):
         inputs.setdefault(int(out), []).append(int(inp))
@@ -48,10 +39,9 @@ def supply_graph(model: Model) -> nx.DiGraph:
             kind="facility",
             label=str(facility),
             country=str(country),
-            side=str(model.actor_region[country]),
+            european=str(model.actor_region[country]) in EUROPEAN,
             capacity=float(model.capacity.central[f]),
             unit=str(model.item_unit.iloc[item_pos]),
-            depth=depth[item_pos],
         )
         g.add_edge(node, f"item:{model.items[item_pos]}")
         for inp in inputs.get(item_pos, []):
@@ -59,33 +49,62 @@ def supply_graph(model: Model) -> nx.DiGraph:
     return g
 
 
+def upstream(g: nx.DiGraph, end_item: str) -> nx.DiGraph:
+    """The end item with everything it is made from (facilities and inputs, all tiers)."""
+    root = f"item:{end_item}"
+    if root not in g:
+        raise KeyError(end_item)
+    return g.subgraph(nx.ancestors(g, root) | {root}).copy()
+
+
+def chain(model: Model, table: pd.DataFrame, end_item: str) -> pd.DataFrame:
+    """The rows of a chokepoints table for the items and facilities in ``end_item``'s supply
+    chain, most output lost first."""
+    nodes = set(upstream(supply_graph(model), end_item))
+    keys = table["node_type"] + ":" + table["node"].astype(str)
+    rows = table[keys.isin(nodes)]
+    return rows.sort_values(["lost_share", "lost_share_half"], ascending=False, kind="stable")
+
+
 def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
-    """Columns by tier (facilities just left of the item they make), rows spread evenly."""
-    columns: dict[float, list[str]] = {}
-    for node, data in g.nodes(data=True):
-        x = 2.0 * data["depth"] - (0.9 if data["kind"] == "facility" else 0.0)
+    """Layers by longest path from a source (inputs left, the end item right), nodes spread
+    evenly within a layer, ordered by label."""
+    layer: dict[str, int] = {}
+    for node in nx.topological_sort(g):
+        preds = list(g.predecessors(node))
+        layer[node] = 1 + max((layer[p] for p in preds), default=-1)
+    columns: dict[int, list[str]] = {}
+    for node, x in layer.items():
         columns.setdefault(x, []).append(node)
     pos = {}
     for x, nodes in columns.items():
-        nodes.sort(key=lambda n: (g.nodes[n].get("label", ""), n))
+        nodes.sort(key=lambda n: g.nodes[n]["label"])
         for i, node in enumerate(nodes):
-            pos[node] = (x, (i + 0.5) / len(nodes))
+            pos[node] = (float(x), 1.0 - (i + 0.5) / len(nodes))
     return pos
 
 
-def graph_figure(model: Model, chokepoints: pd.DataFrame) -> dict[str, Any]:
-    """Plotly figure spec (plain dict): items as circles coloured by kind, facilities as small
-    squares, chokepoint items outlined in red and larger."""
-    g = supply_graph(model)
+def chokepoint_marks(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Node id ('item:x', 'facility:y') -> the CLI's measures: rank, lost_share,
+    single_source."""
+    marks: dict[str, dict[str, Any]] = {}
+    for row in table.to_dict("records"):
+        if row["node_type"] in ("item", "facility"):
+            marks[f"{row['node_type']}:{row['node']}"] = {
+                "rank": int(row["rank"]),
+                "lost_share": float(row["lost_share"]),
+                "single_source": bool(row["single_source"]),
+            }
+    return marks
+
+
+def graph_figure(model: Model, chokepoints: pd.DataFrame, end_item: str) -> dict[str, Any]:
+    """Plotly figure spec (plain dict) of ``end_item``'s supply chain: items as circles
+    shaded by the share of end-item output lost when removed, facilities as squares (grey in
+    Europe, orange outside), single sources ringed in red, every node labelled."""
+    g = upstream(supply_graph(model), end_item)
     pos = _layout(g)
-    choke = (
-        set(chokepoints.loc[chokepoints["chokepoint"], "item"]) if not chokepoints.empty else set()
-    )
-    reasons = (
-        dict(zip(chokepoints["item"], chokepoints["reason"], strict=True))
-        if not chokepoints.empty
-        else {}
-    )
+    marks = chokepoint_marks(chokepoints)
     ex: list[float | None] = []
     ey: list[float | None] = []
     for a, b in g.edges:
@@ -97,75 +116,99 @@ def graph_figure(model: Model, chokepoints: pd.DataFrame) -> dict[str, Any]:
             "mode": "lines",
             "x": ex,
             "y": ey,
-            "line": {"width": 0.6, "color": "#c0c6cf"},
+            "line": {"width": 1, "color": "#c0c6cf"},
             "hoverinfo": "skip",
             "showlegend": False,
         }
     ]
+
+    def ring(node: str) -> tuple[int, str]:
+        single = marks.get(node, {}).get("single_source", False)
+        return (3, SINGLE) if single else (1, "#ffffff")
+
     facilities = [n for n, d in g.nodes(data=True) if d["kind"] == "facility"]
     traces.append(
         {
             "type": "scatter",
-            "mode": "markers",
-            "name": "facility",
+            "mode": "markers+text",
+            "name": "facility (orange: outside Europe)",
             "x": [pos[n][0] for n in facilities],
             "y": [pos[n][1] for n in facilities],
-            "marker": {
-                "symbol": "square",
-                "size": 8,
-                "color": [
-                    "#6c757d" if g.nodes[n]["side"] in ("europe", "ukraine") else "#f4a261"
-                    for n in facilities
-                ],
-            },
-            "text": [
+            "text": [f"{g.nodes[n]['label']} ({g.nodes[n]['country']})" for n in facilities],
+            "textposition": "bottom center",
+            "textfont": {"size": 10, "color": "#555"},
+            "hovertext": [
                 f"{g.nodes[n]['label']} ({g.nodes[n]['country']})<br>"
                 f"{g.nodes[n]['capacity']:,.0f} {g.nodes[n]['unit']}/month"
+                + (
+                    f"<br>output lost if removed: {marks[n]['lost_share']:.1%}"
+                    if n in marks
+                    else ""
+                )
                 for n in facilities
             ],
             "hoverinfo": "text",
+            "marker": {
+                "symbol": "square",
+                "size": 11,
+                "color": ["#6c757d" if g.nodes[n]["european"] else "#f4a261" for n in facilities],
+                "line": {
+                    "width": [ring(n)[0] for n in facilities],
+                    "color": [ring(n)[1] for n in facilities],
+                },
+            },
         }
     )
-    for kind, colour in KIND_COLOURS.items():
-        nodes = [n for n, d in g.nodes(data=True) if d.get("item_kind") == kind]
-        if not nodes:
-            continue
-        labels = [g.nodes[n]["label"] for n in nodes]
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": f"{kind} item",
-                "x": [pos[n][0] for n in nodes],
-                "y": [pos[n][1] for n in nodes],
-                "text": labels,
-                "textposition": "middle right",
-                "textfont": {"size": 11},
-                "hovertext": [
-                    f"{lab}" + (f"<br><b>chokepoint</b>: {reasons[lab]}" if lab in choke else "")
-                    for lab in labels
-                ],
-                "hoverinfo": "text",
-                "marker": {
-                    "size": [18 if lab in choke else 12 for lab in labels],
-                    "color": colour,
-                    "line": {
-                        "width": [3 if lab in choke else 1 for lab in labels],
-                        "color": [CHOKE if lab in choke else "#ffffff" for lab in labels],
-                    },
+    items = [n for n, d in g.nodes(data=True) if d["kind"] == "item"]
+    lost = [marks.get(n, {}).get("lost_share", 0.0) for n in items]
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": "item (shade: output lost if removed)",
+            "x": [pos[n][0] for n in items],
+            "y": [pos[n][1] for n in items],
+            "text": [g.nodes[n]["label"] for n in items],
+            "textposition": "top center",
+            "textfont": {"size": 12},
+            "hovertext": [
+                f"{g.nodes[n]['label']} ({g.nodes[n]['item_kind']})"
+                + (
+                    f"<br>output lost if removed: {marks[n]['lost_share']:.1%} "
+                    f"(rank {marks[n]['rank']})"
+                    + ("<br><b>single source</b>" if marks[n]["single_source"] else "")
+                    if n in marks
+                    else ""
+                )
+                for n in items
+            ],
+            "hoverinfo": "text",
+            "marker": {
+                "size": 18,
+                "color": lost,
+                "cmin": 0.0,
+                "cmax": max(max(lost, default=0.0), 0.01),
+                "colorscale": "Reds",
+                "showscale": True,
+                "colorbar": {"title": {"text": "lost"}, "tickformat": ".0%"},
+                "line": {
+                    "width": [ring(n)[0] for n in items],
+                    "color": [ring(n)[1] if ring(n)[0] > 1 else "#555" for n in items],
                 },
-            }
-        )
-    xs = [x for x, _ in pos.values()] or [0.0]
-    items_per_column = max(
-        (sum(1 for n in g if g.nodes[n]["kind"] == "item" and pos[n][0] == x) for x in set(xs)),
+            },
+        }
+    )
+    per_layer = max(
+        (sum(1 for p in pos.values() if p[0] == x) for x in {p[0] for p in pos.values()}),
         default=1,
     )
+    xs = [x for x, _ in pos.values()] or [0.0]
     layout = {
-        "height": max(560, 34 * items_per_column),
-        "margin": {"l": 20, "r": 20, "t": 30, "b": 20},
-        "xaxis": {"visible": False, "range": [min(xs) - 0.5, max(xs) + 1.6]},
-        "yaxis": {"visible": False},
+        "title": {"text": f"Supply chain of {end_item}", "x": 0.01},
+        "height": max(480, 60 * per_layer + 120),
+        "margin": {"l": 20, "r": 20, "t": 40, "b": 20},
+        "xaxis": {"visible": False, "range": [min(xs) - 0.6, max(xs) + 0.6]},
+        "yaxis": {"visible": False, "range": [-0.05, 1.08]},
         "plot_bgcolor": "#ffffff",
         "legend": {"orientation": "h", "y": -0.02},
         "hovermode": "closest",

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,7 +21,8 @@ import pandas as pd
 import xarray as xr
 
 from materiel.model.compiled import Model
-from materiel.simulation.summary import by_month, fire_ratio, summarize
+from materiel.simulation.summary import _of, by_month, fire_ratio, summarize
+from materiel.store.models import Run
 
 Tables = dict[str, list[dict[str, Any]]]
 T = TypeVar("T")
@@ -44,12 +45,38 @@ def _num(x: Any) -> float | None:
     return None if math.isnan(x) or math.isinf(x) else x
 
 
+def share_band(result: xr.Dataset, actor: str) -> pd.DataFrame:
+    """Per month and item ``actor`` uses: p10, p50 and p90 across draws of the shortfall as a
+    share of that month's need (0-1; 0 where nothing is wanted)."""
+    mine = _of(result, actor)  # the summaries' own view of one actor's (item) variables
+    res = mine.sel(item=mine["wanted"].sum(["draw", "month"]) > 0)
+    wanted = res["wanted"]
+    share = (res["shortfall"] / wanted.where(wanted > 0)).fillna(0.0)
+    q = share.quantile([0.1, 0.5, 0.9], dim="draw")
+    frame = pd.DataFrame(
+        {
+            f"shortfall_share_p{int(p * 100)}": q.sel(quantile=p, drop=True)
+            .transpose("month", "item")
+            .to_numpy()
+            .ravel()
+            for p in (0.1, 0.5, 0.9)
+        }
+    )
+    index = pd.MultiIndex.from_product(
+        [res["month"].to_numpy(), res["item"].to_numpy()], names=["month", "item"]
+    )
+    frame.index = index
+    return frame.reset_index()
+
+
 def simulation_outputs(
     result: xr.Dataset, model: Model, actor: str
 ) -> tuple[dict[str, Any], Tables]:
     """Summary and tables of a simulation result for ``actor``."""
     table = summarize(result, actor)
-    monthly = by_month(result, actor)
+    monthly = by_month(result, actor).merge(
+        share_band(result, actor), on=["month", "item"], how="left"
+    )
     ratio = fire_ratio(result)
     cost = result["cost"]
     facility_items = model.items[model.facility_item].to_numpy()
@@ -95,8 +122,31 @@ def simulation_outputs(
     return summary, tables
 
 
-def plan_outputs(result: Any, actor: str) -> tuple[dict[str, Any], Tables]:
-    """Summary and tables of a solved plan (:class:`materiel.optimize.PlanResult`)."""
+def avoided_table(baseline: xr.Dataset, planned: xr.Dataset, actor: str) -> pd.DataFrame:
+    """Per item ``actor`` uses: total shortfall over the horizon without the plan's builds
+    (baseline) and with them (both central replays), and the shortfall avoided (item units)."""
+    base = summarize(baseline, actor)
+    with_plan = summarize(planned, actor).reindex(base.index)
+    frame = pd.DataFrame(
+        {
+            "unit": base["unit"],
+            "wanted": base["wanted"],
+            "baseline_shortfall": base["shortfall_mean"],
+            "plan_shortfall": with_plan["shortfall_mean"].fillna(0.0),
+        }
+    )
+    frame["avoided"] = frame["baseline_shortfall"] - frame["plan_shortfall"]
+    frame["avoided_share_of_need"] = (
+        frame["avoided"] / frame["wanted"].where(frame["wanted"] > 0)
+    ).fillna(0.0)
+    return frame.reset_index().sort_values("avoided", ascending=False, kind="stable")
+
+
+def plan_outputs(
+    result: Any, actor: str, avoided: pd.DataFrame | None = None
+) -> tuple[dict[str, Any], Tables]:
+    """Summary and tables of a solved plan (:class:`materiel.optimize.PlanResult`), with the
+    shortfall it avoids against the baseline (:func:`avoided_table`) when given."""
     from materiel.optimize.io import plan_document
 
     short = result.shortfall_by_item()
@@ -121,6 +171,10 @@ def plan_outputs(result: Any, actor: str) -> tuple[dict[str, Any], Tables]:
         "builds": len(doc["builds"]),
         "scenarios": result.scenarios,
     }
+    if avoided is not None:
+        summary["shortfall_avoided"] = {
+            str(k): _num(v) for k, v in zip(avoided["item"], avoided["avoided"], strict=True)
+        }
     tables: Tables = {
         "investments": records(result.investments),
         "shortfall": records(short),
@@ -129,6 +183,8 @@ def plan_outputs(result: Any, actor: str) -> tuple[dict[str, Any], Tables]:
         "budget_duals": records(result.budget_duals),
         "plan": [doc],
     }
+    if avoided is not None:
+        tables["avoided"] = records(avoided)
     return summary, tables
 
 
@@ -144,6 +200,7 @@ TABLE_TITLES = {
     "capacity_duals": "Marginal value of capacity",
     "budget_duals": "Marginal value of budget",
     "plan": "Plan document",
+    "avoided": "Shortfall avoided vs the baseline (central replay, item units)",
 }
 
 
@@ -169,3 +226,25 @@ def table_frame(tables: Tables, name: str) -> pd.DataFrame:
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             frame[column] = frame[column].astype(float)  # null (a stored NaN/inf) -> NaN
     return frame
+
+
+def run_label(run: Run) -> str:
+    """'#12 imposed-deal@2 (simulate)': the run with its scenario version."""
+    return f"#{run.id} {run.scenario_version or run.scenario} ({run.kind})"
+
+
+def run_items(run: Run) -> list[str]:
+    """Items the run reports on (with an unmet share), sorted by name."""
+    return sorted((run.summary or {}).get("shortfall_share", {}))
+
+
+def run_figures(run: Run, tables: Tables, items: Sequence[str] = ()) -> list[tuple[str, Any]]:
+    """The run's Plotly figures (:mod:`materiel.reporting.runs`) for the chosen ``items``
+    (default: the ones with the largest unmet share, at most ``MAX_SERIES``)."""
+    from materiel.reporting.runs import chosen, plan_figures, simulation_figures
+
+    shares = (run.summary or {}).get("shortfall_share", {})
+    picked = chosen(items, run_items(run), shares)
+    if run.kind == "plan":
+        return plan_figures(tables, str(run.parameters.get("actor", "UKR")), picked)
+    return simulation_figures(tables, picked)

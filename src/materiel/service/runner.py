@@ -64,8 +64,10 @@ def user_message(error: BaseException) -> str:
 class Runner:
     """Submits runs to a thread pool; one instance per service process."""
 
-    def __init__(self, store: Store, workers: int = 2) -> None:
+    def __init__(self, store: Store, workers: int = 2, max_bytes: int | None = None) -> None:
         self.store = store
+        self.max_bytes = max_bytes
+        """Memory limit of one simulation's results (the service setting), bytes."""
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="materiel-run")
         self.futures: dict[int, Future[None]] = {}
 
@@ -77,14 +79,20 @@ class Runner:
         scenarios: Sequence[Scenario],
         params: dict[str, Any],
         user: str,
+        versions: Sequence[int | str] | None = None,
     ) -> Run:
-        """Record a queued run and hand it to a worker."""
+        """Record a queued run and hand it to a worker. ``versions``: each scenario's saved
+        version (0 for a bundled file, 'inline' for one given in full)."""
         check_params(model, params)
         scen_json = [s.model_dump(mode="json") for s in scenarios]
+        tags = versions if versions is not None else ["?"] * len(scenarios)
         run = run_store.create_run(
             self.store,
             kind=kind,
             scenario="+".join(s.name for s in scenarios)[:400],
+            scenario_version="+".join(
+                f"{s.name}@{v}" for s, v in zip(scenarios, tags, strict=True)
+            )[:400],
             scenario_json={"scenarios": scen_json},
             parameters=params,
             inputs_hash=run_store.inputs_hash(dataset.digest, scen_json, {"kind": kind, **params}),
@@ -112,7 +120,7 @@ class Runner:
         try:
             progress = self._progress(job)
             if job.kind == "simulate":
-                summary, tables = self._simulate(job, progress)
+                summary, tables = self._simulate(job, progress, self.max_bytes)
             else:
                 summary, tables = self._plan(job, progress)
             run_store.finish_run(self.store, job.run_id, summary, tables)
@@ -136,7 +144,7 @@ class Runner:
         return advance
 
     @staticmethod
-    def _simulate(job: Job, progress: Callable[[int], None]) -> Outputs:
+    def _simulate(job: Job, progress: Callable[[int], None], max_bytes: int | None) -> Outputs:
         from materiel.simulation import simulate
 
         p = job.params
@@ -147,6 +155,7 @@ class Runner:
             seed=int(p["seed"]),
             months=int(p["months"]),
             progress=progress,
+            max_bytes=max_bytes,
         )
         return simulation_outputs(result, job.model, str(p["actor"]))
 
@@ -162,7 +171,21 @@ class Runner:
             budget=p.get("budget_eur_per_year"),
             time_limit=float(p.get("time_limit", 600)),
         )
-        return plan_outputs(result, str(p["actor"]))
+        run_store.set_progress(self.store, job.run_id, 0.8)
+        return plan_outputs(result, str(p["actor"]), self._avoided(job, result))
+
+    @staticmethod
+    def _avoided(job: Job, result: Any) -> Any:
+        """The first scenario replayed in the simulator with central values, without and
+        with the plan (its builds and orders): the shortfall the plan avoids."""
+        from materiel.service.results import avoided_table
+        from materiel.simulation import simulate
+
+        months, scenario = int(job.params["months"]), job.scenarios[0]
+        common: dict[str, Any] = {"draws": 1, "months": months, "uncertain": False}
+        baseline = simulate(job.model, scenario, **common)
+        planned = simulate(job.model, scenario, plan=result.plan_for(scenario.name), **common)
+        return avoided_table(baseline, planned, str(job.params["actor"]))
 
     def wait(self, run_id: int, timeout: float | None = None) -> None:
         """Block until run ``run_id`` finished (tests and the CLI)."""

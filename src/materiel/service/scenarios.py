@@ -77,13 +77,17 @@ def _number(text: str) -> float | None:
 
 @dataclass(frozen=True)
 class ScenarioInfo:
-    name: str
-    description: str
-    months: int
-    probability: float
+    """A scenario at its latest version: the scenario itself (materiel.scenario's model, not a
+    copy of its fields), its version and whether a bundled file of that name exists."""
+
+    scenario: Scenario
     bundled: bool
     version: int
     """0 for the bundled file; saved versions count from 1."""
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
 
 
 def check_name(name: str) -> None:
@@ -111,16 +115,7 @@ def list_scenarios(store: Store) -> list[ScenarioInfo]:
             scen, version = get_scenario(store, name)
         except (ScenarioNotFoundError, DatasetError):
             continue
-        infos.append(
-            ScenarioInfo(
-                name=name,
-                description=scen.description,
-                months=scen.months,
-                probability=scen.probability,
-                bundled=name in available_scenarios(),
-                version=version,
-            )
-        )
+        infos.append(ScenarioInfo(scen, name in available_scenarios(), version))
     return infos
 
 

@@ -114,6 +114,7 @@ class RunOut(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: float
     scenario: str
+    scenario_version: str | None
     inputs_hash: str
     dataset: DatasetRef
     package_version: str
@@ -137,6 +138,7 @@ class RunOut(BaseModel):
             status=run.status,  # type: ignore[arg-type]
             progress=run.progress,
             scenario=run.scenario,
+            scenario_version=run.scenario_version,
             inputs_hash=run.inputs_hash,
             dataset=DatasetRef(
                 name=run.dataset_name, version=run.dataset_version, digest=run.dataset_digest
@@ -238,9 +240,13 @@ class AnalysisOut(BaseModel):
     name: str
     title: str
     description: str
+    stochastic: bool = False
+    parameters: list[dict[str, Any]] = []
 
 
 class AnalysisResult(BaseModel):
     name: str
     scenario: str
+    scenario_version: int | None = None
+    parameters: dict[str, Any] = {}
     rows: list[dict[str, Any]]

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import pydantic
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -39,24 +41,26 @@ def _secret_from_file(path: Path) -> str:
     return key
 
 
-@dataclass
-class Settings:
-    """Everything the service needs to start."""
+class Settings(BaseSettings):
+    """Everything the service needs to start: each field from ``MATERIEL_<FIELD>`` in the
+    environment unless given; invalid values are refused with the variable's name."""
 
-    data_dir: Path = field(default_factory=default_data_dir)
+    model_config = SettingsConfigDict(env_prefix="MATERIEL_", extra="forbid")
+
+    data_dir: Path = pydantic.Field(default_factory=default_data_dir)
     database_url: str = ""
     secret_key: str = ""
     dataset: Path | None = None
     """Base dataset folder; None = the bundled default dataset."""
-    workers: int = 2
-    blas_threads: int = 1
+    workers: int = pydantic.Field(default=2, ge=1, le=64)
+    blas_threads: int = pydantic.Field(default=1, ge=1, le=64)
     """BLAS threads per process while serving (runs execute in parallel workers)."""
     secure_cookies: bool = False
     """Mark the session cookie Secure (set when served over HTTPS behind a proxy)."""
-    session_max_age: int = 8 * 3600
+    session_max_age: int = pydantic.Field(default=8 * 3600, gt=0)
     migrate: bool = True
     """Apply the store's migrations on start."""
-    max_run_bytes: int = 2 * 1024**3
+    max_run_bytes: int = pydantic.Field(default=2 * 1024**3, gt=0)
     """Largest estimated result memory of one simulation, bytes (larger ones get 422)."""
     login_failures_per_user: int = 5
     """Failed logins for one user name before it is locked (1 s, doubling per failure)."""
@@ -71,15 +75,15 @@ class Settings:
     hash_queue: int = 32
     """Logins waiting for a hash slot before more are answered 503."""
 
-    def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir)
+    @pydantic.model_validator(mode="after")
+    def _derived(self) -> Settings:
+        """Create the data folder; derive the store URL and the secret key from it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'materiel.db'}"
         if not self.secret_key:
             self.secret_key = _secret_from_file(self.data_dir / "secret_key")
-        if self.dataset is not None:
-            self.dataset = Path(self.dataset)
+        return self
 
     @property
     def edits_dir(self) -> Path:
@@ -88,27 +92,5 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Settings from ``MATERIEL_*`` variables; keyword arguments win."""
-        env = os.environ
-        values: dict[str, object] = {}
-        if env.get("MATERIEL_DATA_DIR"):
-            values["data_dir"] = Path(env["MATERIEL_DATA_DIR"])
-        if env.get("MATERIEL_DATABASE_URL"):
-            values["database_url"] = env["MATERIEL_DATABASE_URL"]
-        if env.get("MATERIEL_SECRET_KEY"):
-            values["secret_key"] = env["MATERIEL_SECRET_KEY"]
-        if env.get("MATERIEL_DATASET"):
-            values["dataset"] = Path(env["MATERIEL_DATASET"])
-        if env.get("MATERIEL_WORKERS"):
-            values["workers"] = int(env["MATERIEL_WORKERS"])
-        for key, name in (
-            ("max_run_bytes", "MATERIEL_MAX_RUN_BYTES"),
-            ("login_failures_per_user", "MATERIEL_LOGIN_FAILURES_PER_USER"),
-            ("login_failures_per_address", "MATERIEL_LOGIN_FAILURES_PER_ADDRESS"),
-        ):
-            if env.get(name):
-                values[key] = int(env[name])
-        if env.get("MATERIEL_SECURE_COOKIES"):
-            values["secure_cookies"] = env["MATERIEL_SECURE_COOKIES"].lower() in ("1", "true")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        """Settings from ``MATERIEL_*`` variables; keyword arguments (not None) win."""
+        return cls.model_validate({k: v for k, v in overrides.items() if v is not None})

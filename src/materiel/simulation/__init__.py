@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,14 +12,22 @@ import xarray as xr
 from materiel import __version__
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model, month_labels
-from materiel.model.events import compile_scenario
+from materiel.model.events import ScenarioArrays, compile_scenario
 from materiel.model.plan import Plan
-from materiel.model.sampling import sample
+from materiel.model.sampling import BLOCK, sample
 from materiel.scenario import Scenario
 from materiel.simulation.engine import Layout, output_arrays, run
 from materiel.simulation.summary import summarize
 
-__all__ = ["simulate", "summarize", "to_xarray"]
+__all__ = [
+    "chunk_size",
+    "iter_chunks",
+    "simulate",
+    "simulate_to_file",
+    "spans",
+    "summarize",
+    "to_xarray",
+]
 
 DIMS = {
     "capacity": ("draw", "month", "facility"),
@@ -102,32 +111,41 @@ def _per_month(progress: Callable[[int], None] | None, n: int) -> Callable[[int]
     return lambda _month: report(n)
 
 
-def simulate(
-    model: Model,
-    scenario: Scenario,
-    draws: int = 1000,
-    seed: int = 0,
-    months: int | None = None,
-    plan: Plan | None = None,
-    uncertain: bool = True,
-    first_draw: int = 0,
-    chunk: int = 4096,
-    progress: Callable[[int], None] | None = None,
-) -> xr.Dataset:
-    """Simulate ``draws`` Monte Carlo draws of ``scenario``.
+DEFAULT_MEMORY = 256 * 2**20
+"""Memory budget of one chunk of draws (bytes): results plus the engine's working arrays."""
+OVERHEAD = 3.0
+"""Working memory of a chunk relative to its stored result arrays: the engine's working
+arrays, the labelled Dataset (per-use arrays spread onto (actor, item) pairs, the derived
+shortfall) and the file writer's buffers. Measured: 10k draws of 36 months in chunks of
+1,024 draws peaked at 535 MB whole process, 2,048 at 792 MB (model v2, default dataset)."""
 
-    Draw ``d`` depends only on (seed, d), so results do not depend on ``chunk`` or on how
-    draws are split across processes. ``uncertain=False`` gives every draw the central values.
-    ``progress`` is called with the number of draw-months completed since the last call.
+
+def chunk_size(model: Model, months: int, memory: int = DEFAULT_MEMORY) -> int:
+    """Draws per chunk so that one chunk needs about ``memory`` bytes (at least 1 draw).
+
+    Chunks of :data:`~materiel.model.sampling.BLOCK` draws or more are rounded down to a
+    multiple of it, so no block of random numbers is drawn twice.
     """
-    sc = compile_scenario(model, scenario, months)
-    arrays = output_arrays(model, sc, draws)
-    for lo in range(0, draws, chunk):
-        n = min(chunk, draws - lo)
-        p = sample(model, n, seed, start=first_draw + lo, uncertain=uncertain)
-        part = {k: v[lo : lo + n] for k, v in arrays.items()}
-        run(model, sc, p, plan, _per_month(progress, n), out=part)
-    attrs: dict[str, str | int | float] = {
+    from materiel.simulation.limits import estimate_bytes
+
+    n = max(1, int(memory // (OVERHEAD * max(1, estimate_bytes(model, months, 1)))))
+    return n // BLOCK * BLOCK if n >= BLOCK else n
+
+
+def spans(draws: int, chunk: int, first_draw: int = 0) -> list[tuple[int, int]]:
+    """(first draw, number of draws) of each chunk, in order."""
+    if chunk < 1:
+        raise ValueError(f"the chunk size must be at least 1 draw, got {chunk}")
+    return [
+        (lo, min(chunk, first_draw + draws - lo))
+        for lo in range(first_draw, first_draw + draws, chunk)
+    ]
+
+
+def _attrs(
+    model: Model, scenario: Scenario, seed: int, draws: int, uncertain: bool, plan: Plan | None
+) -> dict[str, str | int | float]:
+    return {
         "package_version": __version__,
         "dataset": model.dataset.meta.name,
         "dataset_version": model.dataset.meta.version,
@@ -139,4 +157,126 @@ def simulate(
         "uncertain": int(uncertain),
         "plan": int(plan is not None),
     }
+
+
+def _run_span(
+    model: Model,
+    sc: ScenarioArrays,
+    plan: Plan | None,
+    seed: int,
+    uncertain: bool,
+    start: int,
+    out: dict[str, FloatArray],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Run draws ``start ..`` into ``out`` (arrays with a leading draw axis)."""
+    n = next(iter(out.values())).shape[0]
+    p = sample(model, n, seed, start=start, uncertain=uncertain)
+    run(model, sc, p, plan, _per_month(progress, n), out=out)
+
+
+def iter_chunks(
+    model: Model,
+    scenario: Scenario,
+    draws: int = 1000,
+    seed: int = 0,
+    months: int | None = None,
+    plan: Plan | None = None,
+    uncertain: bool = True,
+    first_draw: int = 0,
+    chunk: int | None = None,
+    memory: int = DEFAULT_MEMORY,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[xr.Dataset]:
+    """Simulate draws chunk by chunk; yield each chunk as a labelled Dataset.
+
+    Only one chunk is held at a time: ``chunk`` draws, or as many as fit in ``memory``
+    bytes. Concatenated along ``draw`` the chunks equal :func:`simulate` exactly, whatever
+    the chunk size. Each chunk's ``draws`` attribute is the total number of draws.
+    """
+    sc = compile_scenario(model, scenario, months)
+    size = chunk or chunk_size(model, sc.months, memory)
+    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
+    layout = Layout.of(model, sc)
+    for lo, n in spans(draws, size, first_draw):
+        arrays = output_arrays(model, sc, n)
+        _run_span(model, sc, plan, seed, uncertain, lo, arrays, progress)
+        yield to_xarray(model, arrays, lo, attrs, layout)
+
+
+def simulate(
+    model: Model,
+    scenario: Scenario,
+    draws: int = 1000,
+    seed: int = 0,
+    months: int | None = None,
+    plan: Plan | None = None,
+    uncertain: bool = True,
+    first_draw: int = 0,
+    chunk: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    memory: int = DEFAULT_MEMORY,
+    max_bytes: int | None = None,
+) -> xr.Dataset:
+    """Simulate ``draws`` Monte Carlo draws of ``scenario``; every result held in memory.
+
+    Draw ``d`` depends only on (seed, d), so results do not depend on ``chunk`` (draws run
+    at once; default: as many as fit in ``memory`` bytes of working arrays) or on how draws
+    are split across processes. ``uncertain=False`` gives every draw the central values.
+    ``progress`` is called with the number of draw-months completed since the last call.
+    Raises :class:`~materiel.simulation.limits.LimitError` before any work if the results
+    would exceed the memory limit (``max_bytes``, default ``MATERIEL_MAX_MEMORY`` or 2 GiB)
+    or the time limit (see :mod:`materiel.simulation.limits`); for larger runs use
+    :func:`simulate_to_file`.
+    """
+    from materiel.simulation.limits import check_limits
+
+    sc = compile_scenario(model, scenario, months)
+    check_limits(model, sc.months, draws, max_bytes)
+    arrays = output_arrays(model, sc, draws)
+    size = chunk or chunk_size(model, sc.months, memory)
+    for lo, n in spans(draws, size):
+        part = {k: v[lo : lo + n] for k, v in arrays.items()}
+        _run_span(model, sc, plan, seed, uncertain, first_draw + lo, part, progress)
+    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
     return to_xarray(model, arrays, first_draw, attrs, Layout.of(model, sc))
+
+
+def simulate_to_file(
+    model: Model,
+    scenario: Scenario,
+    path: Path | str,
+    draws: int = 1000,
+    seed: int = 0,
+    months: int | None = None,
+    plan: Plan | None = None,
+    uncertain: bool = True,
+    chunk: int | None = None,
+    memory: int = DEFAULT_MEMORY,
+    progress: Callable[[int], None] | None = None,
+    on_chunk: Callable[[xr.Dataset], None] | None = None,
+) -> Path:
+    """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
+
+    Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
+    atomically: until the last chunk is written the target is untouched (absent, or an
+    earlier complete result). ``on_chunk`` sees every chunk (e.g.
+    :class:`~materiel.simulation.totals.DrawTotals` for a summary without re-reading the
+    file). The file equals ``save_result(simulate(...), path)``. Raises
+    :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
+    the time would exceed a limit.
+    """
+    from materiel.io.results import ResultWriter
+    from materiel.simulation.limits import check_limits
+
+    sc = compile_scenario(model, scenario, months)
+    check_limits(model, sc.months, draws, streamed=True)
+    chunks = iter_chunks(
+        model, scenario, draws, seed, months, plan, uncertain, 0, chunk, memory, progress
+    )
+    with ResultWriter(Path(path), draws) as writer:
+        for part in chunks:
+            writer.write(part)
+            if on_chunk is not None:
+                on_chunk(part)
+    return Path(path)

@@ -33,5 +33,5 @@ def entries(store: Store, table: str | None = None, limit: int = 200) -> list[Au
     query = select(AuditEntry)
     if table:
         query = query.where(AuditEntry.table_name == table)
-    with store.sessions() as s:
+    with store.session_factory() as s:
         return list(s.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all())

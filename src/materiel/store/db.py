@@ -54,7 +54,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -80,7 +80,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
-        with self.sessions() as session, session.begin():
+        with self.session_factory() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -134,6 +134,9 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
     scenario: Mapped[str] = mapped_column(String(400))
     """Scenario name (several joined by '+' for a multi-scenario plan)."""
+    scenario_version: Mapped[str | None] = mapped_column(String(400), default=None)
+    """``name@version`` of each scenario as run, '+'-joined (version 0: the bundled file;
+    ``inline``: given in full through the API); None for runs stored before it was kept."""
     scenario_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     """``{"scenarios": [...]}``: the full scenarios as run."""
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)

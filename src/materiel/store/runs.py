@@ -130,12 +130,12 @@ def fail_interrupted(store: Store) -> int:
 
 
 def get_run(store: Store, run_id: int) -> Run | None:
-    with store.sessions() as s:
+    with store.session_factory() as s:
         return s.get(Run, run_id)
 
 
 def get_results(store: Store, run_id: int) -> dict[str, Any]:
-    with store.sessions() as s:
+    with store.session_factory() as s:
         blob = s.scalar(select(Run.results).where(Run.id == run_id))
     return decode_results(blob)
 
@@ -156,7 +156,7 @@ def list_runs(
         query = query.where(Run.status == status)
     if scenario:
         query = query.where(Run.scenario == scenario)
-    with store.sessions() as s:
+    with store.session_factory() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.scalars(query.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
     return list(rows), int(total)

@@ -74,19 +74,19 @@ def latest(store: Store, name: str, version: int | None = None) -> SavedScenario
     query = select(SavedScenario).where(SavedScenario.name == name)
     if version is not None:
         query = query.where(SavedScenario.version == version)
-    with store.sessions() as s:
+    with store.session_factory() as s:
         return s.scalar(query.order_by(SavedScenario.version.desc()).limit(1))
 
 
 def versions(store: Store, name: str) -> list[SavedScenario]:
-    with store.sessions() as s:
+    with store.session_factory() as s:
         query = select(SavedScenario).where(SavedScenario.name == name)
         return list(s.scalars(query.order_by(SavedScenario.version.desc())).all())
 
 
 def saved_names(store: Store) -> dict[str, int]:
     """Name -> latest version of every saved scenario."""
-    with store.sessions() as s:
+    with store.session_factory() as s:
         rows = s.execute(
             select(SavedScenario.name, func.max(SavedScenario.version)).group_by(SavedScenario.name)
         ).all()

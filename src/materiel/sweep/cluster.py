@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +30,72 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+IN_PROCESS_CORES = 2
+"""On this many cores or fewer, work runs in this process: Dask's scheduler and worker
+processes would compete with the work for the cores (a 2-worker sweep on 2 cores was no
+faster than 1 worker, and slower than no Dask at all: issue 17)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where work runs: in this process, or on Dask (a LocalCluster or a scheduler)."""
+
+    dask: bool
+    scheduler: str | None
+    workers: int | None
+    reason: str
+
+    def describe(self, what: str) -> str:
+        """One line for the user: where ``what`` runs and why."""
+        if not self.dask:
+            return f"{what} in this process ({self.reason})"
+        if self.scheduler:
+            return f"{what} on the Dask scheduler at {self.scheduler}"
+        n = self.workers or default_workers()
+        return f"{what} on a local Dask cluster of {n} worker(s) ({self.reason})"
+
+    @contextmanager
+    def client(self) -> Iterator[Client | None]:
+        """A Dask client for this backend, or None in process."""
+        if not self.dask:
+            yield None
+            return
+        with dask_client(self.scheduler, self.workers) as client:
+            yield client
+
+
+def choose_backend(
+    scheduler: str | None = None,
+    in_process: bool = False,
+    workers: int | None = None,
+    cores: int | None = None,
+    small: bool = False,
+) -> Backend:
+    """In process when asked, with <= :data:`IN_PROCESS_CORES` cores, or for ``small``
+    work (unless a scheduler or workers are given); on the scheduler when an address is
+    given; else on a LocalCluster."""
+    n = cores if cores is not None else default_workers()
+    if scheduler and in_process:
+        raise ValueError("give either --scheduler or --in-process, not both")
+    if scheduler:
+        return Backend(True, scheduler, workers, "scheduler address given")
+    if in_process:
+        return Backend(False, None, None, "--in-process")
+    if workers is not None and workers > 1:
+        return Backend(True, None, workers, f"--workers {workers}")
+    if small and workers is None:
+        return Backend(False, None, None, "a run this small is faster without Dask")
+    if n <= IN_PROCESS_CORES:
+        return Backend(
+            False,
+            None,
+            None,
+            f"{n} core(s): Dask's processes would compete for them; "
+            "--scheduler ADDR or --workers N use Dask",
+        )
+    return Backend(True, None, workers, f"{n} cores; --in-process to skip Dask")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from materiel.model.events import compile_scenario
 from materiel.optimize import PlanData, PlanError, PlanResult, build_problem, prepare
 from materiel.optimize.build import RHS, UPPER, define_objective
 from materiel.optimize.results import collect
-from materiel.optimize.solve import stdout_redirected
+from materiel.optimize.solve import absorb_banner, highs_options
 from materiel.sweep.cases import Case
 
 RHS_ONLY = frozenset(
@@ -92,7 +92,7 @@ class ReusableLP:
     """A plan LP kept alive across cases. ``solve(data)`` returns the case's PlanResult."""
 
     def __init__(self, data: PlanData, **options: Any) -> None:
-        self.options = {"output_flag": False, **options}
+        self.options = highs_options(**options)
         self.updates = 0
         self.rebuilds = 0
         self._build(data)
@@ -102,10 +102,10 @@ class ReusableLP:
 
         self.base = data
         self.lp = build_problem(data)
-        with stdout_redirected():
-            self.solver = Solver.from_name(
-                "highs", self.lp, io_api="direct", options=self.options, track_updates=True
-            )
+        absorb_banner()
+        self.solver = Solver.from_name(
+            "highs", self.lp, io_api="direct", options=self.options, track_updates=True
+        )
         self._fresh = True
 
     def solve(self, data: PlanData) -> PlanResult:
@@ -118,12 +118,11 @@ class ReusableLP:
             else:
                 update_in_place(self.lp, data)
                 self.updates += 1
-        with stdout_redirected():
-            if self._fresh:
-                result = self.solver.solve(assign=True)
-                self._fresh = False
-            else:
-                result = self.solver.solve(self.lp, assign=True, disallow_rebuild=True)
+        if self._fresh:
+            result = self.solver.solve(assign=True)
+            self._fresh = False
+        else:
+            result = self.solver.solve(self.lp, assign=True, disallow_rebuild=True)
         condition = str(result.status.termination_condition.value)
         if str(result.status.status.value) != "ok" or condition != "optimal":
             raise PlanError(f"HiGHS did not report an optimal plan: termination '{condition}'")

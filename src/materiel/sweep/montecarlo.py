@@ -14,9 +14,9 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import xarray as xr
 
 from materiel.model.compiled import Model
@@ -24,7 +24,19 @@ from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK
 from materiel.scenario import Scenario
 from materiel.simulation import simulate
-from materiel.simulation.summary import short_months
+from materiel.simulation.totals import concat_draws, draw_totals, summarize_totals
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "chunks",
+    "concat_draws",
+    "draw_totals",
+    "share_model",
+    "simulate_chunk",
+    "simulate_distributed",
+    "stream_distributed",
+    "summarize_totals",
+]
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -42,94 +54,6 @@ def chunks(draws: int, chunk: int = DEFAULT_CHUNK, first_draw: int = 0) -> list[
     stop = first_draw + draws
     edges = [first_draw, *range((first_draw // size + 1) * size, stop, size), stop]
     return [(lo, hi - lo) for lo, hi in itertools.pairwise(edges) if hi > lo]
-
-
-def draw_totals(result: xr.Dataset, actor: str = "UKR") -> xr.Dataset:
-    """Per-draw totals over the horizon: the sufficient statistics of :func:`summarize_totals`.
-
-    Variables: shortfall and wanted (draw, item; item units over the horizon), short (any
-    short month) and first_short (months before the first short month; the horizon if none),
-    cost (draw; EUR over the horizon), fire_ratio_end (last month) and fire_ratio_mean.
-    """
-    res = result.sel(actor=actor)
-    months = result.sizes["month"]
-    short = short_months(result, actor)
-    ever = short.any("month")
-    out = xr.Dataset(
-        {
-            "shortfall": res["shortfall"].sum("month"),
-            "wanted": res["wanted"].sum("month"),
-            "short": ever,
-            "first_short": short.argmax("month").where(ever, months),
-            "cost": result["cost"].sum("month"),
-        },
-        attrs={**result.attrs, "months": months, "actor": actor},
-    )
-    if "fire_ratio" in result:
-        fr = result["fire_ratio"]
-        out["fire_ratio_end"] = fr.isel(month=-1, drop=True)
-        with np.errstate(all="ignore"):
-            out["fire_ratio_mean"] = fr.mean("month", skipna=True)
-    return out.drop_vars(["actor", "date"], errors="ignore")
-
-
-def summarize_totals(totals: xr.Dataset) -> xr.Dataset:
-    """Summary over draws of :func:`draw_totals`, for the items the actor uses.
-
-    Per item: wanted (mean, item units), shortfall_mean/p5/p50/p95 (item units),
-    shortfall_share (mean unmet share), p_short (probability of a short month),
-    sustained_p50/p10 (months). Scalars: cost_mean/p50/p95 (EUR over the horizon),
-    fire_ratio_p10/p50/p90 (last month) and fire_ratio_mean_p50. The per-item figures equal
-    :func:`materiel.simulation.summary.summarize` on the full result.
-    """
-    used = totals["wanted"].sum("draw") > 0
-    t = totals.sel(item=used)
-    q = t["shortfall"].quantile([0.05, 0.5, 0.95], dim="draw")
-    with np.errstate(all="ignore"):
-        share = (t["shortfall"] / t["wanted"].where(t["wanted"] > 0)).mean("draw")
-    cost = totals["cost"].astype(float)
-    out = xr.Dataset(
-        {
-            "wanted": t["wanted"].mean("draw"),
-            "shortfall_mean": t["shortfall"].mean("draw"),
-            "shortfall_p5": q.sel(quantile=0.05, drop=True),
-            "shortfall_p50": q.sel(quantile=0.5, drop=True),
-            "shortfall_p95": q.sel(quantile=0.95, drop=True),
-            "shortfall_share": share,
-            "p_short": t["short"].mean("draw"),
-            "sustained_p50": t["first_short"].quantile(0.5, dim="draw").drop_vars("quantile"),
-            "sustained_p10": t["first_short"].quantile(0.1, dim="draw").drop_vars("quantile"),
-            "cost_mean": cost.mean("draw"),
-            "cost_p50": cost.quantile(0.5, dim="draw").drop_vars("quantile"),
-            "cost_p95": cost.quantile(0.95, dim="draw").drop_vars("quantile"),
-        },
-        attrs={k: v for k, v in totals.attrs.items() if k != "draws"},
-    )
-    if "fire_ratio_end" in totals:
-        fr = totals["fire_ratio_end"]
-        for p in (10, 50, 90):
-            out[f"fire_ratio_p{p}"] = _nanquantile(fr, p / 100)
-        out["fire_ratio_mean_p50"] = _nanquantile(totals["fire_ratio_mean"], 0.5)
-    out.attrs["draws"] = totals.sizes["draw"]
-    return out
-
-
-def _nanquantile(x: xr.DataArray, q: float) -> xr.DataArray:
-    values = x.to_numpy().astype(float)
-    values = values[~np.isnan(values)]
-    return xr.DataArray(float(np.quantile(values, q)) if len(values) else np.nan)
-
-
-def concat_draws(parts: list[xr.Dataset], draws: int) -> xr.Dataset:
-    """Join chunk results along ``draw`` (in order) and set the total draw count."""
-    if len(parts) == 1:
-        joined = parts[0]
-    else:
-        joined = xr.concat(
-            parts, dim="draw", data_vars="minimal", coords="minimal", compat="override"
-        )
-    joined.attrs = {**parts[0].attrs, "draws": draws}
-    return joined
 
 
 def simulate_chunk(
@@ -222,3 +146,54 @@ def simulate_distributed(
             progress(sizes[fut.key])
     parts = client.gather(futures)
     return concat_draws(parts, draws)
+
+
+def stream_distributed(
+    model: Model,
+    scenario: Scenario,
+    path: Path,
+    draws: int,
+    seed: int,
+    client: Client,
+    chunk: int = DEFAULT_CHUNK,
+    months: int | None = None,
+    plan: Plan | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_chunk: Callable[[xr.Dataset], None] | None = None,
+) -> Path:
+    """:func:`materiel.simulation.simulate_to_file` with the chunks computed on ``client``.
+
+    Chunks are written in draw order as they arrive, with at most two per worker in flight,
+    so the client holds a bounded number of chunks whatever the number of draws. The file
+    equals the in-process one. ``progress`` is called with the draws finished.
+    """
+    from collections import deque
+
+    from materiel.io.results import ResultWriter
+    from materiel.simulation.limits import check_limits
+
+    check_limits(model, months or scenario.months, draws, streamed=True)
+    shared = share_model(client, model)
+    run_id = uuid.uuid4().hex[:8]
+    limit = 2 * max(1, len(client.scheduler_info()["workers"]))
+    todo = deque(chunks(draws, chunk))
+    flying: deque[tuple[int, Future[Any]]] = deque()
+    with ResultWriter(path, draws) as writer:
+        while todo or flying:
+            while todo and len(flying) < limit:
+                lo, n = todo.popleft()
+                fut = client.submit(
+                    simulate_chunk, shared, scenario, lo, n, seed, months, plan,
+                    key=f"materiel-stream-{run_id}-{lo}", retries=2, pure=False,
+                )  # fmt: skip
+                flying.append((n, fut))
+            n, fut = flying.popleft()
+            part = fut.result()
+            fut.release()
+            part.attrs["draws"] = draws
+            writer.write(part)
+            if on_chunk is not None:
+                on_chunk(part)
+            if progress is not None:
+                progress(n)
+    return path

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from materiel.io.atomic import atomic_path, remove_stale
 from materiel.io.dataset import Dataset, load_dataset
 from materiel.model.compiled import Model, compile_model
 from materiel.model.events import compile_scenario
 from materiel.schema.validate import DataIssue, DatasetError
 from materiel.sweep.cases import Case, expand
-from materiel.sweep.montecarlo import chunks, concat_draws, draw_totals, share_model
+from materiel.sweep.montecarlo import share_model
 from materiel.sweep.montecarlo import summarize_totals as _summarize
 from materiel.sweep.spec import SweepSpec
 
@@ -48,8 +49,8 @@ METRIC_VARS = {
     "fire_ratio": ("fire_ratio_p10", "fire_ratio_p50", "fire_ratio_p90", "fire_ratio_mean_p50"),
     "cost": ("cost_mean", "cost_p50", "cost_p95"),
 }
-CASE_CHUNK = 2048
-"""Draws simulated at once inside a case (bounds a worker's memory)."""
+PLAN_GROUP = 8
+"""Plan cases solved in a row on one LP when running in process."""
 
 Runner = Callable[..., xr.Dataset]
 """(case, model, draws=, seed=, actor=) -> the case's summary Dataset."""
@@ -59,14 +60,14 @@ Progress = Callable[[Case, str], None]
 def run_case(case: Case, model: Model, draws: int, seed: int, actor: str) -> xr.Dataset:
     """Simulate one case and summarise it (runs on a worker). Same seed for every case:
     common random numbers, so differences between cases are not sampling noise."""
-    from materiel.simulation import simulate
+    from materiel.simulation import iter_chunks
+    from materiel.simulation.totals import DrawTotals
 
     t0 = time.perf_counter()
-    parts = [
-        draw_totals(simulate(model, case.scenario, n, seed, first_draw=lo), actor)
-        for lo, n in chunks(draws, CASE_CHUNK)
-    ]
-    summary = _summarize(concat_draws(parts, draws))
+    totals = DrawTotals(actor)
+    for part in iter_chunks(model, case.scenario, draws, seed):
+        totals(part)
+    summary = _summarize(totals.totals())
     summary.attrs.update(
         case_id=case.id,
         parameters_json=json.dumps(case.values, default=str),
@@ -95,12 +96,8 @@ def case_dir(out: Path) -> Path:
 
 
 def _write_atomic(ds: xr.Dataset, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(target) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check(spec: SweepSpec, model: Model, cases: list[Case]) -> None:
@@ -161,17 +158,17 @@ def run_sweep(
     """Run every case of ``spec`` not already in the case folder; gather and save to ``out``.
 
     ``out`` ends in .nc or .parquet. ``progress(case, status)`` is called with status
-    "reused", "done" or "failed". ``client`` may be None when no case is pending. Raises
-    DatasetError for invalid inputs (before any task).
+    "reused", "done" or "failed". ``client``: a Dask client, or None to run the cases in
+    this process (see :func:`materiel.sweep.cluster.choose_backend`). Raises DatasetError
+    for invalid inputs (before any task).
     """
-    from distributed import as_completed
-
     if out.suffix not in SUFFIXES:
         raise ValueError(f"the output must end in {' or '.join(SUFFIXES)}, got '{out.name}'")
     ready = spec if isinstance(spec, Prepared) else prepare(spec)
     spec, cases = ready.spec, ready.cases
     folder = case_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder)  # temporary case files of a crashed run
     outcome = SweepOutcome(xr.Dataset(), out, cases)
     todo = []
     for case in cases:
@@ -181,34 +178,95 @@ def run_sweep(
                 progress(case, "reused")
         else:
             todo.append(case)
+    if todo and client is None:
+        results = _run_here(ready, todo, runner, retries)
+    else:
+        results = _run_dask(client, ready, todo, runner, retries)
+    for group, got in results:
+        if isinstance(got, BaseException):
+            text = "".join(traceback.format_exception_only(type(got), got)).strip()
+            outcome.failed.update({c.id: text or type(got).__name__ for c in group})
+        else:
+            for case, ds in zip(group, got, strict=True):
+                _write_atomic(ds, folder / f"{case.id}.nc")
+                outcome.computed.append(case.id)
+        if progress:
+            for case in group:
+                progress(case, "failed" if case.id in outcome.failed else "done")
+    outcome.result = gather(spec, cases, folder, outcome.failed)
+    save(outcome.result, out)
+    return outcome
+
+
+Finished = tuple[list[Case], list[xr.Dataset] | BaseException]
+"""A group of cases and their summaries, or the error that failed them."""
+
+
+def _run_here(
+    ready: Prepared, todo: list[Case], runner: Runner, retries: int
+) -> Iterator[Finished]:
+    """Run the cases one by one in this process (plan cases in groups sharing one LP), each
+    tried ``retries`` more times on an error."""
+    from materiel.sweep.lp import run_plan_cases
+
+    spec = ready.spec
+    if spec.engine == "plan":
+        size = PLAN_GROUP
+        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    else:
+        batches = [[c] for c in todo]
+    for group in batches:
+        error: BaseException | None = None
+        for _attempt in range(retries + 1):
+            try:
+                if spec.engine == "plan":
+                    yield group, run_plan_cases(group, ready.model)
+                else:
+                    case = group[0]
+                    yield (
+                        group,
+                        [
+                            runner(
+                                case,
+                                model=ready.model,
+                                draws=spec.draws,
+                                seed=spec.seed,
+                                actor=spec.actor,
+                            )
+                        ],
+                    )
+                error = None
+                break
+            except Exception as e:  # a failed case is reported, never fatal to the sweep
+                error = e
+        if error is not None:
+            yield group, error
+
+
+def _run_dask(
+    client: Client | None, ready: Prepared, todo: list[Case], runner: Runner, retries: int
+) -> Iterator[Finished]:
+    """Run the cases as Dask tasks; yield each group as it finishes."""
+    from distributed import as_completed
+
     groups: dict[str, list[Case]] = {}
     futures: list[Future[Any]] = []
     if todo:
-        if client is None:
-            raise ValueError(f"{len(todo)} case(s) to compute but no Dask client given")
+        assert client is not None
         groups, futures = _submit(client, ready, todo, runner, retries)
     try:
         for fut in as_completed(futures) if futures else []:
             group = groups[fut.key]
             if fut.status == "finished":
-                results = fut.result()
-                for case, ds in zip(group, _as_list(results), strict=True):
-                    _write_atomic(ds, folder / f"{case.id}.nc")
-                    outcome.computed.append(case.id)
+                got: list[xr.Dataset] | BaseException = _as_list(fut.result())
             else:
                 exc = fut.exception()
-                text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                outcome.failed.update({c.id: text or type(exc).__name__ for c in group})
+                got = exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
             fut.release()
-            if progress:
-                for case in group:
-                    progress(case, "failed" if case.id in outcome.failed else "done")
+            yield group, got
     finally:
         if futures and client is not None:
             client.cancel(futures)
-    outcome.result = gather(spec, cases, folder, outcome.failed)
-    save(outcome.result, out)
-    return outcome
 
 
 def _as_list(results: xr.Dataset | list[xr.Dataset]) -> list[xr.Dataset]:
@@ -293,9 +351,7 @@ def gather(spec: SweepSpec, cases: list[Case], folder: Path, failed: dict[str, s
 
 def save(result: xr.Dataset, out: Path) -> Path:
     """Write the gathered result: netCDF, or a tidy Parquet table (one row per case, item)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".nc":
             result.to_netcdf(tmp, engine="netcdf4")
         else:
@@ -305,7 +361,4 @@ def save(result: xr.Dataset, out: Path) -> Path:
             table = pa.Table.from_pandas(result.to_dataframe().reset_index(), preserve_index=False)
             meta = {f"materiel.{k}".encode(): str(v).encode() for k, v in result.attrs.items()}
             pq.write_table(table.replace_schema_metadata({**table.schema.metadata, **meta}), tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

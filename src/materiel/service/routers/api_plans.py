@@ -39,7 +39,8 @@ def list_plans(
 def submit_plan(body: PlanIn, user: Analyst, ctx: Ctx, response: Response) -> RunOut:
     if len(set(body.scenarios)) != len(body.scenarios):
         raise HTTPException(422, "each scenario may appear only once in a plan")
-    scenarios = [scenario_or_404(ctx, name)[0] for name in body.scenarios]
+    found = [scenario_or_404(ctx, name) for name in body.scenarios]
+    scenarios = [scen for scen, _ in found]
     run = start_plan(
         ctx,
         user.name,
@@ -48,6 +49,7 @@ def submit_plan(body: PlanIn, user: Analyst, ctx: Ctx, response: Response) -> Ru
         body.months,
         body.actor,
         body.time_limit,
+        [version for _, version in found],
     )
     response.headers["Location"] = f"/api/v1/plans/{run.id}"
     return _out(run)

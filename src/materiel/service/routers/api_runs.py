@@ -49,11 +49,14 @@ def list_runs(
 def submit_run(body: SimulationIn, user: Analyst, ctx: Ctx, response: Response) -> RunOut:
     if (body.scenario is None) == (body.scenario_data is None):
         raise HTTPException(422, "give exactly one of 'scenario' (a name) or 'scenario_data'")
+    version: int | str = "inline"
     if body.scenario_data is not None:
         scen = inline_scenario(body.scenario_data)
     else:
-        scen, _ = scenario_or_404(ctx, str(body.scenario), body.scenario_version)
-    run = start_simulation(ctx, user.name, scen, body.draws, body.seed, body.months, body.actor)
+        scen, version = scenario_or_404(ctx, str(body.scenario), body.scenario_version)
+    run = start_simulation(
+        ctx, user.name, scen, body.draws, body.seed, body.months, body.actor, version
+    )
     response.headers["Location"] = f"/api/v1/runs/{run.id}"
     return RunOut.of(run)
 

@@ -31,7 +31,17 @@ Ctx = Annotated[Context, Depends(get_ctx)]
 
 @router.get("", response_model=list[ScenarioSummary], summary="Every scenario, latest versions")
 def list_scenarios(user: Viewer, ctx: Ctx) -> list[ScenarioSummary]:
-    return [ScenarioSummary(**vars(i)) for i in svc.list_scenarios(ctx.store)]
+    return [
+        ScenarioSummary(
+            name=i.name,
+            description=i.scenario.description,
+            months=i.scenario.months,
+            probability=i.scenario.probability,
+            bundled=i.bundled,
+            version=i.version,
+        )
+        for i in svc.list_scenarios(ctx.store)
+    ]
 
 
 @router.get("/{name}", response_model=ScenarioOut, summary="A scenario (latest or given version)")

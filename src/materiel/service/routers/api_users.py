@@ -81,7 +81,7 @@ async def token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenOut:
 
 @router.get("/auth/tokens", response_model=list[TokenInfo], summary="Your API tokens")
 def list_tokens(user: Viewer, ctx: Ctx) -> list[TokenInfo]:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         me = s.get(User, user.id)
         assert me is not None
         return [
@@ -145,7 +145,7 @@ async def me_password(body: PasswordChange, request: Request, user: Viewer, ctx:
 
 @router.get("/me", response_model=UserOut, summary="The user of this token")
 def me(user: Viewer, ctx: Ctx) -> UserOut:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         row = s.get(User, user.id)
         assert row is not None
         return _out(row)
@@ -153,7 +153,7 @@ def me(user: Viewer, ctx: Ctx) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut], summary="Users (admin)")
 def list_users(user: Admin, ctx: Ctx) -> list[UserOut]:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         return [_out(u) for u in s.scalars(select(User).order_by(User.name))]
 
 

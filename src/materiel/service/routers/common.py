@@ -36,8 +36,10 @@ def start_simulation(
     seed: int,
     months: int | None,
     actor: str,
+    version: int | str = "?",
 ) -> Run:
-    """Queue a simulation on the current dataset (raises DatasetError, RunInputError)."""
+    """Queue a simulation on the current dataset (raises DatasetError, RunInputError);
+    ``version`` is the scenario's saved version (0: bundled; 'inline')."""
     dataset, model = ctx.data.load()
     params: dict[str, Any] = {
         "draws": draws,
@@ -46,7 +48,7 @@ def start_simulation(
         "actor": actor,
     }
     check_limits(model, int(params["months"]), draws, ctx.settings.max_run_bytes)
-    return ctx.runner.submit("simulate", dataset, model, [scenario], params, user)
+    return ctx.runner.submit("simulate", dataset, model, [scenario], params, user, [version])
 
 
 def start_plan(
@@ -57,8 +59,9 @@ def start_plan(
     months: int | None,
     actor: str,
     time_limit: float = 300,
+    versions: list[int] | None = None,
 ) -> Run:
-    """Queue a plan over ``scenarios`` on the current dataset."""
+    """Queue a plan over ``scenarios`` (saved ``versions``) on the current dataset."""
     dataset, model = ctx.data.load()
     params: dict[str, Any] = {
         "months": months or scenarios[0].months,
@@ -66,7 +69,7 @@ def start_plan(
         "actor": actor,
         "time_limit": time_limit,
     }
-    return ctx.runner.submit("plan", dataset, model, scenarios, params, user)
+    return ctx.runner.submit("plan", dataset, model, scenarios, params, user, versions)
 
 
 def inline_scenario(data: dict[str, Any]) -> Scenario:

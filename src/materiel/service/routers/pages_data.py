@@ -3,6 +3,7 @@ and user management (admin)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -35,6 +36,12 @@ def _table(name: str) -> str:
 
 @router.get("/data")
 def data_index(request: Request, user: Viewer, ctx: Ctx) -> Response:
+    return _data_index(request, ctx, user)
+
+
+def _data_index(
+    request: Request, ctx: Context, user: Principal, status: int = 200, **extra: Any
+) -> Response:
     raw = ctx.data.raw_tables()
     rows = [
         {"name": n, "description": t.description, "rows": len(raw[n]), "origin": ctx.data.origin(n)}
@@ -44,7 +51,43 @@ def data_index(request: Request, user: Viewer, ctx: Ctx) -> Response:
         dataset, error = ctx.data.dataset(), None
     except DatasetError as e:
         dataset, error = None, "; ".join(str(i) for i in e.issues[:5])
-    return render(request, ctx, "data.html", user, tables=rows, dataset=dataset, error=error)
+    extra.setdefault("upload_errors", [])
+    return render(
+        request, ctx, "data.html", user, status, tables=rows, dataset=dataset, error=error, **extra
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/data/workbook.xlsx")
+def download_workbook(user: Viewer, ctx: Ctx) -> Response:
+    """The whole dataset (edits included) as one Excel workbook, to edit and upload back."""
+    dataset = ctx.data.dataset()
+    name = f"{dataset.meta.name}-{dataset.meta.version}.xlsx".replace("+", "-")
+    return Response(
+        ctx.data.workbook(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/data/workbook")
+async def upload_workbook(request: Request, user: Admin, ctx: Ctx) -> Response:
+    """Replace the dataset's tables by a workbook's (admin): validated as a whole first
+    (nothing is saved if anything is wrong), each changed table audited."""
+    form = await request.form()
+    upload = form.get("workbook")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _data_index(request, ctx, user, 422, upload_errors=["choose a workbook (.xlsx)"])
+    filename = re.sub(r"[^A-Za-z0-9_.\- ]", "_", upload.filename)[-100:]
+    content = await upload.read()
+    try:
+        changes = ctx.data.upload_workbook(ctx.store, user.name, content, filename)
+    except DatasetError as e:
+        messages = [str(i) for i in e.issues]
+        return _data_index(request, ctx, user, 422, upload_errors=messages[:50])
+    return _data_index(request, ctx, user, uploaded=filename, changes=changes)
 
 
 @router.get("/data/{table}")
@@ -168,7 +211,7 @@ def audit_page(
 
 @router.get("/users")
 def users_page(request: Request, user: Admin, ctx: Ctx, error: str | None = None) -> Response:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         users = list(s.scalars(select(User).order_by(User.name)))
     return render(request, ctx, "users.html", user, users=users, roles=ROLES, error=None)
 
@@ -189,7 +232,7 @@ def add_user(
                 s, user.name, "user.create", "users", new.name, None, {"role": role, "active": True}
             )
     except UserError as e:
-        with ctx.store.sessions() as s:
+        with ctx.store.session_factory() as s:
             users = list(s.scalars(select(User).order_by(User.name)))
         return render(request, ctx, "users.html", user, 422, users=users, roles=ROLES, error=str(e))
     return RedirectResponse("/users", status_code=303)

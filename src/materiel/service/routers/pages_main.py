@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
+from materiel.analysis.registry import MAX_DRAWS, REGISTRY
 from materiel.schema.validate import DatasetError
-from materiel.service.analyses import available, chokepoints
+from materiel.service.analyses import (
+    export_bytes,
+    figure_json,
+    last_values,
+    run_analysis,
+    spec_or_error,
+)
 from materiel.service.auth import (
     PageRole,
     Principal,
@@ -20,8 +28,7 @@ from materiel.service.auth import (
     logout_session,
 )
 from materiel.service.context import Context, get_ctx
-from materiel.service.graph import graph_figure
-from materiel.service.results import records
+from materiel.service.graph import chain, end_items, graph_figure
 from materiel.service.routers.common import scenario_or_404
 from materiel.service.scenarios import list_scenarios
 from materiel.store import audit
@@ -127,12 +134,60 @@ def overview(request: Request, user: Viewer, ctx: Ctx) -> Response:
 
 
 @router.get("/graph")
-def graph(request: Request, user: Viewer, ctx: Ctx) -> Response:
+def graph(
+    request: Request,
+    user: Viewer,
+    ctx: Ctx,
+    end_item: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = None,
+    scenario: Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = (
+        "imposed-deal"
+    ),
+) -> Response:
+    """One end item's supply chain, with ``materiel chokepoints``'s measures (removal by
+    simulation, central values; no LP duals, so the page stays fast)."""
     model = ctx.data.model()
-    scen, _ = scenario_or_404(ctx, "imposed-deal")
-    table = chokepoints(model, scen)
-    figure = graph_figure(model, table)
-    return render(request, ctx, "graph.html", user, figure=figure, rows=records(table))
+    choices = end_items(model)
+    if not choices:
+        raise HTTPException(404, "the dataset has no end items")
+    end_item = end_item or choices[0]
+    if end_item not in choices:
+        raise HTTPException(404, f"no end item '{end_item}' (end items: {', '.join(choices)})")
+    scen, _ = scenario_or_404(ctx, scenario)
+    spec = REGISTRY["chokepoints"]
+    table = spec.run(model, scen, draws=1, seed=0, duals=False)
+    figure = graph_figure(model, table, end_item)
+    shown = chain(model, table, end_item)
+    columns = [c for c in spec.terminal or {} if c in shown and c != "dual_value_eur"]
+    return render(
+        request,
+        ctx,
+        "graph.html",
+        user,
+        figure=figure,
+        end_item=end_item,
+        end_items=choices,
+        scenario=scen.name,
+        scenarios=list_scenarios(ctx.store),
+        rows=shown[columns].head(30).to_dict("records"),
+        headers={c: (spec.terminal or {})[c] for c in columns},
+    )
+
+
+ScenarioQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
+
+def _analysis(ctx: Context, name: str, scenario: str | None, request: Request) -> Any:
+    try:
+        spec = spec_or_error(name)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+    scen, version = scenario_or_404(ctx, scenario or spec.scenario)
+    try:
+        return run_analysis(
+            spec, ctx.data.model(), scen, version, last_values(request.query_params)
+        )
+    except ValueError as e:  # AnalysisRequestError or input the analysis rejects
+        raise HTTPException(422, str(e)) from None
 
 
 @router.get("/analyses")
@@ -141,31 +196,69 @@ def analyses(
     user: Viewer,
     ctx: Ctx,
     name: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
-    scenario: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = None,
+    scenario: ScenarioQuery = None,
+    run: Annotated[str, Query(max_length=4)] = "",
 ) -> Response:
-    registry = available()
-    rows: list[dict[str, Any]] = []
-    figures: list[tuple[str, dict[str, Any]]] = []
+    """Pick an analysis, fill in its parameters (a form made from the registry), run it; the
+    table and its figure show below, with CSV and Excel exports of the full table."""
+    values = last_values(request.query_params)
+    result, error = None, None
     if name is not None:
-        if name not in registry:
-            raise HTTPException(404, f"no analysis '{name}'")
-        scenario = scenario or registry[name].scenario
-        scen, _ = scenario_or_404(ctx, scenario)
-        table = registry[name].run(ctx.data.model(), scen)
-        rows = records(table)
-        spec = registry[name].figure_spec(table)
-        figures = [("analysis", spec)] if spec else []
+        try:
+            spec = spec_or_error(name)
+        except LookupError as e:
+            raise HTTPException(404, str(e)) from None
+        scenario = scenario or spec.scenario
+        if run:
+            try:
+                result = _analysis(ctx, name, scenario, request)
+            except HTTPException as e:
+                if e.status_code != 422:
+                    raise
+                error = str(e.detail)
+    figures = []
+    if result is not None:
+        figures = [("analysis", figure_json(result.spec.figure(result.table)))]
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in values.items() if k != "run")
     return render(
         request,
         ctx,
         "analyses.html",
         user,
-        registry=registry,
+        status=422 if error else 200,
+        registry=REGISTRY,
         name=name,
         scenario=scenario,
         scenarios=list_scenarios(ctx.store),
-        rows=rows,
+        values=values,
+        max_draws=MAX_DRAWS,
+        result=result,
+        error=error,
         figures=figures,
+        export_query=query,
+    )
+
+
+@router.get("/analyses/{name}/export.{fmt}")
+def analysis_export(
+    request: Request,
+    name: Annotated[str, PathParam(max_length=64, pattern=r"^[a-z_]+$")],
+    fmt: Literal["csv", "xlsx"],
+    user: Viewer,
+    ctx: Ctx,
+    scenario: ScenarioQuery = None,
+) -> Response:
+    """The full table of an analysis as CSV, or Excel with its inputs on a second sheet."""
+    result = _analysis(ctx, name, scenario, request)
+    body, filename = export_bytes(result, fmt)
+    media = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[fmt]
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -178,7 +271,7 @@ def _account(
     notice: str | None = None,
     error: str | None = None,
 ) -> Response:
-    with ctx.store.sessions() as s:
+    with ctx.store.session_factory() as s:
         row = s.get(User, user.id)
         assert row is not None
         tokens = [(t, token_valid(t, row)) for t in tokens_of(s, user.id)]

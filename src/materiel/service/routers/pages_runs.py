@@ -7,11 +7,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
+from materiel.reporting.runs import MAX_SERIES, RunView, chosen, compare_figures
+from materiel.service.analyses import figure_json
 from materiel.service.auth import PageRole, Principal
+from materiel.service.compare import compare_rows, input_diff
 from materiel.service.context import Context, get_ctx
 from materiel.service.export import export_response, run_metadata
-from materiel.service.plots import compare_figures, run_figures
-from materiel.service.results import TABLE_TITLES, safe_figures, table_frame
+from materiel.service.results import (
+    TABLE_TITLES,
+    run_figures,
+    run_items,
+    run_label,
+    safe_figures,
+    table_frame,
+)
 from materiel.service.routers.common import run_or_404
 from materiel.service.routers.pages_main import render
 from materiel.service.scenarios import list_scenarios
@@ -24,8 +33,12 @@ Ctx = Annotated[Context, Depends(get_ctx)]
 RunIdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
 SHOWN = {
     "simulate": ("summary",),
-    "plan": ("investments", "shortfall", "capacity_duals", "budget_duals"),
+    "plan": ("avoided", "investments", "shortfall", "capacity_duals", "budget_duals"),
 }
+ItemsQuery = Annotated[
+    list[str],
+    Query(max_length=MAX_SERIES, description="items to draw (at most a handful)"),
+]
 
 
 @router.get("/runs")
@@ -51,11 +64,23 @@ def runs_page(
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: RunIdPath, user: Viewer, ctx: Ctx) -> Response:
+def run_page(
+    request: Request,
+    run_id: RunIdPath,
+    user: Viewer,
+    ctx: Ctx,
+    item: ItemsQuery = [],  # noqa: B006 - FastAPI copies it
+) -> Response:
     run = run_or_404(ctx, run_id)
     tables = run_store.get_results(ctx.store, run_id) if run.status == "succeeded" else {}
     frames = {name: table_frame(tables, name) for name in SHOWN[run.kind] if name in tables}
-    figures = safe_figures(lambda: run_figures(run, tables)) if tables else []
+    items = run_items(run)
+    picked = chosen(item, items, (run.summary or {}).get("shortfall_share", {}))
+    figures = (
+        safe_figures(lambda: [(k, figure_json(f)) for k, f in run_figures(run, tables, picked)])
+        if tables
+        else []
+    )
     return render(
         request,
         ctx,
@@ -67,6 +92,9 @@ def run_page(request: Request, run_id: RunIdPath, user: Viewer, ctx: Ctx) -> Res
         titles=TABLE_TITLES,
         figures=figures,
         table_names=list(tables),
+        items=items,
+        picked=picked,
+        max_series=MAX_SERIES,
     )
 
 
@@ -97,20 +125,40 @@ def compare(
     user: Viewer,
     ctx: Ctx,
     ids: Annotated[list[int], Query(max_length=8)] = [],  # noqa: B006 - FastAPI copies it
+    item: ItemsQuery = [],  # noqa: B006 - FastAPI copies it
 ) -> Response:
-    chosen = list(dict.fromkeys(i for i in ids if 1 <= i <= MAX_INT))
-    if len(chosen) < 2:
+    wanted = list(dict.fromkeys(i for i in ids if 1 <= i <= MAX_INT))
+    if len(wanted) < 2:
         raise HTTPException(422, "choose two or more runs to compare (tick them in the list)")
-    runs = [run_or_404(ctx, i) for i in chosen]
+    runs = [run_or_404(ctx, i) for i in wanted]
     done = [r for r in runs if r.status == "succeeded"]
-    tables = {r.id: run_store.get_results(ctx.store, r.id) for r in done if r.kind == "simulate"}
+    tables = {r.id: run_store.get_results(ctx.store, r.id) for r in done}
     items = sorted({k for r in done for k in (r.summary or {}).get("shortfall", {})})
-    builds = {
-        r.id: table_frame(run_store.get_results(ctx.store, r.id), "plan")
-        for r in done
-        if r.kind == "plan"
-    }
-    figures = safe_figures(lambda: compare_figures(done, tables)) if done else []
+    worst: dict[str, float] = {}
+    for r in done:
+        for k, v in ((r.summary or {}).get("shortfall_share") or {}).items():
+            worst[k] = max(worst.get(k, 0.0), v or 0.0)
+    picked = chosen(item, items, worst)
+    builds = {r.id: table_frame(tables[r.id], "plan") for r in done if r.kind == "plan"}
+    views = [RunView(run_label(r), r.kind, r.summary or {}, tables[r.id]) for r in done]
+    figures = (
+        safe_figures(lambda: [(k, figure_json(f)) for k, f in compare_figures(views, picked)])
+        if done
+        else []
+    )
     return render(
-        request, ctx, "compare.html", user, runs=runs, items=items, figures=figures, builds=builds
+        request,
+        ctx,
+        "compare.html",
+        user,
+        runs=runs,
+        ids=wanted,
+        items=items,
+        picked=picked,
+        max_series=MAX_SERIES,
+        rows=compare_rows(runs, items),
+        diff=input_diff(runs),
+        figures=figures,
+        builds=builds,
+        label=run_label,
     )

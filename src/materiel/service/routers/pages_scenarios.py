@@ -136,9 +136,9 @@ def simulate(
     actor: Annotated[str, Form(max_length=16, pattern=r"^[A-Z][A-Z0-9_]*$")] = "UKR",
     months: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
-    scen, _ = scenario_or_404(ctx, name)
+    scen, version = scenario_or_404(ctx, name)
     horizon = _months(months)
-    run = start_simulation(ctx, user.name, scen, draws, seed, horizon, actor)
+    run = start_simulation(ctx, user.name, scen, draws, seed, horizon, actor, version)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
@@ -171,6 +171,7 @@ async def plan(
             raise HTTPException(422, "the budget is a number of billion euros per year") from None
         if not 0 <= budget <= 1e13:
             raise HTTPException(422, "the budget must be between 0 and 10,000 bn EUR per year")
-    scenarios = [scenario_or_404(ctx, n)[0] for n in dict.fromkeys(names)]
-    run = start_plan(ctx, user.name, scenarios, budget, _months(months, 120), actor)
+    found = [scenario_or_404(ctx, n) for n in dict.fromkeys(names)]
+    scenarios, versions = [s for s, _ in found], [v for _, v in found]
+    run = start_plan(ctx, user.name, scenarios, budget, _months(months, 120), actor, 300, versions)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)

@@ -1,0 +1,228 @@
+"""Chunked simulation, streamed and compressed results files, limits, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import xarray as xr
+
+import materiel
+from materiel.analysis.confidence import assumption_share
+from materiel.io.atomic import atomic_path, check_writable, remove_stale, temp_path, write_text
+from materiel.io.results import ResultWriter, load_result, netcdf_compression, save_result
+from materiel.model.compiled import Model
+from materiel.scenario import Scenario, load_scenario
+from materiel.simulation import chunk_size, iter_chunks, simulate, simulate_to_file, spans
+from materiel.simulation.limits import (
+    LimitError,
+    Limits,
+    check_limits,
+    estimate_bytes,
+    parse_size,
+)
+from materiel.simulation.summary import fire_ratio, summarize, weighted_shortfall
+from materiel.simulation.totals import DrawTotals
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return materiel.load_model()
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return load_scenario("imposed-deal").model_copy(update={"months": 12})
+
+
+@pytest.fixture(scope="module")
+def full(model: Model, scenario: Scenario) -> xr.Dataset:
+    return simulate(model, scenario, draws=150, seed=5)
+
+
+def _bits(a: xr.DataArray) -> np.ndarray:
+    values = a.to_numpy()
+    return values.view(f"u{values.dtype.itemsize}") if values.dtype.kind == "f" else values
+
+
+def assert_bit_identical(a: xr.Dataset, b: xr.Dataset) -> None:
+    xr.testing.assert_identical(a, b)
+    for name in a.variables:
+        np.testing.assert_array_equal(_bits(a[name]), _bits(b[name]), err_msg=str(name))
+
+
+@pytest.mark.parametrize("chunk", [4, 37, 150, 1000])
+def test_results_do_not_depend_on_the_chunk_size(
+    model: Model, scenario: Scenario, full: xr.Dataset, chunk: int
+) -> None:
+    assert_bit_identical(simulate(model, scenario, draws=150, seed=5, chunk=chunk), full)
+    parts = list(iter_chunks(model, scenario, draws=150, seed=5, chunk=chunk))
+    assert len(parts) == len(spans(150, chunk))
+    joined = xr.concat(parts, dim="draw", data_vars="minimal", coords="minimal")
+    assert_bit_identical(joined, full)
+
+
+@pytest.mark.parametrize("chunk", [13, 150])
+def test_streamed_file_reads_back_bit_identical(
+    model: Model, scenario: Scenario, full: xr.Dataset, tmp_path: Path, chunk: int
+) -> None:
+    path = simulate_to_file(model, scenario, tmp_path / "r.nc", draws=150, seed=5, chunk=chunk)
+    assert_bit_identical(load_result(path), full)
+    save_result(full, tmp_path / "s.nc")
+    assert_bit_identical(load_result(tmp_path / "s.nc"), full)
+    assert [p.name for p in tmp_path.iterdir()] != []
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_netcdf_is_compressed_with_zstd(full: xr.Dataset, tmp_path: Path) -> None:
+    import netCDF4
+
+    save_result(full, tmp_path / "r.nc")
+    with netCDF4.Dataset(tmp_path / "r.nc") as nc:
+        filters = nc["fired"].filters()
+    expected = netcdf_compression()["compression"]
+    assert filters[expected] and filters["complevel"] == 1
+    if getattr(netCDF4, "__has_zstandard_support__", False):
+        assert filters["zstd"]
+    else:
+        assert filters["zlib"] and filters["shuffle"]
+
+
+def test_parquet_streamed_equals_one_shot(
+    model: Model, scenario: Scenario, full: xr.Dataset, tmp_path: Path
+) -> None:
+    simulate_to_file(model, scenario, tmp_path / "a.parquet", draws=150, seed=5, chunk=40)
+    save_result(full, tmp_path / "b.parquet")
+    a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
+    assert a.equals(b) and a.schema.metadata == b.schema.metadata
+    assert a.schema.metadata[b"materiel.draws"] == b"150"
+    meta = pq.ParquetFile(tmp_path / "a.parquet").metadata
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    frame = a.to_pandas()
+    fired = full["fired"].sel(actor="UKR", item="shell_155").to_numpy()
+    got = frame[(frame.actor == "UKR") & (frame.item == "shell_155")].sort_values(["draw", "month"])
+    np.testing.assert_array_equal(got["fired"].to_numpy().reshape(fired.shape), fired)
+
+
+def test_draw_totals_summary_equals_the_full_summary(
+    model: Model, scenario: Scenario, full: xr.Dataset, tmp_path: Path
+) -> None:
+    totals = DrawTotals("UKR")
+    simulate_to_file(
+        model, scenario, tmp_path / "r.nc", draws=150, seed=5, chunk=32, on_chunk=totals
+    )
+    assert totals.draws == 150
+    pd.testing.assert_frame_equal(totals.summary(), summarize(full, "UKR"))
+    pd.testing.assert_frame_equal(totals.fire_ratio(), fire_ratio(full))
+    assert totals.per_month().identical(full[list(totals.per_month().data_vars)])
+    assert weighted_shortfall(totals.per_month()) == weighted_shortfall(full)
+    streamed = assumption_share(model, totals.draw_means(), "UKR")
+    direct = assumption_share(model, full, "UKR")
+    assert streamed["overall"] == pytest.approx(direct["overall"], rel=1e-6)
+    means = totals.draw_means()
+    np.testing.assert_allclose(
+        means["production"].isel(draw=0), full["production"].mean("draw"), rtol=1e-5
+    )
+
+
+def test_chunk_size_follows_the_memory_budget(model: Model) -> None:
+    per_draw = estimate_bytes(model, 36, 1)
+    assert chunk_size(model, 36, memory=1) == 1
+    small = chunk_size(model, 36, memory=600 * per_draw)
+    assert 100 <= small <= 600
+    big = chunk_size(model, 36, memory=30_000 * per_draw)
+    assert big % 1024 == 0 and 1024 <= big <= 30_000
+
+
+def test_limits_refuse_before_any_work(model: Model, scenario: Scenario, tmp_path: Path) -> None:
+    tight = Limits(memory_bytes=estimate_bytes(model, 12, 100), file_bytes=10**6, seconds=3600)
+    check_limits(model, 12, 100, limits=tight)
+    with pytest.raises(LimitError, match="memory"):
+        check_limits(model, 12, 101, limits=tight)
+    with pytest.raises(LimitError, match="MATERIEL_MAX_FILE"):
+        check_limits(model, 12, 10**6, streamed=True, limits=tight)
+    with pytest.raises(LimitError, match="minutes"):
+        check_limits(model, 240, 10**7, streamed=True, limits=Limits(file_bytes=2**62))
+    with pytest.raises(LimitError):
+        simulate(model, scenario, draws=10**9)
+    with pytest.raises(LimitError):
+        simulate_to_file(model, scenario, tmp_path / "x.nc", draws=10**9)
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_size("512MiB") == 512 * 2**20
+    assert parse_size("2GB") == 2 * 10**9
+    assert parse_size("1e3") == 1000
+    with pytest.raises(ValueError, match="unit"):
+        parse_size("12 parsecs")
+    monkeypatch.setenv("MATERIEL_MAX_MEMORY", "1GiB")
+    monkeypatch.setenv("MATERIEL_MAX_SECONDS", "60")
+    assert Limits.from_env() == Limits(memory_bytes=2**30, seconds=60.0)
+    monkeypatch.setenv("MATERIEL_MAX_FILE", "lots")
+    with pytest.raises(ValueError, match="MATERIEL_MAX_FILE"):
+        Limits.from_env()
+
+
+def test_failed_write_keeps_the_earlier_result(full: xr.Dataset, tmp_path: Path) -> None:
+    target = tmp_path / "r.nc"
+    save_result(full.isel(draw=slice(0, 10)), target)
+    before = target.read_bytes()
+    with pytest.raises(RuntimeError, match="boom"), ResultWriter(target, 150) as writer:
+        writer.write(full.isel(draw=slice(0, 50)))
+        raise RuntimeError("boom")
+    with pytest.raises(ValueError, match="only 50 of 150"), ResultWriter(target, 150) as writer:
+        writer.write(full.isel(draw=slice(0, 50)))
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+def test_atomic_path_cleans_stale_temporaries(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = target.with_name(f".plan.json.{dead.stdout.strip()}-abcd.tmp.json")
+    stale.write_text("half")
+    mine = temp_path(target)
+    mine.write_text("in progress")  # a live writer's (this process) file is kept
+    write_text(target, "{}\n")
+    assert target.read_text() == "{}\n"
+    assert not stale.exists() and mine.exists()
+    assert remove_stale(tmp_path) == []
+    with pytest.raises(KeyError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise KeyError("crash")
+    assert target.read_text() == "{}\n"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_check_writable_refuses_folders_and_read_only_places(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is a folder"):
+        check_writable(tmp_path)
+    check_writable(tmp_path / "new" / "r.nc")
+    assert not list((tmp_path / "new").iterdir())
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(OSError, match="cannot write"):
+        check_writable(tmp_path / "file.txt" / "r.nc")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(OSError, match="cannot write"):
+            check_writable(locked / "r.nc")
+    finally:
+        locked.chmod(0o700)
