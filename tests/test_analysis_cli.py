@@ -80,7 +80,7 @@ def test_gap_table_csv_and_png(tiny_dir: Path, scenario_file: Path, tmp_path: Pa
     )
     assert result.exit_code == 0, result.output
     assert "Gap after a US stop" in result.output
-    assert "shell" in result.output
+    assert "Shell" in result.output  # the item's name; --ids shows 'shell'
     frame = pd.read_csv(csv)
     assert list(frame["month"]) == [2, 3]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

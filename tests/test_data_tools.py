@@ -160,6 +160,9 @@ def test_sources_lists_every_sourced_figure(tiny_dir: Path) -> None:
 
     proc = materiel("data", "sources", "--data", str(tiny_dir), "--table", "flows")
     assert proc.returncode == 0, proc.stderr
+    assert "1 sources cited by 2 figures" in proc.stdout and "src_test" in proc.stdout
+    proc = materiel("data", "sources", "--data", str(tiny_dir), "--table", "flows", "--full")
+    assert proc.returncode == 0, proc.stderr
     assert "2 sourced figures from 1 sources" in proc.stdout
     assert "USA/UKR/shell" in proc.stdout and "powder_plant" not in proc.stdout
 

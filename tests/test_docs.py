@@ -37,6 +37,8 @@ def test_pages_exist(site: Path) -> None:
         "tutorials/01-us-stop/index.html",
         "api/index.html",
         "api/analysis/index.html",
+        "glossary/index.html",
+        "guide/getting-started/index.html",
     ):
         assert (site / page).is_file(), page
 
@@ -64,3 +66,36 @@ def test_no_request_to_the_internet_when_viewed(site: Path) -> None:
         assert "fonts.googleapis" not in text, path
         external = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', text)
         assert not external, (path, external)
+
+
+def test_tutorials_are_published_with_their_outputs(site: Path) -> None:
+    """mkdocs-jupyter executes the notebooks at build time: their plots are in the pages."""
+    pages = sorted((site / "tutorials").glob("*/index.html"))
+    assert len(pages) >= 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "data:image/png" in text or "<img" in text, page
+        assert "Traceback" not in text, page
+
+
+def test_equations_render_with_katex_served_from_the_site(site: Path) -> None:
+    page = (site / "methodology/index.html").read_text(encoding="utf-8")
+    optimiser = (site / "methodology-optimiser/index.html").read_text(encoding="utf-8")
+    assert page.count('class="arithmatex"') + optimiser.count('class="arithmatex"') >= 10
+    for asset in ("katex.min.js", "contrib/auto-render.min.js", "katex.min.css"):
+        assert f"assets/katex/{asset}" in page, asset
+        assert (site / "assets/katex" / asset).is_file(), asset
+    css = (site / "assets/katex/katex.min.css").read_text(encoding="utf-8")
+    fonts = set(re.findall(r"url\((fonts/[^)]+\.woff2)\)", css))
+    assert fonts and all((site / "assets/katex" / f).is_file() for f in fonts)
+
+
+def test_glossary_page_is_current() -> None:
+    """docs/glossary.md is generated from materiel.reporting.columns (the same text as the
+    commands' --help epilogs); ``python -m materiel.reporting.columns`` rewrites it."""
+    from materiel.reporting.columns import glossary_markdown
+
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    assert text == glossary_markdown(), (
+        "docs/glossary.md is stale: run python -m materiel.reporting.columns"
+    )

@@ -1,5 +1,7 @@
 """The tutorial notebooks in docs/tutorials/ run end to end on the bundled data, so they never
-rot; they are stored without outputs and match their generator (make_notebooks.py)."""
+rot; they are stored without outputs and match their generator (make_notebooks.py). The docs
+site publishes them with their outputs: mkdocs-jupyter executes them at build time
+(``execute: true`` in mkdocs.yml; tests/test_docs.py checks the pages hold the plots)."""
 
 from __future__ import annotations
 

@@ -250,9 +250,11 @@ def report(
     draws: int = 200,
     seed: int = 0,
     analyses: Sequence[str] | None = None,
+    simulation: bool = True,
+    plan: bool = True,
 ) -> Report:
-    """Run every analysis on ``scenario`` and, with ``html``, write the self-contained HTML
-    report (plots embedded, Plotly inline: it opens offline).
+    """Simulate ``scenario``, optimise a plan for it, run every analysis and, with ``html``,
+    write the self-contained HTML report (plots embedded, Plotly inline: it opens offline).
 
     Args:
         model: The compiled model (``load_model``).
@@ -261,6 +263,8 @@ def report(
         draws: Monte Carlo draws of the stochastic analyses (gap, outlook, deterrence).
         seed: Random seed.
         analyses: Names of the analyses to run (default: all, in the report's order).
+        simulation: Include the simulation section (shortfall fan charts per key item).
+        plan: Include the optimiser's plan section.
 
     Returns:
         The report, whose ``sections`` hold each analysis' table (pandas, units in each
@@ -275,6 +279,8 @@ def report(
         draws=draws,
         seed=seed,
         analyses=REPORT_ORDER if analyses is None else analyses,
+        simulation=simulation,
+        plan=plan,
     )
     if html is not None:
         from materiel.io.atomic import write_text

@@ -21,6 +21,8 @@ from materiel.cli.app import (
     out,
     user_errors,
 )
+from materiel.cli.output import IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
 
 
 def _scenario_option(default: str) -> Any:
@@ -50,7 +52,10 @@ DrawsOption = Annotated[int | None, _draws_option(200)]
 CentralDrawsOption = Annotated[int | None, _draws_option(None)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the tables as JSON on stdout.")]
 CsvOption = Annotated[
-    Path | None, typer.Option("--csv", metavar="<file.csv>", help="Write the full table as CSV.")
+    Path | None,
+    typer.Option(
+        "--csv", metavar="<file.csv>", help="Write the full table (the --json rows) as CSV."
+    ),
 ]
 PngOption = Annotated[
     Path | None, typer.Option("--png", metavar="<file.png>", help="Write a static plot as PNG.")
@@ -58,13 +63,15 @@ PngOption = Annotated[
 RowsOption = Annotated[
     int, typer.Option(min=1, metavar="<n>", help="Rows shown in the terminal table.")
 ]
+MONTH_HELP = ""
+"""Month options take a calendar month YYYY-MM or an index (0 = the dataset's start): the
+metavar says so; the glossary and the user guide explain it."""
 MonthOption = Annotated[
-    int | None,
+    str | None,
     typer.Option(
-        min=0,
-        metavar="<month>",
+        metavar="<YYYY-MM>",
         show_default="scenario's, else 2",
-        help="Month US deliveries stop.",
+        help="Month US deliveries stop" + MONTH_HELP + ".",
     ),
 ]
 CentralSeedOption = Annotated[
@@ -95,6 +102,7 @@ def run_analysis(
     csv: Path | None,
     png: Path | None,
     rows: int = 40,
+    ids: bool = False,
     **options: Any,
 ) -> None:
     """Load, run ``names`` (the first gets ``options``), save and print. Shared by every
@@ -103,14 +111,16 @@ def run_analysis(
         from materiel.analysis.registry import REGISTRY
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
-        from materiel.reporting.tables import records, rich_table
+        from materiel.reporting.tables import records
         from materiel.scenario import load_scenario
 
         first = REGISTRY[names[0]]
         if png is not None and png.suffix.lower() != ".png":
             raise ValueError(f"--png must end in .png, got '{png.name}'")
+        check_csv(csv)
         scen = load_scenario(scenario or first.scenario)
         model = compile_model(load_dataset(data))
+        options = _months(options, model.dataset.meta.start)
         tables = {}
         for k, name in enumerate(names):
             spec = REGISTRY[name]
@@ -121,10 +131,10 @@ def run_analysis(
             else:
                 with err.status(f"{spec.title}: {scen.name} ({n:,} draws)"):
                     tables[name] = _call(spec, model, scen, n, seed, kwargs)
+        if csv is not None:
+            write_csv(tables, csv)
         for k, (name, table) in enumerate(tables.items()):
             spec = REGISTRY[name]
-            if csv is not None:
-                table.to_csv(csv if k == 0 else _with_suffix(csv, name), index=False)
             if png is not None:
                 from materiel.reporting.static import save_png
 
@@ -147,15 +157,39 @@ def run_analysis(
         return
     for name, table in tables.items():
         spec = REGISTRY[name]
-        shown = spec.condensed(table)
-        out.print(rich_table(shown, f"{spec.title} — {scen.name}", rows, spec.terminal))
-        if len(shown) > rows:
-            out.print(f"[dim]{rows} of {len(shown)} rows shown; --csv FILE writes them all.[/]")
+        view = VIEWS[name]
+        shown = table if view.condense is not None else spec.condensed(table)
+        print_table(shown, f"{spec.title} — {scen.name}", name, model=model, ids=ids, max_rows=rows)
     for path in (csv, png):
         if path is not None:
             out.print(
                 f"Saved [bold]{path}[/]" + (" (and one per extra table)" if len(names) > 1 else "")
             )
+
+
+MONTH_OPTIONS = {
+    "stop_month": "--month",
+    "month": "--month",
+    "start": "--start",
+    "ceasefire_month": "--ceasefire-month",
+    "decide_month": "--decide-month",
+}
+"""Analysis keyword -> the option that sets it, for the options that take a month."""
+
+
+def _months(options: dict[str, Any], start: str) -> dict[str, Any]:
+    """Month options as indices: YYYY-MM counted from the dataset's ``start``; unset ones
+    dropped (the analysis's default applies)."""
+    from materiel.reporting.numbers import month_index
+
+    out = dict(options)
+    for key, flag in MONTH_OPTIONS.items():
+        if key in out:
+            if out[key] is None:
+                del out[key]
+            else:
+                out[key] = month_index(str(out[key]), start, flag)
+    return out
 
 
 def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[str, Any]) -> Any:
@@ -169,6 +203,7 @@ def _call(spec: Any, model: Any, scen: Any, draws: int, seed: int, kwargs: dict[
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["gap"].epilog(),
     short_help="Ukraine's gap after a US stop; what European stocks, orders and expansions fill.",
 )
 def gap(
@@ -181,6 +216,7 @@ def gap(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """If US deliveries stop in month k: Ukraine's gap by item and month, what Europe fills
     from stocks, idle capacity and expansions, and the residual gap with its probability."""
@@ -193,6 +229,8 @@ def gap(
         as_json,
         csv,
         png,
+        40,
+        ids,
         stop_month=month,
         stock_release=stock_release,
     )
@@ -200,6 +238,7 @@ def gap(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["outlook"].epilog(),
     short_help="What Europe can deliver in the next months from stocks and orders, vs the need.",
 )
 def outlook(
@@ -208,11 +247,13 @@ def outlook(
         int, typer.Option(min=1, max=240, metavar="<months>", help="Length of the window.")
     ] = 4,
     start: Annotated[
-        int,
+        str | None,
         typer.Option(
-            min=0, metavar="<month>", help="First month of the window (0 = dataset start)."
+            metavar="<YYYY-MM>",
+            show_default="start",
+            help="First month of the window" + MONTH_HELP + ".",
         ),
-    ] = 0,
+    ] = None,
     stock_release: StockReleaseOption = 1.0,
     data: DataOption = None,
     draws: DrawsOption = None,
@@ -220,6 +261,7 @@ def outlook(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """What Europe can deliver to Ukraine in the next months, by item, from stocks and from
     capacity that needs only orders, against Ukraine's need."""
@@ -232,6 +274,8 @@ def outlook(
         as_json,
         csv,
         png,
+        40,
+        ids,
         months=months,
         start=start,
         stock_release=stock_release,
@@ -240,6 +284,7 @@ def outlook(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["chokepoints"].epilog(),
     short_help="Facilities, items and countries ranked by output lost when removed; LP duals.",
 )
 def chokepoints(
@@ -260,6 +305,7 @@ def chokepoints(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Facilities, items and source countries ranked by the end-item output lost when each is
     removed (re-simulated) and by the optimiser's capacity duals; flags single sources."""
@@ -276,6 +322,7 @@ def chokepoints(
         csv,
         png,
         rows,
+        ids,
         fraction=fraction,
         duals=duals,
     )
@@ -283,14 +330,19 @@ def chokepoints(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["dependencies"].epilog(),
     short_help="Share of each end item's inputs from outside Europe, by country (whole BOM).",
 )
 def dependencies(
     scenario: ScenarioOption = None,
     month: Annotated[
-        int,
-        typer.Option(min=0, metavar="<month>", help="Month whose capacity sets the shares."),
-    ] = 0,
+        str | None,
+        typer.Option(
+            metavar="<YYYY-MM>",
+            show_default="start",
+            help="Month whose capacity sets the shares" + MONTH_HELP + ".",
+        ),
+    ] = None,
     basis: Annotated[
         str,
         typer.Option(
@@ -304,17 +356,30 @@ def dependencies(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """For each end item, the share of its inputs (through the whole bill of materials) from
     outside Europe, and from which countries. The terminal shows the summary per end item;
     --csv and --json give every (end item, input, country) row."""
     run_analysis(
-        ["dependencies"], scenario, data, draws, seed, as_json, csv, png, month=month, basis=basis
+        ["dependencies"],
+        scenario,
+        data,
+        draws,
+        seed,
+        as_json,
+        csv,
+        png,
+        40,
+        ids,
+        month=month,
+        basis=basis,
     )
 
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["coordination"].epilog(),
     short_help="Pooled vs national procurement: shortfall, cost and the cost of fragmentation.",
 )
 def coordination(
@@ -333,6 +398,7 @@ def coordination(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """The same demand served by pooled European procurement vs each nation buying only from
     its own industry (and, stricter, with national supply chains): shortfall, cost and the
@@ -354,6 +420,7 @@ def coordination(
         csv,
         png,
         60,
+        ids,
         weights=parsed,
         budget=budget,
     )
@@ -361,17 +428,17 @@ def coordination(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["deterrence"].epilog() + " " + VIEWS["sead"].epilog(),
     short_help="Russia's restocking vs Ukraine and Europe after a ceasefire; SEAD munitions.",
 )
 def deterrence(
     scenario: CeasefireScenarioOption = None,
     ceasefire_month: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            min=0,
-            metavar="<month>",
+            metavar="<YYYY-MM>",
             show_default="scenario's, else 6",
-            help="Month the ceasefire starts.",
+            help="Month the ceasefire starts" + MONTH_HELP + ".",
         ),
     ] = None,
     threshold: Annotated[
@@ -389,6 +456,7 @@ def deterrence(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """After a ceasefire: Russia's artillery restocking against Ukraine's and Europe's stocks
     and production, the month a balance threshold is crossed; and the munitions a European
@@ -404,6 +472,7 @@ def deterrence(
         csv,
         png,
         60,
+        ids,
         ceasefire_month=ceasefire_month,
         threshold=threshold,
         months=months,
@@ -412,13 +481,19 @@ def deterrence(
 
 @app.command(
     rich_help_panel="Analyses",
+    epilog=VIEWS["efficiency"].epilog(),
     short_help="Each expansion option's EUR per unit/month added and months to first output.",
 )
 def efficiency(
     scenario: ScenarioOption = None,
     decide_month: Annotated[
-        int, typer.Option(min=0, metavar="<month>", help="Month the options are decided.")
-    ] = 0,
+        str | None,
+        typer.Option(
+            metavar="<YYYY-MM>",
+            show_default="start",
+            help="Month the options are decided" + MONTH_HELP + ".",
+        ),
+    ] = None,
     lp: Annotated[
         bool, typer.Option(help="Also the LP value of each option (EUR per EUR).")
     ] = True,
@@ -428,6 +503,7 @@ def efficiency(
     as_json: JsonOption = False,
     csv: CsvOption = None,
     png: PngOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Each expansion option's euros per added unit per month and per end item gained, and
     the months to its first output."""
@@ -440,6 +516,8 @@ def efficiency(
         as_json,
         csv,
         png,
+        40,
+        ids,
         decide_month=decide_month,
         lp=lp,
     )

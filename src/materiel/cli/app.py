@@ -135,8 +135,8 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        metavar="<dir>",
-        help="Dataset folder, or a bundled one by name (historical).",
+        metavar="<dir|xlsx>",
+        help="Dataset folder, .xlsx or a bundled one by name (historical).",
     ),
 ]
 SeedOption = Annotated[

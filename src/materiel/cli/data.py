@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from materiel.cli.app import DataOption, app, err, out, user_errors
+from materiel.cli.output import CsvOption, check_csv
+from materiel.reporting.columns import VIEWS
 
 if TYPE_CHECKING:
     from materiel.io.dataset import Dataset
@@ -59,19 +59,32 @@ def check(
         ),
     ] = None,
     as_json: JsonOption = False,
+    csv: CsvOption = None,
 ) -> None:
-    """Validate a dataset; list every problem at once (file, row, field, why), exit 2."""
-    from materiel.schema.validate import DatasetError
+    """Validate a dataset; list every problem at once (file, row, field, why), exit 2.
 
+    --csv writes the problems (the --json issues), one row each; none if valid."""
+    import pandas as pd
+
+    from materiel.schema.validate import DataIssue, DatasetError
+
+    columns = list(DataIssue.__dataclass_fields__)
     with user_errors():
+        check_csv(csv)
         try:
             dataset = _load(path)
         except DatasetError as e:
+            if csv is not None:
+                rows = pd.DataFrame([asdict(i) for i in e.issues], columns=columns)
+                rows.to_csv(csv, index=False)
             if not as_json:
                 raise
             payload = {"valid": False, "issues": [asdict(i) for i in e.issues]}
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
             raise typer.Exit(2) from None
+    if csv is not None:
+        with user_errors():
+            pd.DataFrame([], columns=columns).to_csv(csv, index=False)
     drift = _start_drift(dataset)
     if as_json:
         payload = {"valid": True, **_summary(dataset), "start_drift": drift.to_dict("records")}
@@ -87,6 +100,8 @@ def check(
             "the start differs from demand; scenario results include this drift):",
             highlight=False,
         )
+        from materiel.reporting.numbers import compact as _fmt
+
         for r in moving.itertuples():
             out.print(
                 f"  {r.actor} {r.item}: wants {_fmt(r.wanted)}/month, fires {_fmt(r.fired_first)} "
@@ -104,11 +119,35 @@ def _start_drift(dataset: Any) -> Any:
     return start_drift(compile_model(dataset))
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+TITLE = 40
+"""Characters of a source title in the compact listing (--full shows it all)."""
+FIGURE_HEADERS = {
+    "table": "table",
+    "key": "row",
+    "field": "field",
+    "central": "central",
+    "low": "low",
+    "high": "high",
+    "unit": "unit",
+    "source": "source",
+    "status": "status",
+    "date": "date",
+    "url": "url",
+}
 
 
-@data_app.command()
+def _short(text: str, limit: int = TITLE) -> str:
+    """``text`` cut at a word boundary to ``limit`` characters, marked with '(...)'; the full
+    text is one --full away."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return (
+        text[: text.rfind(" ", 0, limit - 5) if " " in text[: limit - 5] else limit - 5] + " (...)"
+    )
+
+
+@data_app.command(epilog=VIEWS["sources"].epilog())
 def sources(
     data: DataOption = None,
     status: Annotated[
@@ -122,10 +161,21 @@ def sources(
         str | None,
         typer.Option(metavar="<table>", help="Only figures of this table (e.g. facilities)."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Print every sourced figure (table, row, field, low/central/high, URL)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
+    csv: CsvOption = None,
 ) -> None:
-    """List every sourced figure: central/low/high, unit and its source's status, date, URL."""
+    """List the sources: id, status, date and a short title, most cited first.
+
+    With --full, every sourced figure: central/low/high, unit and its source's status,
+    date, URL. --json and --csv write every sourced figure (the same rows)."""
     with user_errors():
+        check_csv(csv)
         from materiel.schema.docs import sourced_figures
         from materiel.schema.tables import STATUSES, TABLES
 
@@ -134,30 +184,41 @@ def sources(
         with_figures = [n for n, t in TABLES.items() if t.uncertain_fields]
         if table is not None and table not in with_figures:
             raise ValueError(f"--table must be one of {', '.join(with_figures)}, got '{table}'")
-        figures = sourced_figures(_load(data).tables)
+        dataset = _load(data)
+        figures = sourced_figures(dataset.tables)
     if status is not None:
         figures = figures[figures["status"] == status]
     if table is not None:
         figures = figures[figures["table"] == table]
+    if csv is not None:  # machine output: every figure
+        with user_errors():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            figures.to_csv(csv, index=False)
     if as_json:
         records: list[dict[str, Any]] = json.loads(figures.to_json(orient="records"))
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
         return
-    t = Table(title=f"{len(figures)} sourced figures from {figures['source'].nunique()} sources")
-    for column in ("table", "row", "field", "central [low-high]", "unit", "source", "status"):
-        t.add_column(
-            escape(column),
-            justify="right" if column.startswith("central") else "left",
-            overflow="fold",  # ids and URLs show in full, folded on narrow terminals
+    from materiel.reporting.tables import fitted
+
+    if full:
+        title = f"{len(figures)} sourced figures from {figures['source'].nunique()} sources"
+        out.print(
+            fitted(
+                figures,
+                title,
+                headers=FIGURE_HEADERS,
+                kinds={"central": "number", "low": "number", "high": "number"},
+            )
         )
-    t.add_column("date", overflow="fold")
-    t.add_column("url", overflow="fold", ratio=2)
-    for r in figures.to_dict("records"):
-        central = f"{_fmt(r['central'])} [{_fmt(r['low'])}-{_fmt(r['high'])}]"
-        cells = [r["table"], r["key"], r["field"], central, r["unit"], r["source"]]
-        cells += [r["status"], r["date"], r["url"]]
-        t.add_row(*(escape(str(c)) for c in cells))
-    out.print(t)
+    else:
+        counts = figures["source"].value_counts().rename("figures")
+        listed = dataset.tables["sources"].set_index("source").join(counts, how="inner")
+        rows = listed.sort_values("figures", ascending=False).reset_index()
+        shown = rows.assign(title=rows["title"].map(_short))
+        title = f"{len(rows)} sources cited by {len(figures)} figures (--full: every figure)"
+        out.print(fitted(shown, title, headers=VIEWS["sources"].headers, fold_first=True))
+    if csv is not None:
+        out.print(f"Saved [bold]{csv}[/]", highlight=False)
 
 
 @data_app.command()

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import (
     BudgetOption,
@@ -20,24 +19,18 @@ from materiel.cli.app import (
     out,
     user_errors,
 )
+from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HIDDEN_SUMMARY = ("objective", "expected_penalty_eur")
 """Summary figures in the LP's penalty units: never shown to users."""
 DEFAULT_DRAWS = 5
 """Default --draws, = :data:`materiel.optimize.DRAWS` (kept here so --help stays fast; see
 docs/methodology-optimiser.md, "Sample average approximation")."""
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
-
-
-def _rows(frame: pd.DataFrame) -> list[Any]:
-    """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
-    return list(frame.itertuples())
+PLAN_VIEWS = ("investments", "plan_shortfall", "capacity_value", "budget")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -45,7 +38,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-@app.command()
+@app.command(epilog=" ".join(VIEWS[v].epilog() for v in PLAN_VIEWS))
 def plan(
     scenario: Annotated[
         str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
@@ -112,6 +105,16 @@ def plan(
         ),
     ] = 2,
     data: DataOption = None,
+    csv: CsvOption = None,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            metavar="<file.xlsx>",
+            help="Also write a formatted Excel workbook (summary, per month).",
+        ),
+    ] = None,
+    ids: IdsOption = False,
 ) -> None:
     """Optimise investments (shared) over sampled futures, then prove the plan out of sample.
 
@@ -140,6 +143,9 @@ def plan(
         if target.suffix != ".json":
             raise ValueError(f"--out must end in .json, got '{target.name}'")
         check_writable(target)
+        check_csv(csv)
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
         names = [scenario] + [s.strip() for s in (scenarios or "").split(",") if s.strip()]
         chosen = [load_scenario(n) for n in dict.fromkeys(names)]
         chosen = list({s.name: s for s in chosen}.values())
@@ -169,9 +175,18 @@ def plan(
         except PlanError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
-    by_item = result.shortfall_by_item()
-    verdict = _verdict(result, evaluation)
+        by_item = result.shortfall_by_item()
+        verdict = _verdict(result, evaluation)
+        tables = _tables(result, by_item, capacity_value, evaluation)
+        if csv is not None:
+            write_csv(tables, csv)
+        if xlsx is not None:
+            from materiel.reporting.workbook import write_tables
+
+            write_tables(xlsx, tables)
     if as_json:
+        import pandas as pd
+
         weights = pd.Series(result.data.weight.to_numpy(), index=result.data.future)
         payload = {
             "scenarios": [s.name for s in chosen],
@@ -201,15 +216,117 @@ def plan(
         }
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
-    _print(result, by_item, capacity_value, budget_info)
+    _print(result, by_item, model, ids, capacity_value, budget_info)
     if evaluation is not None:
         _print_evaluation(evaluation)
     if verdict:
-        out.print(verdict)
+        out.print(verdict, highlight=False)
+    for path in (csv, xlsx):
+        if path is not None:
+            out.print(f"Saved [bold]{path}[/]", highlight=False)
     out.print(
         f"Plan saved to [bold]{target}[/]; test it under uncertainty with "
-        f"`materiel simulate {chosen[0].name} --plan {target}`"
+        f"`materiel simulate {chosen[0].name} --plan {target}`",
+        highlight=False,
     )
+
+
+def _tables(
+    result: Any, by_item: pd.DataFrame, capacity_value: pd.DataFrame, evaluation: Any
+) -> dict[str, pd.DataFrame]:
+    """The plan's tables as written by --csv and --xlsx (the --json rows)."""
+    import pandas as pd
+
+    summary = pd.DataFrame(
+        [{"quantity": k, "value": v} for k, v in result.summary.items() if k not in HIDDEN_SUMMARY]
+    )
+    return {
+        "summary": summary,
+        "investments": result.investments,
+        "shortfall": by_item,
+        "shortfall_monthly": result.shortfall,
+        "production": result.production,
+        "capacity_duals": capacity_value,
+        "budget_duals": result.budget_duals.drop(columns="value_eur_per_eur"),
+    } | ({} if evaluation is None else {"evaluation": pd.DataFrame(_by_item(evaluation))})
+
+
+def _print(
+    result: Any,
+    by_item: pd.DataFrame,
+    model: Any,
+    ids: bool,
+    capacity_value: pd.DataFrame,
+    budget_info: Any,
+) -> None:
+    from materiel.reporting.numbers import money
+
+    s = result.summary
+    out.print(
+        f"Capex {money(s['capex_eur'])}; expected purchases {money(s['expected_purchases_eur'])}; "
+        f"expected priority-weighted shortfall {money(s['expected_weighted_shortfall_eur'])} "
+        "(value of unmet need at purchase prices)",
+        highlight=False,
+    )
+    inv = result.investments.copy()
+    if not inv.empty:
+        inv["added"] = inv["added_capacity"]
+    print_table(inv, "Investments", "investments", model=model, ids=ids)
+    print_table(
+        by_item,
+        "Shortfall remaining (probability-weighted, whole horizon)",
+        "plan_shortfall",
+        model=model,
+        ids=ids,
+    )
+    from rich.table import Table
+
+    duals = Table(
+        title="Value of capacity: weighted shortfall avoided per extra unit/month (EUR-"
+        "equivalent over the horizon; finite differences, a range where the dual is not unique)"
+    )
+    for col in ("facility", "item", "value", "range", "extra cost EUR"):
+        duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
+    for r in _rows(capacity_value):
+        duals.add_row(
+            r.facility,
+            f"{r.item} ({r.unit})",
+            _fmt(r.value_eur_per_unit_month),
+            "unique"
+            if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high)
+            else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
+            _fmt(r.cost_eur_per_unit_month),
+        )
+    out.print(duals)
+    if not result.budget_duals.empty:
+        money = Table(title="Budget and expected spending (EUR)")
+        for col in ("scenario", "year", "budget", "spent"):
+            money.add_column(col, justify="left" if col == "scenario" else "right")
+        future = dict(zip(result.scenarios, result.data.future, strict=True))
+        frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
+        spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
+            ["budget_eur", "spent_eur"]
+        ].mean()
+        for r in _rows(spent):
+            money.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
+        out.print(money)
+        spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
+        state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
+        out.print(
+            f"The budget {state}; it is spent in full in {spent_all} of {len(frame)} "
+            "scenario-years; one more EUR m per year avoids EUR "
+            f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
+            "shortfall (EUR-equivalent, finite difference)"
+        )
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
+    return list(frame.itertuples())
 
 
 def _evaluate(
@@ -267,6 +384,8 @@ def _m(x: float) -> str:
 
 
 def _print_evaluation(ev: Any) -> None:
+    from rich.table import Table
+
     t = Table(
         title=f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): expected shortfall "
         "and weighted shortfall (EUR m equivalent) [90 % CI]"
@@ -312,83 +431,4 @@ def _print_evaluation(ev: Any) -> None:
             f"Expected value of perfect information (estimate on {e['draws']} draws, LP "
             f"weighted shortfall): EUR {_m(e['mean'])} m [{_m(e['ci90_low'])}-"
             f"{_m(e['ci90_high'])}]"
-        )
-
-
-def _print(
-    result: Any, by_item: pd.DataFrame, capacity_value: pd.DataFrame, budget_info: Any
-) -> None:
-    s = result.summary
-    out.print(
-        f"Capex EUR {_fmt(s['capex_eur'])}; expected purchases EUR "
-        f"{_fmt(s['expected_purchases_eur'])}; expected priority-weighted shortfall "
-        f"EUR {_fmt(s['expected_weighted_shortfall_eur'])} (value of unmet need at purchase "
-        "prices)"
-    )
-    inv = Table(title="Investments")
-    for col in (
-        "expansion",
-        "facility",
-        "decide",
-        "scale",
-        "capex EUR",
-        "first output",
-        "adds /month",
-    ):
-        inv.add_column(col, justify="left" if col in ("expansion", "facility") else "right")
-    for r in _rows(result.investments):
-        inv.add_row(
-            r.expansion,
-            r.facility,
-            r.date,
-            f"{r.scale:.0%}",
-            _fmt(r.capex_eur),
-            r.first_output_date,
-            f"{_fmt(r.added_capacity)} {r.unit}",
-        )
-    out.print(inv)
-    short = Table(title="Shortfall remaining (probability-weighted, whole horizon)")
-    for col in ("actor", "item", "unit", "wanted", "unmet", "unmet %"):
-        short.add_column(col, justify="left" if col in ("actor", "item", "unit") else "right")
-    for r in _rows(by_item):
-        short.add_row(
-            r.actor, r.item, r.unit, _fmt(r.wanted), _fmt(r.unmet), f"{r.unmet_share:.0%}"
-        )
-    out.print(short)
-    duals = Table(
-        title="Value of capacity: weighted shortfall avoided per extra unit/month (EUR-"
-        "equivalent over the horizon; finite differences, a range where the dual is not unique)"
-    )
-    for col in ("facility", "item", "value", "range", "extra cost EUR"):
-        duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
-    for r in _rows(capacity_value):
-        duals.add_row(
-            r.facility,
-            f"{r.item} ({r.unit})",
-            _fmt(r.value_eur_per_unit_month),
-            "unique"
-            if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high)
-            else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
-            _fmt(r.cost_eur_per_unit_month),
-        )
-    out.print(duals)
-    if not result.budget_duals.empty:
-        money = Table(title="Budget and expected spending (EUR)")
-        for col in ("scenario", "year", "budget", "spent"):
-            money.add_column(col, justify="left" if col == "scenario" else "right")
-        future = dict(zip(result.scenarios, result.data.future, strict=True))
-        frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
-        spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
-            ["budget_eur", "spent_eur"]
-        ].mean()
-        for r in _rows(spent):
-            money.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
-        out.print(money)
-        spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
-        state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
-        out.print(
-            f"The budget {state}; it is spent in full in {spent_all} of {len(frame)} "
-            "scenario-years; one more EUR m per year avoids EUR "
-            f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
-            "shortfall (EUR-equivalent, finite difference)"
         )

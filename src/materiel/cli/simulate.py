@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import (
     DataOption,
@@ -20,21 +19,24 @@ from materiel.cli.app import (
     progress_bar,
     user_errors,
 )
+from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
+from materiel.reporting.columns import VIEWS
+
+XlsxOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--xlsx",
+        metavar="<file.xlsx>",
+        help="Also write a formatted Excel workbook (summary, per month).",
+    ),
+]
 
 LARGE_RUN = 50_000
 """Draws from which a run may go to Dask (on more than 2 cores): smaller runs finish before
 a local cluster has started."""
 
 
-def _fmt(x: float) -> str:
-    """Compact number: 3.53M, 281k, 12.5, 0.42."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-@app.command()
+@app.command(epilog=VIEWS["simulate"].epilog())
 def simulate(
     scenario: Annotated[
         str, typer.Argument(help="Bundled scenario name (e.g. imposed-deal) or a YAML file.")
@@ -99,6 +101,9 @@ def simulate(
         ),
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
+    xlsx: XlsxOption = None,
+    ids: IdsOption = False,
 ) -> None:
     """Monte Carlo simulation of a scenario: shortfall by item and month, with probabilities.
 
@@ -130,6 +135,9 @@ def simulate(
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
         check_writable(target)
         budget = parse_size(memory)
+        check_csv(csv)
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
         scen = load_scenario(scenario)
         model = compile_model(load_dataset(data))
         users = sorted(set(model.actors[model.consumption_actor]))
@@ -169,6 +177,22 @@ def simulate(
         from materiel.analysis.confidence import assumption_share
 
         confidence = assumption_share(model, totals.draw_means(), actor)
+        tables = {"summary": table.reset_index(), "fire_ratio": ratio.reset_index()}
+        if csv is not None:
+            write_csv(tables, csv)
+        if xlsx is not None:
+            from materiel.io.results import load_result
+            from materiel.reporting.numbers import month_labels
+            from materiel.reporting.workbook import write_tables
+            from materiel.simulation.summary import by_month
+
+            monthly = by_month(load_result(target), actor)
+            if "date" not in monthly:
+                monthly["date"] = month_labels(model.dataset.meta.start, monthly["month"])
+            first = ["month", "date", "item"]
+            monthly = monthly[first + [c for c in monthly.columns if c not in first]]
+            monthly = monthly.sort_values(["month", "item"], ignore_index=True)
+            write_tables(xlsx, {**tables, "by_month": monthly})
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scen.name,
@@ -185,46 +209,36 @@ def simulate(
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    _print_summary(table, scen.name, actor, draws, horizon)
+    from materiel.reporting import numbers
+
+    print_table(
+        table.reset_index(),
+        f"{scen.name}: {actor} shortfall over {horizon} months ({draws:,} draws)",
+        "simulate",
+        model=model,
+        ids=ids,
+    )
     out.print(
         f"Priority-weighted shortfall of Ukraine's side over {horizon} months (EUR-equivalent, "
-        f"value of unmet need): mean {_fmt(weighted['mean'])}, p10-p90 "
-        f"{_fmt(weighted['p10'])}-{_fmt(weighted['p90'])}"
+        f"value of unmet need): mean {numbers.money(weighted['mean'])}, p10-p90 "
+        f"{numbers.money(weighted['p10'])} to {numbers.money(weighted['p90'])}",
+        highlight=False,
     )
     if not ratio.empty:
         last = ratio.iloc[-1]
         out.print(
-            f"Fire ratio Ukraine:Russia in {last['date']}: median {last['p50']:.2f} "
-            f"(p10 {last['p10']:.2f}, p90 {last['p90']:.2f})"
+            f"Fire ratio Ukraine:Russia in {last['date']}: median {numbers.ratio(last['p50'])} "
+            f"(p10 {numbers.ratio(last['p10'])}, p90 {numbers.ratio(last['p90'])})",
+            highlight=False,
         )
+    overall = confidence["overall"]
+    assumed = numbers.share(overall if isinstance(overall, float | int) else None, 0)
     out.print(
-        f"Data confidence: {confidence['overall']:.0%} of the figures driving {actor}'s result "
-        "are assumptions (weighted by contribution; see docs/validation.md)"
+        f"Data confidence: {assumed} of the figures driving {actor}'s result are assumptions "
+        "(weighted by contribution; see docs/validation.md)",
+        highlight=False,
     )
-    out.print(f"Results saved to [bold]{target}[/]")
-
-
-def _print_summary(table: Any, name: str, actor: str, draws: int, months: int) -> None:
-    t = Table(title=f"{name}: {actor} shortfall over {months} months ({draws:,} draws)")
-    for col, just in (
-        ("item", "left"),
-        ("unit", "left"),
-        ("need", "right"),
-        ("short p50 [p5-p95]", "right"),
-        ("unmet", "right"),
-        ("P(short)", "right"),
-        ("sustained p50/p10", "right"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for item, row in table.iterrows():
-        t.add_row(
-            str(item),
-            row["unit"],
-            _fmt(row["wanted"]),
-            f"{_fmt(row['shortfall_p50'])} [{_fmt(row['shortfall_p5'])}-"
-            f"{_fmt(row['shortfall_p95'])}]",
-            f"{row['shortfall_share']:.0%}",
-            f"{row['p_short']:.0%}",
-            f"{row['sustained_p50']:.0f} / {row['sustained_p10']:.0f}",
-        )
-    out.print(t)
+    for path in (csv, xlsx):
+        if path is not None:
+            out.print(f"Saved [bold]{path}[/]", highlight=False)
+    out.print(f"Results saved to [bold]{target}[/]", highlight=False)

@@ -9,23 +9,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from materiel.cli.app import DataOption, app, err, out, progress_bar, user_errors
+from materiel.cli.output import CsvOption, check_csv
+from materiel.reporting.columns import VIEWS
 
 
-@app.command()
+@app.command(epilog=VIEWS["sweep"].epilog())
 def sweep(
     spec: Annotated[
         str, typer.Argument(help="Sweep spec YAML path, or a bundled spec (e.g. us-stop-month).")
     ],
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:PORT) [default: a local cluster]."),
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:PORT).", show_default="a local cluster"
+        ),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Local cluster worker processes [default: one per core]."),
+        typer.Option(min=1, help="Local cluster worker processes.", show_default="one per core"),
     ] = None,
     in_process: Annotated[
         bool,
@@ -38,17 +41,20 @@ def sweep(
         Path | None,
         typer.Option(
             "--out",
-            help="Gathered result (.nc or .parquet) [default: materiel-results/SPEC.nc]. "
+            help="Gathered result (.nc or .parquet). "
             "Finished cases are kept beside it in OUT.cases/ to resume an interrupted sweep.",
+            show_default="materiel-results/SPEC.nc",
         ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary on stdout.")
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Run a grid or sample of scenario variants on Dask; resume where a sweep stopped."""
     with user_errors():
+        check_csv(csv)
         from materiel.io.atomic import check_writable
         from materiel.sweep.cluster import choose_backend
         from materiel.sweep.run import SUFFIXES, pending, prepare, run_sweep
@@ -72,6 +78,12 @@ def sweep(
         ):
             outcome = run_sweep(ready, client, target, progress=lambda _c, _s: advance(1))
     rows = _rows(outcome.result)
+    if csv is not None:
+        import pandas as pd
+
+        with user_errors():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_csv(csv, index=False)
     failed = [
         {"case": c.id, "parameters": c.values, "error": outcome.failed[c.id]}
         for c in outcome.cases
@@ -108,9 +120,9 @@ HEADLINES = (
     ("unmet_share_mean", "shortfall_share", "mean", "unmet (mean over items)", "pct"),
     ("unmet_share_mean", "unmet_share", "mean", "unmet (mean over items)", "pct"),
     ("p_short_max", "p_short", "max", "P(short) worst item", "pct"),
-    ("cost_mean_eur", "cost_mean", "mean", "cost EUR bn", "bn"),
-    ("objective_eur", "objective", "mean", "objective EUR bn", "bn"),
-    ("capex_eur", "capex_eur", "mean", "capex EUR bn", "bn"),
+    ("cost_mean_eur", "cost_mean", "mean", "cost", "bn"),
+    ("objective_eur", "objective", "mean", "objective", "bn"),
+    ("capex_eur", "capex_eur", "mean", "capex", "bn"),
     ("fire_ratio_p50", "fire_ratio_p50", "mean", "fire ratio p50", "num"),
 )
 
@@ -132,26 +144,36 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 
 def _show(value: float | None, fmt: str) -> str:
+    from materiel.reporting import numbers
+
     if value is None:
         return "-"
-    return {"pct": f"{value:.0%}", "bn": f"{value / 1e9:,.2f}", "num": f"{value:.2f}"}[fmt]
+    if fmt == "pct":
+        return numbers.share(value)
+    if fmt == "bn":
+        return numbers.money(value)
+    return numbers.ratio(value)
 
 
 def _print_table(rows: list[dict[str, Any]], name: str, labels: list[str]) -> None:
-    t = Table(title=f"sweep {name}: {len(rows)} cases")
+    from materiel.reporting.tables import from_cells
+
     present = {key for row in rows for key in row}
     shown = list({key: (col, fmt) for key, _v, _h, col, fmt in HEADLINES if key in present}.items())
-    for col in [*labels, *(c for _k, (c, _f) in shown), "status"]:
-        t.add_column(col, justify="left" if col == "status" else "right")
-    for row in rows[:60]:
-        cells = [_show(row.get(key), fmt) for key, (_c, fmt) in shown]
-        t.add_row(*(str(row[k]) for k in labels), *cells, row["status"])
-    out.print(t)
+    headers = [*labels, *(c.replace(" bn", "") for _k, (c, _f) in shown), "status"]
+    cells = [
+        [str(row[k]) for k in labels]
+        + [_show(row.get(key), fmt) for key, (_c, fmt) in shown]
+        + [str(row["status"])]
+        for row in rows[:60]
+    ]
+    numeric = [True] * (len(headers) - 1) + [False]
+    out.print(from_cells(f"sweep {name}: {len(rows)} cases", headers, cells, numeric))
     if len(rows) > 60:
         out.print(f"({len(rows) - 60} more cases in the results file)")
 
 
-@app.command()
+@app.command(epilog=VIEWS["sensitivity"].epilog())
 def sensitivity(
     scenario: Annotated[
         str, typer.Argument(help="Scenario name (e.g. imposed-deal) or YAML path.")
@@ -167,11 +189,14 @@ def sensitivity(
     method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance).")] = "morris",
     item: Annotated[
         str | None,
-        typer.Option(help="Rank by this item's shortfall [default: mean unmet share, all items]."),
+        typer.Option(
+            help="Rank by this item's shortfall.", show_default="mean unmet share, all items"
+        ),
     ] = None,
     actor: Annotated[str, typer.Option(help="Actor whose shortfall is ranked.")] = "UKR",
     months: Annotated[
-        int | None, typer.Option(min=1, max=240, help="Horizon in months [default: scenario's].")
+        int | None,
+        typer.Option(min=1, max=240, help="Horizon in months.", show_default="scenario's"),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed of the design.")] = 0,
     group: Annotated[
@@ -180,16 +205,20 @@ def sensitivity(
     ] = "item",
     plot: Annotated[
         Path | None,
-        typer.Option(help="Bar plot PNG [default: materiel-results/SCENARIO-sensitivity.png]."),
+        typer.Option(
+            help="Bar plot PNG.", show_default="materiel-results/SCENARIO-sensitivity.png"
+        ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Rows to print and plot.")] = 15,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the ranking as JSON on stdout.")
     ] = False,
     data: DataOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Rank the uncertain inputs by their effect on the shortfall (Morris or Sobol, SALib)."""
     with user_errors():
+        check_csv(csv)
         from materiel.io.dataset import load_dataset
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
@@ -215,6 +244,9 @@ def sensitivity(
                 actor=actor, months=months, progress=advance, by=group,
             )  # fmt: skip
         plot_ranking(ranking, target, top=top)
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            ranking.to_csv(csv, index=False)
     if as_json:
         payload = {
             "scenario": scen.name,
@@ -226,20 +258,26 @@ def sensitivity(
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
+    from materiel.reporting.numbers import compact
+    from materiel.reporting.tables import from_cells
+
     key = ranking.attrs["index"]
     extra = "sigma" if key == "mu_star" else "S1"
-    t = Table(title=f"{scen.name}: what drives {ranking.attrs['metric']} ({method})")
-    for col in ("rank", "input", "elements", f"{key} (+/- 95% conf)", extra):
-        t.add_column(col, justify="left" if col == "input" else "right")
-    for _, row in ranking.head(top).iterrows():
-        t.add_row(
+    headers = ("rank", "input", "elements", key, "+/- 95% conf", extra)
+    cells = [
+        [
             str(row["rank"]),
-            row["input"],
+            str(row["input"]),
             str(row["elements"]),
-            f"{row[key]:.3g} +/- {row[key + '_conf']:.2g}",
-            f"{row[extra]:.3g}",
-        )
-    out.print(t)
+            compact(row[key]),
+            compact(row[key + "_conf"]),
+            compact(row[extra]),
+        ]
+        for _, row in ranking.head(top).iterrows()
+    ]
+    title = f"{scen.name}: what drives {ranking.attrs['metric']} ({method})"
+    numeric = (True, False, True, True, True, True)
+    out.print(from_cells(title, headers, cells, numeric))
     out.print(
         f"{ranking.attrs['evaluations']:,} model runs over {len(ranking)} input groups. "
         f"Plot saved to [bold]{target}[/]"

@@ -155,13 +155,18 @@ def read_tables(
 
 
 def load_dataset(path: Path | str | None = None, overlays: Sequence[Path | str] = ()) -> Dataset:
-    """Load and validate a dataset folder or a bundled dataset by name (default: the bundled
-    default dataset; see :func:`resolve_dataset`).
+    """Load and validate a dataset folder, a bundled dataset by name (default: the bundled
+    default dataset; see :func:`resolve_dataset`) or an ``.xlsx`` workbook written by
+    ``materiel data export`` (no overlays then).
 
     Tables missing from ``path`` are taken from the bundled default; so is ``dataset.yaml``.
     A table in an ``overlays`` folder replaces the folder's (the last overlay wins).
     Raises :class:`DatasetError` listing every problem found.
     """
+    if path is not None and Path(path).suffix.lower() == ".xlsx" and not overlays:
+        from materiel.io.excel import load_workbook
+
+        return load_workbook(path)[0]
     folder = resolve_dataset(path)
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "dataset folder not found"

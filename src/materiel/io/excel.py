@@ -23,9 +23,10 @@ import pandas as pd
 import pydantic
 import yaml
 from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError, InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from materiel.errors import InputFileError
@@ -41,6 +42,15 @@ META = "dataset"
 MAX_WIDTH = 60
 """Widest column, in characters."""
 BOLD = Font(bold=True)
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="37474F")
+LAST_ROW = 1_048_576
+"""Excel's last row: validations cover whole columns below the header."""
+SHARE_FORMAT = "0.0%"
+NUMBER_FORMAT = "[>=1000]#,##0;[<=-1000]-#,##0;General"
+"""Thousands separators on large numbers, every digit of small ones (display only: the
+stored value stays exact)."""
+MONEY_FORMAT = "#,##0"
 
 
 def _set_number(cell: Cell, value: float) -> None:
@@ -66,8 +76,66 @@ def _header(sheet: Worksheet, columns: list[str], freeze: str) -> None:
     for j, name in enumerate(columns, start=1):
         cell = sheet.cell(row=1, column=j)
         _set_text(cell, name)
-        cell.font = BOLD
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
     sheet.freeze_panes = freeze
+
+
+def _number_formats(table: Table) -> dict[str, str]:
+    """Excel number format of each numeric column: shares (0-1 fields) as percentages,
+    money (EUR units) with thousands separators, other numbers with thousands separators
+    above 1,000 and every digit below."""
+    formats = {}
+    for f in table.fields:
+        if f.dtype not in ("float", "int"):
+            continue
+        if f.maximum == 1.0 and (f.minimum or 0.0) >= 0.0:
+            fmt = SHARE_FORMAT
+        elif "EUR" in f.unit:
+            fmt = MONEY_FORMAT
+        else:
+            fmt = NUMBER_FORMAT
+        for c in f.columns:
+            if not c.endswith("_source"):
+                formats[c] = fmt
+    return formats
+
+
+def _key_range(name: str) -> str:
+    """The key column of table ``name`` below its header, as a list formula."""
+    return f"='{name}'!$A$2:$A${LAST_ROW}"
+
+
+def _validations(sheet: Worksheet, table: Table) -> None:
+    """Drop-down lists: allowed values of every enumerated field, true/false of booleans,
+    the key column of the referenced sheet for every reference and every ``*_source``."""
+    for j, column in enumerate(table.columns, start=1):
+        letter = get_column_letter(j)
+        formula, prompt = None, ""
+        if column.endswith("_source"):
+            formula, prompt = _key_range("sources"), "a source id of sheet 'sources'"
+        else:
+            f = next(f for f in table.fields if column in f.columns)
+            if f.allowed:
+                formula, prompt = '"' + ",".join(f.allowed) + '"', ", ".join(f.allowed)
+            elif f.ref:
+                formula, prompt = _key_range(f.ref), f"an id of sheet '{f.ref}'"
+            elif f.dtype == "bool":
+                formula, prompt = '"true,false"', "true or false"
+        if formula is None:
+            continue
+        rule = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{table.name}.{column}",
+            error=f"Choose {prompt}.",
+            promptTitle=column,
+            prompt=f"Choose {prompt}.",
+        )
+        rule.add(f"{letter}2:{letter}{LAST_ROW}")
+        sheet.add_data_validation(rule)
 
 
 def _fit_widths(sheet: Worksheet, widths: list[int]) -> None:
@@ -82,12 +150,14 @@ def _write_table(sheet: Worksheet, table: Table, frame: pd.DataFrame) -> None:
         if c.endswith("_source"):
             kinds[c] = "str"
     _header(sheet, columns, freeze=f"{get_column_letter(len(table.key) + 1)}2")
+    formats = _number_formats(table)
     widths = [len(c) for c in columns]
     for i, record in enumerate(frame[columns].itertuples(index=False), start=2):
         for j, (column, value) in enumerate(zip(columns, record, strict=True), start=1):
             cell = sheet.cell(row=i, column=j)
             if kinds[column] in ("float", "int"):
                 _set_number(cell, value)
+                cell.number_format = formats.get(column, "General")
             elif kinds[column] == "bool":
                 _set_text(cell, "true" if value else "false")
             else:
@@ -96,6 +166,7 @@ def _write_table(sheet: Worksheet, table: Table, frame: pd.DataFrame) -> None:
     _fit_widths(sheet, widths)
     if len(frame):
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
+    _validations(sheet, table)
 
 
 def _write_readme(sheet: Worksheet) -> None:

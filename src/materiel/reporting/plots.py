@@ -7,6 +7,7 @@ sources red/orange, layers of supply in a fixed order.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,39 +167,124 @@ def plot_chokepoints(table: pd.DataFrame, top: int = 10) -> go.Figure:
     return fig
 
 
+NOT_MODELLED = "not modelled"
+MARKET_LABEL = "bought on the market (origin not modelled)"
+MARKET_COLOUR = "#bdbdbd"
+
+
+def dependency_shares(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The dependencies chart's data, missing values filled with 0 so every bar stacks to
+    what the data says.
+
+    Returns ``(by_end_item, by_input, not_modelled)``: value shares of each end item's inputs
+    by country (rows: end items, columns: countries and ``(market)``; each row sums to 1),
+    supply shares of each input by country (each row sums to 1) and the end items whose
+    bill of materials gives no basis for a share (no bill of materials, or no priced input
+    of known origin), which the chart marks 'not modelled' instead of showing 0 %."""
+    from materiel.analysis.dependencies import MARKET
+
+    rows = table[table["origin"].isin(["europe", "outside", "unknown"])]
+    by_end = rows.pivot_table(
+        index="end_item", columns="country", values="value_share", aggfunc="sum", fill_value=0.0
+    )
+    ends = list(dict.fromkeys(table["end_item"]))
+    by_end = by_end.reindex(ends).fillna(0.0)
+    not_modelled = [e for e in ends if not by_end.loc[e].sum() > 0]
+    by_end = by_end.drop(index=not_modelled)
+    inputs = rows[rows["input"] != ""].drop_duplicates(["input", "country"])
+    by_input = inputs.pivot_table(
+        index="input", columns="country", values="input_share", aggfunc="sum", fill_value=0.0
+    )
+    for frame in (by_end, by_input):
+        if MARKET in frame.columns:  # the market last
+            frame.insert(len(frame.columns) - 1, MARKET, frame.pop(MARKET))
+    return by_end, by_input, not_modelled
+
+
 def plot_dependencies(table: pd.DataFrame) -> go.Figure:
-    """For every input with a known origin: its supply by country (stacked shares), countries
-    outside Europe in red tones."""
-    known = table[table["origin"] != "unknown"]
-    if known.empty:
-        return _empty("Dependencies", "no inputs with a known origin")
-    shares = known.drop_duplicates(["input", "country"])
-    outside = shares[shares["origin"] == "outside"].groupby("input")["input_share"].sum()
-    order = outside.reindex(shares["input"].unique()).fillna(0).sort_values().index.tolist()
-    fig = go.Figure()
-    countries = shares.groupby(["country", "origin"])["input_share"].sum().reset_index()
-    countries = countries.sort_values(["origin", "input_share"], ascending=[False, False])
-    outside_set = set(countries.loc[countries["origin"] == "outside", "country"])
-    colours = country_colours(list(countries["country"]), outside_set)
-    for _, c in countries.iterrows():
-        colour = colours[c["country"]]
-        part = shares[shares["country"] == c["country"]].set_index("input").reindex(order)
+    """Left: each end item's input value by country of origin (stacked shares summing to
+    100 %; 'not modelled' where the dataset has no bill of materials or no priced input of
+    known origin for it). Right: each input's supply by country (summing to 100 %). Countries
+    outside Europe in red tones, inputs bought on the market in grey."""
+    from materiel.analysis.dependencies import MARKET
+
+    if table.empty:
+        return _empty("Dependencies", "no end items")
+    by_end, by_input, not_modelled = dependency_shares(table)
+    outside_set = set(table.loc[table["origin"] == "outside", "country"])
+    countries = [c for c in dict.fromkeys([*by_end.columns, *by_input.columns]) if c != MARKET]
+    countries.sort(key=lambda c: (c not in outside_set, c))
+    colours = country_colours(countries, outside_set)
+    colours[MARKET] = MARKET_COLOUR
+    outside_cols = [c for c in by_end.columns if c in outside_set]
+    modelled = by_end[outside_cols].sum(axis=1).sort_values().index.tolist()
+    end_order = modelled + not_modelled
+    in_outside = [c for c in by_input.columns if c in outside_set]
+    input_order = by_input[in_outside].sum(axis=1).sort_values().index.tolist()
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["end items: input value by origin", "inputs: supply by origin"],
+        horizontal_spacing=0.3,
+    )
+    for country in [*countries, MARKET]:
+        name = (
+            MARKET_LABEL
+            if country == MARKET
+            else (f"{country} ({'outside' if country in outside_set else 'Europe'})")
+        )
+        for col, frame, order, what in (
+            (1, by_end, modelled, "of the input value of"),
+            (2, by_input, input_order, "of the supply of"),
+        ):
+            if country not in frame.columns:
+                continue
+            values = frame[country].reindex(order).fillna(0.0)
+            fig.add_trace(
+                go.Bar(
+                    y=order,
+                    x=values.to_numpy(),
+                    orientation="h",
+                    name=name,
+                    legendgroup=country,
+                    showlegend=not any(t.legendgroup == country for t in fig.data),
+                    marker_color=colours[country],
+                    hovertemplate=f"{country}: " + "%{x:.1%} " + what + " %{y}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    if not_modelled:
         fig.add_trace(
             go.Bar(
-                y=order,
-                x=part["input_share"],
+                y=not_modelled,
+                x=[1.0] * len(not_modelled),
                 orientation="h",
-                name=f"{c['country']} ({'outside' if c['origin'] == 'outside' else 'Europe'})",
-                marker_color=colour,
-                hovertemplate=f"{c['country']}: " + "%{x:.1%} of %{y}",
-            )
+                name=NOT_MODELLED,
+                marker={
+                    "color": "white",
+                    "line": {"color": "#757575", "width": 1},
+                    "pattern": {"shape": "/", "fgcolor": "#9e9e9e"},
+                },
+                text=[NOT_MODELLED] * len(not_modelled),
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertemplate="%{y}: not modelled (no bill of materials or no input of known "
+                "origin in the dataset)<extra></extra>",
+            ),
+            row=1,
+            col=1,
         )
+    rows = max(len(end_order), len(input_order))
+    fig.update_yaxes(categoryorder="array", categoryarray=end_order, row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=input_order, row=1, col=2)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
     fig.update_layout(
         barmode="stack",
         template=TEMPLATE,
-        height=max(320, 26 * len(order) + 160),
-        title="Where each input comes from (share of supply; red: outside Europe)",
-        xaxis={"title": "share of the input's supply", "tickformat": ".0%"},
+        height=max(360, 26 * rows + 180),
+        title="Where inputs come from (shares; red: outside Europe; grey: bought on the market)",
+        legend={"orientation": "h", "y": -0.12},
     )
     return fig
 
@@ -387,5 +473,149 @@ def plot_efficiency(table: pd.DataFrame) -> go.Figure:
         "(open: only with other options)",
         xaxis={"title": "months to first output (decided now)"},
         yaxis={"title": "EUR per end item/month (log)", "type": "log", "dtick": 1},
+    )
+    return fig
+
+
+def shortfall_fan(
+    result: Any, actor: str, items: int = 6, categories: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Tidy (item, date) table of the monthly shortfall's p10, p50 and p90 across draws for
+    the ``items`` key items of ``actor``, with the mean need (item units/month).
+
+    Key items: ranked by mean unmet share of a non-zero need; with ``categories`` (item ->
+    category) the worst item of each category comes first, so the chart spans artillery, air
+    defence, rockets, drones... rather than six interceptors."""
+    wanted = result["wanted"].sel(actor=actor)
+    short = result["shortfall"].sel(actor=actor)
+    total = wanted.sum(["draw", "month"])
+    used = total > 0
+    share = (short.sum(["draw", "month"]) / total.where(used)).fillna(0.0)
+    ranked = share.where(used, drop=True).sortby(share.where(used, drop=True), ascending=False)
+    ordered = [str(i) for i in ranked["item"].to_numpy()]
+    if categories:
+        seen: set[str] = set()
+        firsts = []
+        for item in ordered:
+            category = categories.get(item, item)
+            if category not in seen:
+                seen.add(category)
+                firsts.append(item)
+        ordered = firsts + [i for i in ordered if i not in firsts]
+    keys = ordered[:items]
+    if not keys:
+        return pd.DataFrame(columns=["item", "unit", "date", "need", "p10", "p50", "p90"])
+    part = short.sel(item=keys)
+    q = part.quantile([0.1, 0.5, 0.9], dim="draw")
+    dates = [str(d) for d in result["date"].to_numpy()]
+    units = result["unit"].sel(item=keys).to_numpy() if "unit" in result else [""] * len(keys)
+    rows = []
+    for k, item in enumerate(keys):
+        for m, date in enumerate(dates):
+            rows.append(
+                {
+                    "item": item,
+                    "unit": str(units[k]),
+                    "date": date,
+                    "need": float(wanted.sel(item=item).isel(month=m).mean("draw")),
+                    "p10": float(q.sel(quantile=0.1, item=item).isel(month=m)),
+                    "p50": float(q.sel(quantile=0.5, item=item).isel(month=m)),
+                    "p90": float(q.sel(quantile=0.9, item=item).isel(month=m)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_shortfall_fan(fan: pd.DataFrame, names: dict[str, str] | None = None) -> go.Figure:
+    """Small multiples per key item: the monthly shortfall's p10-p90 band and median over
+    calendar months, with the need as a dashed line (item units/month)."""
+    if fan.empty:
+        return _empty("Shortfall", "no shortfall")
+    names = names or {}
+    items = list(dict.fromkeys(fan["item"]))
+    cols = min(3, len(items))
+    rows = math.ceil(len(items) / cols)
+    units = fan.groupby("item")["unit"].first()
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"{names.get(i, i)}<br>({units[i]}/month)" for i in items],
+        vertical_spacing=0.2 / max(rows / 2, 1),
+    )
+    for k, item in enumerate(items):
+        part = fan[fan["item"] == item]
+        where = {"row": k // cols + 1, "col": k % cols + 1}
+        first = k == 0
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"], y=part["p90"], line={"width": 0}, showlegend=False,
+                hoverinfo="skip", legendgroup="band",
+            ),
+            **where,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"], y=part["p10"], fill="tonexty",
+                fillcolor="rgba(214,39,40,0.18)", line={"width": 0}, name="p10-p90",
+                legendgroup="band", showlegend=first,
+                hovertemplate="%{x}: p10 %{y:,.3s}<extra></extra>",
+            ),
+            **where,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"], y=part["p50"], line={"color": "#d62728"}, name="median",
+                legendgroup="p50", showlegend=first,
+                hovertemplate="%{x}: median %{y:,.3s}<extra></extra>",
+            ),
+            **where,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"], y=part["need"], line={"color": "#555", "dash": "dash"},
+                name="need (mean)", legendgroup="need", showlegend=first,
+                hovertemplate="%{x}: need %{y:,.3s}<extra></extra>",
+            ),
+            **where,
+        )  # fmt: skip
+    fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m")
+    fig.update_layout(
+        template=TEMPLATE,
+        height=300 * rows + 160,
+        margin={"t": 120},
+        title="Monthly shortfall of the key items: median and p10-p90 across draws",
+        legend={"orientation": "h", "y": -0.08},
+    )
+    return fig
+
+
+def plot_plan_timeline(investments: pd.DataFrame) -> go.Figure:
+    """Each chosen investment as a bar from its decision to its first output (calendar
+    months), labelled with its capex."""
+    if investments.empty:
+        return _empty("Plan", "no investment chosen")
+    from materiel.reporting.numbers import money
+
+    frame = investments.sort_values("first_output_date", ascending=False)
+    fig = go.Figure()
+    for _, r in frame.iterrows():
+        fig.add_trace(
+            go.Scatter(
+                x=[r["date"], r["first_output_date"]],
+                y=[r["expansion"], r["expansion"]],
+                mode="lines+markers+text",
+                line={"width": 8, "color": "#1f77b4"},
+                text=["", money(r["capex_eur"])],
+                textposition="top left",
+                showlegend=False,
+                hovertemplate=f"{r['expansion']}: decided %{{x}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m")
+    fig.update_layout(
+        template=TEMPLATE,
+        height=max(300, 30 * len(frame) + 140),
+        title="Investments: from decision to first output (label: capex)",
+        xaxis={"title": "calendar month"},
     )
     return fig

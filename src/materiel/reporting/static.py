@@ -107,7 +107,7 @@ def png_chokepoints(table: pd.DataFrame, top: int = 10) -> Figure:
 
 
 def png_dependencies(table: pd.DataFrame) -> Figure:
-    known = table[table["origin"] != "unknown"].drop_duplicates(["input", "country"])
+    known = table[table["origin"].isin(["europe", "outside"])].drop_duplicates(["input", "country"])
     grid = known.pivot_table(index="input", columns="country", values="input_share", fill_value=0)
     fig, ax = _figure(max(2.5, 0.35 * len(grid) + 1.4))
     if grid.empty:

@@ -324,9 +324,10 @@ TARGETS = Table(
         Field(
             "quantity",
             "str",
-            "model quantity '<kind>:<item|category>[@<who>][><recipient>]' (who: countries "
-            "or regions joined by '+', 'a/b' for a ratio or share; kind: capacity, "
-            "production, delivered, fired, stock, ratio or share)",
+            "model quantity KIND:ITEM, then optionally @WHO and >RECIPIENT, e.g. "
+            "'delivered:shell_155@USA>UKR' (ITEM an item or a category; WHO countries or "
+            "regions joined by '+', 'a/b' for a ratio or share; KIND: capacity, production, "
+            "delivered, fired, stock, ratio or share)",
             pattern=r"[a-z_]+:[a-z0-9_]+(@[A-Za-z0-9_+/]+)?(>[A-Z][A-Z0-9_]*)?",
         ),
         Field(

@@ -20,8 +20,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from materiel.analysis.confidence import assumption_share
 from materiel.model.compiled import Model
-from materiel.simulation.summary import _of, by_month, fire_ratio, summarize
+from materiel.simulation.summary import (
+    by_month,
+    fire_ratio,
+    of_actor,
+    summarize,
+    weighted_shortfall,
+)
 from materiel.store.models import Run
 
 Tables = dict[str, list[dict[str, Any]]]
@@ -48,7 +55,7 @@ def _num(x: Any) -> float | None:
 def share_band(result: xr.Dataset, actor: str) -> pd.DataFrame:
     """Per month and item ``actor`` uses: p10, p50 and p90 across draws of the shortfall as a
     share of that month's need (0-1; 0 where nothing is wanted)."""
-    mine = _of(result, actor)  # the summaries' own view of one actor's (item) variables
+    mine = of_actor(result, actor)  # the summaries' own view of one actor's (item) variables
     res = mine.sel(item=mine["wanted"].sum(["draw", "month"]) > 0)
     wanted = res["wanted"]
     share = (res["shortfall"] / wanted.where(wanted > 0)).fillna(0.0)
@@ -111,6 +118,8 @@ def simulation_outputs(
         "cost_eur": _num(cost.sum("month").mean("draw")),
         "fire_ratio_p50": _num(ratio["p50"].mean()) if not ratio.empty else None,
         "fire_ratio_final_p50": _num(ratio["p50"].iloc[-1]) if not ratio.empty else None,
+        "weighted_shortfall": {k: _num(v) for k, v in weighted_shortfall(result).items()},
+        "assumption_share": _num(assumption_share(model, result, actor)["overall"]),
     }
     tables: Tables = {
         "summary": records(table.reset_index()),

@@ -9,7 +9,7 @@ SHORT = 0.01
 """A month counts as short when more than this share of the wanted quantity is not fired."""
 
 
-def _of(result: xr.Dataset, actor: str) -> xr.Dataset:
+def of_actor(result: xr.Dataset, actor: str) -> xr.Dataset:
     """The per-(actor, item) variables of one actor, on dim ``item``."""
     names = [k for k, v in result.data_vars.items() if "pair" in v.dims]
     return result[names].sel(actor=actor)
@@ -17,7 +17,7 @@ def _of(result: xr.Dataset, actor: str) -> xr.Dataset:
 
 def short_months(result: xr.Dataset, actor: str = "UKR") -> xr.DataArray:
     """Boolean (draw, month, item): more than ``SHORT`` of the month's need unmet."""
-    mine = _of(result, actor)
+    mine = of_actor(result, actor)
     wanted = mine["wanted"]
     return (mine["shortfall"] > SHORT * wanted) & (wanted > 0)
 
@@ -37,7 +37,7 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     shortfall_share (mean unmet share), p_short (probability of at least one short month),
     sustained_p50 / sustained_p10 (months before the first short month; the horizon if none).
     """
-    mine = _of(result, actor)
+    mine = of_actor(result, actor)
     used = mine["wanted"].sum(["draw", "month"]) > 0
     res = mine.sel(item=used)
     months = res.sizes["month"]
@@ -68,7 +68,7 @@ def summarize(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
 
 def by_month(result: xr.Dataset, actor: str = "UKR") -> pd.DataFrame:
     """Tidy table (month, item): probability of a short month and shortfall percentiles."""
-    mine = _of(result, actor)
+    mine = of_actor(result, actor)
     used = mine["wanted"].sum(["draw", "month"]) > 0
     res = mine.sel(item=used)
     q = res["shortfall"].quantile([0.05, 0.5, 0.95], dim="draw")
