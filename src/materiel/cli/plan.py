@@ -299,17 +299,17 @@ def _print(
         )
     out.print(duals)
     if not result.budget_duals.empty:
-        money = Table(title="Budget and expected spending (EUR)")
+        spending = Table(title="Budget and expected spending (EUR)")
         for col in ("scenario", "year", "budget", "spent"):
-            money.add_column(col, justify="left" if col == "scenario" else "right")
+            spending.add_column(col, justify="left" if col == "scenario" else "right")
         future = dict(zip(result.scenarios, result.data.future, strict=True))
         frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
         spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
             ["budget_eur", "spent_eur"]
         ].mean()
         for r in _rows(spent):
-            money.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
-        out.print(money)
+            spending.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
+        out.print(spending)
         spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
         state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
         out.print(
