@@ -279,37 +279,32 @@ def _print(
         model=model,
         ids=ids,
     )
-    from rich.table import Table
 
-    duals = Table(
-        title="Value of capacity: weighted shortfall avoided per extra unit/month (EUR-"
-        "equivalent over the horizon; finite differences, a range where the dual is not unique)"
+    def span(r: Any) -> str:
+        if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high):
+            return "unique"
+        return f"{money(r.value_low)} - {money(r.value_high)}"
+
+    value = capacity_value.assign(
+        value=capacity_value["value_eur_per_unit_month"],
+        range=[span(r) for r in capacity_value.itertuples()],
+        cost=capacity_value["cost_eur_per_unit_month"],
     )
-    for col in ("facility", "item", "value", "range", "extra cost EUR"):
-        duals.add_column(col, justify="left" if col in ("facility", "item") else "right")
-    for r in _rows(capacity_value):
-        duals.add_row(
-            r.facility,
-            f"{r.item} ({r.unit})",
-            _fmt(r.value_eur_per_unit_month),
-            "unique"
-            if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high)
-            else f"{_fmt(r.value_low)}-{_fmt(r.value_high)}",
-            _fmt(r.cost_eur_per_unit_month),
-        )
-    out.print(duals)
+    print_table(
+        value,
+        "Value of capacity: weighted shortfall avoided per extra unit/month (EUR-equivalent, "
+        "whole horizon; finite differences)",
+        "capacity_value",
+        model=model,
+        ids=ids,
+    )
     if not result.budget_duals.empty:
-        spending = Table(title="Budget and expected spending (EUR)")
-        for col in ("scenario", "year", "budget", "spent"):
-            spending.add_column(col, justify="left" if col == "scenario" else "right")
         future = dict(zip(result.scenarios, result.data.future, strict=True))
         frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
         spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
             ["budget_eur", "spent_eur"]
         ].mean()
-        for r in _rows(spent):
-            spending.add_row(r.scenario, str(r.year), _fmt(r.budget_eur), _fmt(r.spent_eur))
-        out.print(spending)
+        print_table(spent, "Budget and expected spending", "budget", model=model, ids=ids)
         spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
         state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
         out.print(
@@ -374,7 +369,10 @@ def _verdict(result: Any, evaluation: Any) -> str:
 def _by_item(evaluation: Any) -> list[dict[str, Any]]:
     base = evaluation.baseline.by_item.set_index(["item", "unit"])
     ours = evaluation.plan.by_item.set_index(["item", "unit"])
-    table = base.join(ours, lsuffix="_baseline", rsuffix="_plan").reset_index()
+    table = base.merge(
+        ours, how="outer", left_index=True, right_index=True, suffixes=("_baseline", "_plan")
+    )
+    table = table.reset_index()
     return _records(table)
 
 
@@ -384,36 +382,49 @@ def _m(x: float) -> str:
 
 
 def _print_evaluation(ev: Any) -> None:
-    from rich.table import Table
+    import pandas as pd
 
-    t = Table(
-        title=f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): expected shortfall "
-        "and weighted shortfall (EUR m equivalent) [90 % CI]"
-    )
-    for col in ("item", "unit", "baseline", "plan", "baseline EUR m", "plan EUR m"):
-        t.add_column(col, justify="left" if col in ("item", "unit") else "right")
-    for r in _by_item(ev):
-        t.add_row(
-            r["item"],
-            r["unit"],
-            _fmt(r["shortfall_baseline"]),
-            _fmt(r["shortfall_plan"]),
-            f"{_m(r['weighted_shortfall_baseline'])} [{_m(r['ci90_low_baseline'])}-"
-            f"{_m(r['ci90_high_baseline'])}]",
-            f"{_m(r['weighted_shortfall_plan'])} [{_m(r['ci90_low_plan'])}-"
+    from materiel.cli.output import print_table
+
+    rows = [
+        {
+            "item": r["item"],
+            "unit": r["unit"],
+            "baseline": _fmt(r["shortfall_baseline"]),
+            "plan": _fmt(r["shortfall_plan"]),
+            "base_eur": f"{_m(r['weighted_shortfall_baseline'])} [{_m(r['ci90_low_baseline'])}"
+            f"-{_m(r['ci90_high_baseline'])}]",
+            "plan_eur": f"{_m(r['weighted_shortfall_plan'])} [{_m(r['ci90_low_plan'])}-"
             f"{_m(r['ci90_high_plan'])}]",
-        )
+        }
+        for r in _by_item(ev)
+    ]
     d = ev.as_dict()
     b, p = d["baseline"]["weighted_shortfall"], d["plan"]["weighted_shortfall"]
-    t.add_row(
-        "total",
-        "",
-        "",
-        "",
-        f"{_m(b['mean'])} [{_m(b['ci90_low'])}-{_m(b['ci90_high'])}]",
-        f"{_m(p['mean'])} [{_m(p['ci90_low'])}-{_m(p['ci90_high'])}]",
+    rows.append(
+        {
+            "item": "total",
+            "unit": "",
+            "baseline": "",
+            "plan": "",
+            "base_eur": f"{_m(b['mean'])} [{_m(b['ci90_low'])}-{_m(b['ci90_high'])}]",
+            "plan_eur": f"{_m(p['mean'])} [{_m(p['ci90_low'])}-{_m(p['ci90_high'])}]",
+        }
     )
-    out.print(t)
+    headers = {
+        "item": "item",
+        "unit": "unit",
+        "baseline": "short, baseline",
+        "plan": "short, plan",
+        "base_eur": "baseline EUR m [90 % CI]",
+        "plan_eur": "plan EUR m [90 % CI]",
+    }
+    print_table(
+        pd.DataFrame(rows),
+        f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): shortfall and weighted "
+        "shortfall (EUR m equivalent)",
+        headers=headers,
+    )
     out.print(
         f"Cost (purchases + capex): baseline EUR {_m(d['baseline']['cost_eur'])} m, plan "
         f"EUR {_m(d['plan']['cost_eur'])} m"
