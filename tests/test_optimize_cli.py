@@ -36,6 +36,11 @@ def test_plan_json_then_simulate_the_plan(tmp_path: Path) -> None:
         "5e10",
         "--scenarios",
         "protracted-talks",
+        "--central",
+        "--eval-draws",
+        "20",
+        "--evpi-draws",
+        "0",
         "--json",
         "--out",
         str(plan_file),
@@ -50,7 +55,9 @@ def test_plan_json_then_simulate_the_plan(tmp_path: Path) -> None:
     lp_short = sum(
         r["unmet"] for r in payload["shortfall_monthly"] if r["scenario"] == "imposed-deal"
     )
-    # the tiny dataset has no uncertainty: every draw replays the LP exactly
+    # the tiny dataset has no uncertainty: with the plan's orders imposed (--with-orders) every
+    # draw replays the LP exactly (the default replay lets production follow the simulator's
+    # demand pull, which does not make powder ahead of need as the LP may)
     sim = materiel(
         "simulate",
         "imposed-deal",
@@ -62,6 +69,7 @@ def test_plan_json_then_simulate_the_plan(tmp_path: Path) -> None:
         "2",
         "--plan",
         str(plan_file),
+        "--with-orders",
         "--json",
         "--out",
         str(tmp_path / "sim.nc"),
@@ -79,11 +87,25 @@ def test_plan_prints_tables(tiny_dir: Path, tmp_path: Path) -> None:
         str(tiny_dir),
         "--months",
         "6",
+        "--draws",
+        "3",
+        "--eval-draws",
+        "10",
+        "--evpi-draws",
+        "1",
         "--out",
         str(tmp_path / "p.json"),
     )
     assert proc.returncode == 0, proc.stderr
-    for title in ("Investments", "Shortfall remaining", "Value of capacity", "Plan saved"):
+    for title in (
+        "Investments",
+        "Shortfall remaining",
+        "Value of capacity",
+        "Out of sample",
+        "stochastic solution",
+        "perfect information",
+        "Plan saved",
+    ):
         assert title in proc.stdout
 
 

@@ -10,13 +10,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from materiel.cli.app import BudgetOption, DataOption, MonthsOption, app, err, out, user_errors
+from materiel.cli.app import (
+    BudgetOption,
+    DataOption,
+    MonthsOption,
+    SeedOption,
+    app,
+    err,
+    out,
+    user_errors,
+)
 from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
 from materiel.reporting.columns import VIEWS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+HIDDEN_SUMMARY = ("objective", "expected_penalty_eur")
+"""Summary figures in the LP's penalty units: never shown to users."""
+DEFAULT_DRAWS = 5
+"""Default --draws, = :data:`materiel.optimize.DRAWS` (kept here so --help stays fast; see
+docs/methodology-optimiser.md, "Sample average approximation")."""
 PLAN_VIEWS = ("investments", "plan_shortfall", "capacity_value", "budget")
 
 
@@ -72,6 +86,43 @@ def plan(
         bool,
         typer.Option("--lumpy", help="Whole modules (a MIP), capex paid over the lead time."),
     ] = False,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="<n>",
+            help="Sampled draws per scenario that the plan is optimised over.",
+        ),
+    ] = DEFAULT_DRAWS,
+    central: Annotated[
+        bool,
+        typer.Option("--central", help="Plan on central values only (no draws)."),
+    ] = False,
+    seed: SeedOption = 0,
+    eval_draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Fresh draws to test baseline and plan on (0: skip).",
+        ),
+    ] = 500,
+    check_duals: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Top facilities whose capacity value is measured.",
+        ),
+    ] = 5,
+    evpi_draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="<n>",
+            help="Draws for the perfect-information estimate.",
+        ),
+    ] = 2,
     data: DataOption = None,
     csv: CsvOption = None,
     xlsx: Annotated[
@@ -84,13 +135,18 @@ def plan(
     ] = None,
     ids: IdsOption = False,
 ) -> None:
-    """Optimise investments (shared) and monthly orders (per scenario) to close the gap.
+    """Optimise investments (shared) over sampled futures, then prove the plan out of sample.
 
-    A two-stage stochastic LP over SCENARIO and --scenarios, weighted by
-    their probability. Prints the investments (capex in EUR, first output
-    month), the shortfall left (item units), the value of capacity (EUR per
-    unit/month) and of one more euro of budget; writes a plan file. Replay it
-    under uncertainty with `materiel simulate SCENARIO --plan FILE`.
+    A two-stage stochastic LP over SCENARIO and --scenarios (weighted by
+    probability) and --draws parameter draws of each, drawn as the simulator
+    draws them: builds are decided once, production and deliveries react
+    to each draw. Prints the investments (capex in EUR, first output month),
+    the value of capacity (EUR per unit/month) and of budget, then the
+    simulator's verdict on --eval-draws fresh draws: expected weighted
+    shortfall (EUR-equivalent, 90 % interval) of the baseline and the plan,
+    per item and in total, the cost, the value of the stochastic solution
+    and of perfect information. Writes a plan file; replay it with
+    `materiel simulate SCENARIO --plan FILE`.
     """
     from materiel.optimize import PlanError
 
@@ -115,6 +171,8 @@ def plan(
         model = compile_model(load_dataset(data))
         if not as_json:
             err.print(f"optimising {', '.join(s.name for s in chosen)} ...")
+        n_draws = 0 if central else draws
+        say = (lambda _msg: None) if as_json else (lambda msg: err.print(msg))
         inverse = None
         try:
             if target_share is not None or by is not None:
@@ -122,14 +180,29 @@ def plan(
                 result = inverse.plan
             else:
                 result = optimise(
-                    model, chosen, months=months, budget=budget, log=solver_log, lumpy=lumpy
+                    model,
+                    chosen,
+                    months=months,
+                    budget=budget,
+                    log=solver_log,
+                    draws=n_draws,
+                    seed=seed,
+                    lumpy=lumpy,
                 )
+            save_plan(result, target)
+            from materiel.optimize.results import budget_value, dual_check
+
+            capacity_value = dual_check(result, check_duals)
+            budget_info = budget_value(result)
+            evaluation = _evaluate(
+                model, chosen, result, months, budget, seed, eval_draws, evpi_draws, say
+            )
         except PlanError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
-        save_plan(result, target)
         by_item = result.shortfall_by_item()
-        tables = _tables(result, by_item)
+        verdict = _verdict(result, evaluation)
+        tables = _tables(result, by_item, capacity_value, evaluation)
         if csv is not None:
             write_csv(tables, csv)
         if xlsx is not None:
@@ -137,30 +210,48 @@ def plan(
 
             write_tables(xlsx, tables)
     if as_json:
+        import pandas as pd
+
+        weights = pd.Series(result.data.weight.to_numpy(), index=result.data.future)
         payload = {
             "scenarios": [s.name for s in chosen],
-            "weights": dict(
-                zip(result.scenarios, result.data.weight.to_numpy().tolist(), strict=True)
-            ),
+            "weights": {k: float(v) for k, v in weights.groupby(level=0, sort=False).sum().items()},
+            "draws": n_draws,
+            "seed": seed,
+            "status": str(result.lp.status),
+            "termination_condition": str(result.lp.termination_condition),
             "months": len(result.data.coords["month"]),
             "plan_file": str(target),
-            "summary": result.summary,
+            "evaluation": None if evaluation is None else evaluation.as_dict(),
+            "evaluation_draws": 0 if evaluation is None else evaluation.draws,
+            "evaluation_seed": None if evaluation is None else evaluation.seed,
+            "evaluation_by_item": None if evaluation is None else _by_item(evaluation),
+            "verdict": verdict,
+            "summary": {k: v for k, v in result.summary.items() if k not in HIDDEN_SUMMARY},
             "investments": _records(result.investments),
             "shortfall": _records(by_item),
             "shortfall_monthly": _records(result.shortfall),
             "production": _records(result.production),
-            "capacity_duals": _records(result.capacity_duals),
-            "budget_duals": _records(result.budget_duals),
+            "capacity_duals": _records(capacity_value),
+            "capacity_ranking": _records(
+                result.capacity_duals.query("months_binding > 0")[["facility", "item", "unit"]]
+            ),
+            "budget_duals": _records(result.budget_duals.drop(columns="value_eur_per_eur")),
+            "budget_value": budget_info,
             "binding": _records(result.binding()),
         }
         if inverse is not None:
             payload["target"] = _target_record(inverse)
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
-    _print(result, by_item, model, ids)
+    _print(result, by_item, model, ids, capacity_value, budget_info)
     _print_binding(result.binding() if inverse is None else inverse.binding(), model, ids)
     if inverse is not None:
         _print_target(inverse)
+    if evaluation is not None:
+        _print_evaluation(evaluation)
+    if verdict:
+        out.print(verdict, highlight=False)
     for path in (csv, xlsx):
         if path is not None:
             out.print(f"Saved [bold]{path}[/]", highlight=False)
@@ -171,23 +262,34 @@ def plan(
     )
 
 
-def _tables(result: Any, by_item: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _tables(
+    result: Any, by_item: pd.DataFrame, capacity_value: pd.DataFrame, evaluation: Any
+) -> dict[str, pd.DataFrame]:
     """The plan's tables as written by --csv and --xlsx (the --json rows)."""
     import pandas as pd
 
-    summary = pd.DataFrame([{"quantity": k, "value": v} for k, v in result.summary.items()])
+    summary = pd.DataFrame(
+        [{"quantity": k, "value": v} for k, v in result.summary.items() if k not in HIDDEN_SUMMARY]
+    )
     return {
         "summary": summary,
         "investments": result.investments,
         "shortfall": by_item,
         "shortfall_monthly": result.shortfall,
         "production": result.production,
-        "capacity_duals": result.capacity_duals,
-        "budget_duals": result.budget_duals,
-    }
+        "capacity_duals": capacity_value,
+        "budget_duals": result.budget_duals.drop(columns="value_eur_per_eur"),
+    } | ({} if evaluation is None else {"evaluation": pd.DataFrame(_by_item(evaluation))})
 
 
-def _print(result: Any, by_item: pd.DataFrame, model: Any, ids: bool) -> None:
+def _print(
+    result: Any,
+    by_item: pd.DataFrame,
+    model: Any,
+    ids: bool,
+    capacity_value: pd.DataFrame,
+    budget_info: Any,
+) -> None:
     from materiel.reporting.numbers import money
 
     s = result.summary
@@ -208,23 +310,169 @@ def _print(result: Any, by_item: pd.DataFrame, model: Any, ids: bool) -> None:
         model=model,
         ids=ids,
     )
-    top = result.capacity_duals.query("value_eur_per_unit_month > 0").head(10)
-    top = top.rename(columns={"value_eur_per_unit_month": "value_eur_per_unit_month"})
-    top = top.assign(value=top["value_eur_per_unit_month"])
+
+    def span(r: Any) -> str:
+        if r.unique or abs(r.value_high - r.value_low) <= 1e-6 * abs(r.value_high):
+            return "unique"
+        return f"{money(r.value_low)} - {money(r.value_high)}"
+
+    value = capacity_value.assign(
+        value=capacity_value["value_eur_per_unit_month"],
+        range=[span(r) for r in capacity_value.itertuples()],
+        cost=capacity_value["cost_eur_per_unit_month"],
+    )
     print_table(
-        top,
-        "Value of capacity (EUR of objective per unit/month, whole horizon; top 10)",
+        value,
+        "Value of capacity: weighted shortfall avoided per extra unit/month (EUR-equivalent, "
+        "whole horizon; finite differences)",
         "capacity_value",
         model=model,
         ids=ids,
     )
     if not result.budget_duals.empty:
-        print_table(
-            result.budget_duals,
-            "Budget (EUR) and the value of one more euro",
-            "budget",
-            model=model,
-            ids=ids,
+        future = dict(zip(result.scenarios, result.data.future, strict=True))
+        frame = result.budget_duals.assign(scenario=result.budget_duals["scenario"].map(future))
+        spent = frame.groupby(["scenario", "year"], sort=False, as_index=False)[
+            ["budget_eur", "spent_eur"]
+        ].mean()
+        print_table(spent, "Budget and expected spending", "budget", model=model, ids=ids)
+        spent_all = int((frame["spent_eur"] >= frame["budget_eur"] * (1 - 1e-6)).sum())
+        state = "binds" if budget_info["binding"] else "does not bind (zero dual)"
+        out.print(
+            f"The budget {state}; it is spent in full in {spent_all} of {len(frame)} "
+            "scenario-years; one more EUR m per year avoids EUR "
+            f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
+            "shortfall (EUR-equivalent, finite difference)"
+        )
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
+    return list(frame.itertuples())
+
+
+def _evaluate(
+    model: Any,
+    chosen: list[Any],
+    result: Any,
+    months: int | None,
+    budget: float | None,
+    seed: int,
+    eval_draws: int,
+    evpi_draws: int,
+    say: Any,
+) -> Any:
+    """The out-of-sample evaluation (None with ``eval_draws`` = 0)."""
+    if eval_draws == 0:
+        return None
+    from materiel.optimize import plan as optimise
+    from materiel.optimize.evaluate import EVAL_OFFSET, evaluate, perfect_information
+
+    central = None
+    if result.data.draws > 0:
+        say("solving the central-value plan (value of the stochastic solution) ...")
+        central = optimise(model, chosen, months=months, budget=budget).builds()
+    eval_seed = seed + EVAL_OFFSET
+    say(f"evaluating baseline and plan on {eval_draws} fresh draws (seed {eval_seed}) ...")
+    ev = evaluate(model, chosen, result.builds(), eval_draws, eval_seed, months, central)
+    if central is None:
+        ev.vss = {"mean": 0.0, "ci90_low": 0.0, "ci90_high": 0.0, "note": "central-value plan"}
+    if evpi_draws > 0:
+        say(f"estimating the value of perfect information on {evpi_draws} draws ...")
+        build = result.lp.solution["build"].fillna(0.0).to_numpy()
+        ev.evpi = perfect_information(model, chosen, build, evpi_draws, eval_seed, months, budget)
+    return ev
+
+
+def _verdict(result: Any, evaluation: Any) -> str:
+    if evaluation is None:
+        return ""
+    inv = result.investments
+    months = len(result.data.coords["month"])
+    arriving = int((inv["first_output_month"] < months).sum()) if len(inv) else 0
+    return str(evaluation.verdict(len(inv), arriving))
+
+
+def _by_item(evaluation: Any) -> list[dict[str, Any]]:
+    base = evaluation.baseline.by_item.set_index(["item", "unit"])
+    ours = evaluation.plan.by_item.set_index(["item", "unit"])
+    table = base.merge(
+        ours, how="outer", left_index=True, right_index=True, suffixes=("_baseline", "_plan")
+    )
+    table = table.reset_index()
+    return _records(table)
+
+
+def _m(x: float) -> str:
+    """EUR as EUR m."""
+    return f"{x / 1e6:,.0f}"
+
+
+def _print_evaluation(ev: Any) -> None:
+    import pandas as pd
+
+    from materiel.cli.output import print_table
+
+    rows = [
+        {
+            "item": r["item"],
+            "unit": r["unit"],
+            "baseline": _fmt(r["shortfall_baseline"]),
+            "plan": _fmt(r["shortfall_plan"]),
+            "base_eur": f"{_m(r['weighted_shortfall_baseline'])} [{_m(r['ci90_low_baseline'])}"
+            f"-{_m(r['ci90_high_baseline'])}]",
+            "plan_eur": f"{_m(r['weighted_shortfall_plan'])} [{_m(r['ci90_low_plan'])}-"
+            f"{_m(r['ci90_high_plan'])}]",
+        }
+        for r in _by_item(ev)
+    ]
+    d = ev.as_dict()
+    b, p = d["baseline"]["weighted_shortfall"], d["plan"]["weighted_shortfall"]
+    rows.append(
+        {
+            "item": "total",
+            "unit": "",
+            "baseline": "",
+            "plan": "",
+            "base_eur": f"{_m(b['mean'])} [{_m(b['ci90_low'])}-{_m(b['ci90_high'])}]",
+            "plan_eur": f"{_m(p['mean'])} [{_m(p['ci90_low'])}-{_m(p['ci90_high'])}]",
+        }
+    )
+    headers = {
+        "item": "item",
+        "unit": "unit",
+        "baseline": "short, baseline",
+        "plan": "short, plan",
+        "base_eur": "baseline EUR m [90 % CI]",
+        "plan_eur": "plan EUR m [90 % CI]",
+    }
+    print_table(
+        pd.DataFrame(rows),
+        f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): shortfall and weighted "
+        "shortfall (EUR m equivalent)",
+        headers=headers,
+    )
+    out.print(
+        f"Cost (purchases + capex): baseline EUR {_m(d['baseline']['cost_eur'])} m, plan "
+        f"EUR {_m(d['plan']['cost_eur'])} m"
+    )
+    if ev.vss:
+        v = ev.vss
+        out.print(
+            f"Value of the stochastic solution (weighted shortfall of the central-value plan "
+            f"minus this plan's): EUR {_m(v['mean'])} m [{_m(v['ci90_low'])}-"
+            f"{_m(v['ci90_high'])}]"
+        )
+    if ev.evpi:
+        e = ev.evpi
+        out.print(
+            f"Expected value of perfect information (estimate on {e['draws']} draws, LP "
+            f"weighted shortfall): EUR {_m(e['mean'])} m [{_m(e['ci90_low'])}-"
+            f"{_m(e['ci90_high'])}]"
         )
 
 

@@ -52,8 +52,8 @@ def simulate(
         typer.Option(
             "--out",
             metavar="<file>",
-            show_default="materiel-results/SCENARIO.nc",
-            help="Results file (.nc or .parquet).",
+            show_default="materiel-results/SCENARIO(-PLAN).nc",
+            help="Results file.",
         ),
     ] = None,
     as_json: Annotated[
@@ -64,9 +64,16 @@ def simulate(
         typer.Option(
             "--plan",
             metavar="<file.json>",
-            help="Replay a `materiel plan` file (its builds and this scenario's orders).",
+            help="Replay a `materiel plan` file's builds; production follows need.",
         ),
     ] = None,
+    with_orders: Annotated[
+        bool,
+        typer.Option(
+            "--with-orders",
+            help="With --plan: impose the plan's orders as production floors.",
+        ),
+    ] = False,
     memory: Annotated[
         str,
         typer.Option(
@@ -103,13 +110,16 @@ def simulate(
     Prints, per item the actor uses: the need and the shortfall over the
     horizon (item units: rounds, missiles, ...), the probability of a short
     month and the months sustained. Saves every variable per draw and month
-    to the results file.
+    to the results file (.nc or .parquet). With --plan FILE it replays the
+    plan's builds as a policy (production follows the simulator's demand
+    pull) and writes materiel-results/SCENARIO-FILE.nc, never the baseline's.
     """
     with user_errors():
         from materiel.io.atomic import check_writable
         from materiel.io.dataset import load_dataset
         from materiel.io.results import SUFFIXES
         from materiel.model.compiled import compile_model
+        from materiel.model.plan import Plan
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate_to_file
         from materiel.simulation.limits import parse_size
@@ -117,7 +127,10 @@ def simulate(
         from materiel.simulation.totals import DrawTotals
         from materiel.sweep.cluster import choose_backend
 
-        target = out_file or Path("materiel-results") / f"{Path(scenario).stem}.nc"
+        default = f"{Path(scenario).stem}.nc"
+        if plan_file is not None:  # never overwrite the baseline run's file
+            default = f"{Path(scenario).stem}-{Path(plan_file).stem}.nc"
+        target = out_file or Path("materiel-results") / default
         if target.suffix not in SUFFIXES:
             raise ValueError(f"--out must end in {' or '.join(SUFFIXES)}, got '{target.name}'")
         check_writable(target)
@@ -136,6 +149,8 @@ def simulate(
             from materiel.optimize.io import load_plan
 
             plan = load_plan(plan_file, model, scen.name, horizon)
+            if not with_orders:
+                plan = Plan(plan.expansion, plan.month, plan.scale)
         totals = DrawTotals(actor)
         backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
         if backend.dask or draws >= LARGE_RUN:

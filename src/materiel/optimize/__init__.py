@@ -14,7 +14,7 @@ from typing import Any
 from materiel.model.compiled import Model
 from materiel.model.events import compile_scenario
 from materiel.optimize.build import ExtraConstraint, build_problem, weighted_shortfall
-from materiel.optimize.data import DECAY, TIEBREAK, PlanData, prepare
+from materiel.optimize.data import DECAY, TIEBREAK, PlanData, prepare, sampled_params
 from materiel.optimize.io import load_plan, save_plan
 from materiel.optimize.results import PlanResult, collect
 from materiel.optimize.solve import PlanError, solve, solve_lumpy
@@ -29,10 +29,53 @@ __all__ = [
     "load_plan",
     "plan",
     "prepare",
+    "saa_data",
     "save_plan",
     "solve",
     "weighted_shortfall",
 ]
+
+
+DRAWS = 5
+"""Default parameter draws per future of the sample average approximation (see
+docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 2 minutes on 2 cores)."""
+
+
+def saa_data(
+    model: Model,
+    scenarios: Sequence[Scenario],
+    months: int | None = None,
+    budget: float | None = None,
+    draws: int = DRAWS,
+    seed: int = 0,
+    decay: float = DECAY,
+    tiebreak: float = TIEBREAK,
+) -> PlanData:
+    """LP data over ``draws`` parameter draws of every scenario (``draws=0``: one row per
+    scenario at central values). Row ``future/n`` holds draw ``n`` of
+    :func:`materiel.model.sampling.sample` with ``seed`` (the simulator's draw ``n``) and
+    weighs the scenario's probability / ``draws``."""
+    if not scenarios:
+        raise ValueError("at least one scenario is needed")
+    if draws < 0:
+        raise ValueError(f"draws must be >= 0 (0 = central values), got {draws}")
+    horizon = months or scenarios[0].months
+    arrays = [compile_scenario(model, s, horizon) for s in scenarios]
+    if draws == 0:
+        return prepare(model, arrays, budget, decay, tiebreak)
+    params = sampled_params(model, draws, seed)
+    rows = [(a, n) for a in arrays for n in range(draws)]
+    return prepare(
+        model,
+        [a for a, _ in rows],
+        budget,
+        decay,
+        tiebreak,
+        params=[params[n] for _, n in rows],
+        labels=[f"{a.name}/{n}" for a, n in rows],
+        weights=[a.probability / draws for a, _ in rows],
+        draws=draws,
+    )
 
 
 def plan(
@@ -45,23 +88,23 @@ def plan(
     tiebreak: float = TIEBREAK,
     log: bool = False,
     lumpy: bool = False,
+    draws: int = 0,
+    seed: int = 0,
     **solver_options: Any,
 ) -> PlanResult:
-    """Optimise investments (shared) and monthly orders (per scenario) over ``scenarios``,
-    weighted by their probabilities, with central values of every figure.
+    """Optimise investments (shared, first stage) and monthly production, shipments and
+    stocks (recourse, per scenario row) over ``scenarios``, weighted by their probabilities.
 
-    ``months`` defaults to the first scenario's horizon; ``budget`` (EUR/year) overrides the
-    scenarios' budgets; ``decay`` (per month) makes an earlier shortfall weigh more in the
-    objective; ``extra`` hooks ``f(lp, data)`` add policy constraints before solving.
-    ``lumpy``: whole modules (a HiGHS MIP) with capex paid over the lead time; the duals
-    are then those of the LP with the builds fixed.
+    ``draws`` > 0: sample average approximation over that many parameter draws per scenario,
+    drawn as the simulator draws them with ``seed``; ``draws=0``: central values (one row per
+    scenario). ``months`` defaults to the first scenario's horizon; ``budget`` (EUR/year)
+    overrides the scenarios' budgets; ``decay`` (per month) makes an earlier shortfall weigh
+    more in the objective; ``extra`` hooks ``f(lp, data)`` add policy constraints before
+    solving. ``lumpy``: whole modules (a HiGHS MIP) with capex paid over the lead time; the
+    duals are then those of the LP with the builds fixed.
     Raises :class:`PlanError` if HiGHS does not report an optimal solution.
     """
-    if not scenarios:
-        raise ValueError("at least one scenario is needed")
-    horizon = months or scenarios[0].months
-    arrays = [compile_scenario(model, s, horizon) for s in scenarios]
-    data = prepare(model, arrays, budget, decay, tiebreak)
+    data = saa_data(model, scenarios, months, budget, draws, seed, decay, tiebreak)
     lp = build_problem(data, extra, lumpy=lumpy)
     objective = (solve_lumpy if lumpy else solve)(lp, log=log, **solver_options)
     return collect(data, lp, objective)

@@ -260,7 +260,8 @@ def claim_rhs(d: PlanData) -> xr.DataArray:
 
 def _spare(d: PlanData) -> np.ndarray:
     first = (d.coords["month"] == 0).astype(float)[None, :, None]
-    spare: np.ndarray = d.keep.to_numpy() * d.initial.to_numpy() * first - d.floor.to_numpy()
+    initial = d.initial.to_numpy()[:, None, :]
+    spare: np.ndarray = d.keep.to_numpy() * initial * first - d.floor.to_numpy()
     return spare
 
 

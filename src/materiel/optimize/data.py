@@ -2,8 +2,10 @@
 
 Everything here is plain NumPy/xarray (no solver objects); :mod:`materiel.optimize.build` turns
 it into linopy variables and constraints. Every rate is computed with the rules of
-:mod:`materiel.model.rules` at central values. Units: item units, item units/month, EUR,
-months. The formulation is in docs/methodology-optimiser.md.
+:mod:`materiel.model.rules` from one set of parameters per scenario row: a draw of
+:func:`materiel.model.sampling.sample` (sample average approximation) or the central values.
+Units: item units, item units/month, EUR, months. The formulation is in
+docs/methodology-optimiser.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from materiel.model import rules
 from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import builds
+from materiel.model.sampling import sample
+
+Params = dict[str, FloatArray]
+"""One draw of every uncertain figure: name -> (n,) array (a row of
+:func:`materiel.model.sampling.sample`)."""
 
 PRIORITY_BASE = 10.0
 """Weight ratio between consecutive recipient priority classes (class p weighs
@@ -51,11 +58,12 @@ class PlanData:
 
     model: Model
     scenarios: tuple[ScenarioArrays, ...]
+    """The scenario arrays of each scenario row (a future; repeated once per draw)."""
     coords: dict[str, pd.Index]
     options: IntArray
     """Positions of the expansion options in ``model.expansions``."""
     weight: xr.DataArray
-    """(scenario) probability, normalised to sum to 1."""
+    """(scenario) probability, normalised to sum to 1 (a future's probability / draws)."""
     availability: xr.DataArray
     """(scenario, month, facility) capacity per unit of added capacity (the event's
     availability; 0 where an event sets an absolute capacity)."""
@@ -123,7 +131,7 @@ class PlanData:
     """(scenario, month, pair) flows arriving plus the surviving starting stock in month 0,
     units."""
     initial: xr.DataArray
-    """(pair) stock at the start, units."""
+    """(scenario, pair) stock at the start, units."""
     keep: xr.DataArray
     """(scenario, month, pair) share of the holder's stock surviving the month's losses."""
     transfer_giver: IntArray
@@ -145,6 +153,11 @@ class PlanData:
     """(month) year index (months 0-11 are year 0)."""
     year_share: xr.DataArray
     """(year) months in the year / 12 (the last year may be partial)."""
+    future: tuple[str, ...] = ()
+    """(scenario) the future (scenario name) each scenario row belongs to; several rows per
+    future under sample average approximation, one draw each."""
+    draws: int = 0
+    """Parameter draws per future (0: central values)."""
 
     def index(self, name: str) -> pd.Index:
         return self.coords[name]
@@ -154,13 +167,27 @@ def _da(values: FloatArray, *dims: pd.Index) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), coords=list(dims))
 
 
-def committed_capacity(model: Model, months: int) -> FloatArray:
-    """Base capacity plus committed expansions ramping up, central values, shape (M, F)."""
+def central_params(model: Model) -> Params:
+    """The central value of every uncertain figure, as one draw."""
+    return {k: v[0] for k, v in sample(model, 1, 0, uncertain=False).items()}
+
+
+def sampled_params(model: Model, draws: int, seed: int) -> list[Params]:
+    """``draws`` parameter draws exactly as the simulator draws them (same seed, same draw
+    index -> same values as :func:`materiel.simulation.simulate`)."""
+    p = sample(model, draws, seed)
+    return [{k: v[n] for k, v in p.items()} for n in range(draws)]
+
+
+def committed_capacity(model: Model, months: int, p: Params | None = None) -> FloatArray:
+    """Base capacity plus committed expansions ramping up, shape (M, F), with parameters
+    ``p`` (default: central values)."""
+    p = p or central_params(model)
     exp, month, scale = builds(model, None)
-    online = month + model.lead_time.central[exp]
-    frac = rules.ramp_fraction(months, online, model.ramp_time.central[exp])  # (M, K)
-    out = np.tile(model.capacity.central, (months, 1))
-    added = frac * model.added_capacity.central[exp] * scale
+    online = month + p["lead_time"][exp]
+    frac = rules.ramp_fraction(months, online, p["ramp_time"][exp])  # (M, K)
+    out = np.tile(p["capacity"], (months, 1))
+    added = frac * p["added_capacity"][exp] * scale
     np.add.at(out.T, model.expansion_facility[exp], added.T)  # scatter onto facilities
     return out
 
@@ -220,15 +247,29 @@ def prepare(
     budget: float | None = None,
     decay: float = DECAY,
     tiebreak: float = TIEBREAK,
+    params: Sequence[Params] | None = None,
+    labels: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+    draws: int = 0,
 ) -> PlanData:
-    """Arrays for the LP over ``scenarios`` (same horizon), central values.
+    """Arrays for the LP over scenario rows ``scenarios`` (same horizon).
 
+    ``params``: one draw of the uncertain figures per row (default: central values for every
+    row). Recourse figures (capacity, committed builds, consumption, flows, stocks, floors,
+    claims) come from the row's draw; figures that enter shared decisions or the LP's
+    coefficients stay central: the options' lead time, ramp, added capacity and capex, unit
+    costs, recipe quantities and sustain months. ``labels``: row names (default: scenario
+    names); ``weights``: row probabilities (default: the scenarios'), normalised to 1.
     ``budget`` (EUR/year) overrides every scenario's budget.
     """
     if not scenarios:
         raise ValueError("at least one scenario is needed")
     months = scenarios[0].months
-    names = [s.name for s in scenarios]
+    futures = [s.name for s in scenarios]
+    names = list(labels) if labels is not None else futures
+    rows_p = list(params) if params is not None else [central_params(model)] * len(scenarios)
+    if len(names) != len(scenarios) or len(rows_p) != len(scenarios):
+        raise ValueError("params and labels need one entry per scenario row")
     if any(s.months != months for s in scenarios):
         raise ValueError("all scenarios of a plan must have the same number of months")
     if len(set(names)) != len(names):
@@ -260,10 +301,12 @@ def prepare(
     claim_labels = rules.claim_labels(model)
     facility_pair = pairs.at(model, model.facility_country, model.facility_item)
     held = np.unique(facility_pair[~end_line])
-    # transfers of every scenario, one column each
+    # transfers of every future, one column each (the draws of a future share its columns)
+    unique = list(dict.fromkeys(futures))
+    first = [futures.index(f) for f in unique]
     giver, taker, quantity, share, owner = [], [], [], [], []
-    for k, s in enumerate(scenarios):
-        x = s.transfers
+    for k, row in enumerate(first):
+        x = scenarios[row].transfers
         giver.append(pairs.at(model, x.giver, x.item))
         taker.append(pairs.at(model, x.taker, x.item))
         quantity.append(x.quantity)
@@ -280,11 +323,12 @@ def prepare(
         width = q.shape[1]
         block = slice(col, col + width)
         is_share = ~np.isnan(sh)
-        t_quantity[k, :, block] = np.where(is_share, np.inf, np.nan_to_num(q))
-        t_share[k, :, block] = np.nan_to_num(sh)
+        mine = np.array([f == unique[k] for f in futures])
+        t_quantity[mine, :, block] = np.where(is_share, np.inf, np.nan_to_num(q))
+        t_share[mine, :, block] = np.nan_to_num(sh)
         col += width
     transfer_labels = [
-        f"{names[o]}: {a[pairs.actor[g]]}->{a[pairs.actor[r]]} {it[pairs.item[g]]} #{j}"
+        f"{unique[o]}: {a[pairs.actor[g]]}->{a[pairs.actor[r]]} {it[pairs.item[g]]} #{j}"
         for j, (o, g, r) in enumerate(zip(t_owner, t_giver, t_taker, strict=True))
     ]
 
@@ -313,10 +357,10 @@ def prepare(
     sm = (c["scenario"], c["month"])
 
     # capacity: rules.working_capacity of the committed path, and of one unit of new capacity
-    built = committed_capacity(model, months)
+    built = np.stack([committed_capacity(model, months, p) for p in rows_p])
     avail = np.stack([s.availability for s in scenarios])
     absolute = np.stack([s.capacity_rate for s in scenarios])
-    capacity = rules.working_capacity(built[None], avail, absolute)
+    capacity = rules.working_capacity(built, avail, absolute)
     per_new = rules.working_capacity(
         np.ones_like(avail), avail, np.where(np.isnan(absolute), np.nan, 0.0)
     )
@@ -331,39 +375,37 @@ def prepare(
     )
     pf, pr = np.nonzero(match)
 
-    # rates per month (rules.scaled_rate), central values
+    # rates per month (rules.scaled_rate), each row's parameters
+    rp = list(zip(scenarios, rows_p, strict=True))
     wanted = np.stack(
         [
             rules.scaled_rate(
-                model.consumption_rate.central[rows] * s.intensity[:, d_actor],
+                p["consumption_rate"][rows] * s.intensity[:, d_actor],
                 s.consumption_factor[:, rows],
                 s.consumption_rate[:, rows],
             )
-            for s in scenarios
+            for s, p in rp
         ]
     )
-    flows = np.stack(
-        [rules.scaled_rate(model.flow_rate.central, s.flow_factor, s.flow_rate) for s in scenarios]
-    )
+    flows = np.stack([rules.scaled_rate(p["flow_rate"], s.flow_factor, s.flow_rate) for s, p in rp])
     flow_pair = pairs.at(model, model.flow_recipient, model.flow_item)
     arrivals = np.zeros((n_s, months, n_p))
     np.add.at(arrivals.transpose(2, 0, 1), flow_pair, flows.transpose(2, 0, 1))
-    initial = np.zeros(n_p)
-    np.add.at(
-        initial, pairs.at(model, model.stock_actor, model.stock_item), model.stock_quantity.central
-    )
+    stock_pair = pairs.at(model, model.stock_actor, model.stock_item)
+    initial = np.zeros((n_s, n_p))
+    np.add.at(initial.T, stock_pair, np.stack([p["stock_quantity"] for p in rows_p]).T)
     keep = np.stack([1.0 - s.stock_loss[:, pairs.actor] for s in scenarios])
     arrivals[:, 0, :] += keep[:, 0, :] * initial
     ones = np.ones((months, len(model.claim_item)))
     claim_share = np.stack(
         [
             rules.claimed(
-                rules.scaled_rate(model.claim_share.central, ones, s.claim_share),
+                rules.scaled_rate(p["claim_share"], ones, s.claim_share),
                 ones,
                 0.0 * ones,
                 s.claim_factor,
             )
-            for s in scenarios
+            for s, p in rp
         ]
     )
     claim_rate = np.stack(
@@ -371,10 +413,10 @@ def prepare(
             rules.claimed(
                 0.0 * ones,
                 0.0 * ones,
-                rules.scaled_rate(model.claim_rate.central, ones, s.claim_rate),
+                rules.scaled_rate(p["claim_rate"], ones, s.claim_rate),
                 s.claim_factor,
             )
-            for s in scenarios
+            for s, p in rp
         ]
     )
     claim_share = np.where(claim_demand[None, None, :] >= 0, claim_share, 0.0)
@@ -419,18 +461,18 @@ def prepare(
     )
 
     # floors of givers: capped by what the giver surely keeps; users' stocks 0 (see docs)
-    floors = np.zeros(n_p)
-    np.add.at(
-        floors, pairs.at(model, model.stock_actor, model.stock_item), model.stock_floor.central
-    )
+    floors = np.zeros((n_s, n_p))
+    np.add.at(floors.T, stock_pair, np.stack([p["stock_floor"] for p in rows_p]).T)
     used = np.zeros(n_p, dtype=bool)
     used[pairs.at(model, model.consumption_actor, model.consumption_item)] = True
-    surely = initial[None, None, :] * np.cumprod(keep, axis=1)
-    floor = np.where(used[None, None, :], 0.0, np.minimum(floors[None, None, :], surely))
+    surely = initial[:, None, :] * np.cumprod(keep, axis=1)
+    floor = np.where(used[None, None, :], 0.0, np.minimum(floors[:, None, :], surely))
 
     budgets = [budget if budget is not None else s.budget for s in scenarios]
     year = np.arange(months) // 12
-    weight = np.array([s.probability for s in scenarios])
+    weight = np.array(
+        list(weights) if weights is not None else [s.probability for s in scenarios], dtype=float
+    )
     sustain = model.sustain_months.central[d_actor]
     return PlanData(
         model=model,
@@ -468,7 +510,7 @@ def prepare(
         penalty=_da(penalty, c["month"], c["demand"]),
         excess_upper=_da(over, *sm, c["demand"]),
         arrivals=_da(arrivals, *sm, c["pair"]),
-        initial=_da(initial, c["pair"]),
+        initial=_da(initial, c["scenario"], c["pair"]),
         keep=_da(keep, *sm, c["pair"]),
         transfer_giver=t_giver,
         transfer_taker=t_taker,
@@ -478,6 +520,8 @@ def prepare(
         budget=_da(np.array([np.nan if b is None else b for b in budgets]), c["scenario"]),
         year=xr.DataArray(year, coords=[c["month"]], name="year"),
         year_share=_da(np.bincount(year) / 12.0, c["year"]),
+        future=tuple(futures),
+        draws=draws,
     )
 
 

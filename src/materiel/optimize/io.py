@@ -4,12 +4,15 @@ File layout (``format: materiel-plan``, ``version: 1``)::
 
     {"format": "materiel-plan", "version": 1,
      "dataset": {"name", "version", "digest"}, "start": "YYYY-MM", "months": M,
-     "scenarios": [{"name", "weight", "budget_eur_per_year"}], "objective": EUR,
+     "scenarios": [{"name", "weight", "budget_eur_per_year"}], "draws": N,
+     "expected_weighted_shortfall_eur": EUR-equivalent (the LP's, in sample),
      "builds": [{"expansion", "month", "scale", ...informative fields}],
      "orders": {scenario: {facility: [M production values, units/month]}}}
 
 Months count from the dataset start. Builds are shared by every scenario; orders are per
-scenario.
+scenario (averaged over its draws under sample average approximation), kept for reference:
+``simulate --plan`` replays the builds and lets production follow the simulator's own rule
+unless asked to replay the orders.
 """
 
 from __future__ import annotations
@@ -56,12 +59,18 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
                 "unit": f"{row['unit']}/month",
             }
         builds.append(entry)
-    production = np.maximum(result.lp.solution["production"].to_numpy(), 0.0).round(6)
     orders = {
-        str(s): dict(zip(map(str, d.coords["facility"]), production[k].T.tolist(), strict=True))
-        for k, s in enumerate(d.coords["scenario"])
+        f: dict(
+            zip(
+                map(str, d.coords["facility"]),
+                result.orders_for(f).round(6).T.tolist(),
+                strict=True,
+            )
+        )
+        for f in result.futures
     }
     budgets = d.budget.to_numpy()
+    weight = d.weight.to_numpy()
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -74,16 +83,21 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "months": len(d.coords["month"]),
         "scenarios": [
             {
-                "name": str(s),
-                "weight": float(w),
-                "budget_eur_per_year": None if math.isnan(b) else float(b),
+                "name": f,
+                "weight": float(weight[result.rows_of(f)].sum()),
+                "budget_eur_per_year": _budget(budgets[result.rows_of(f)][0]),
             }
-            for s, w, b in zip(d.coords["scenario"], d.weight.to_numpy(), budgets, strict=True)
+            for f in result.futures
         ],
-        "objective": result.objective,
+        "draws": d.draws,
+        "expected_weighted_shortfall_eur": result.summary.get("expected_weighted_shortfall_eur"),
         "builds": builds,
         "orders": orders,
     }
+
+
+def _budget(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 def save_plan(result: PlanResult, path: Path) -> Path:

@@ -181,7 +181,7 @@ def build_pyomo(d: PlanData) -> Any:
     def floor_rule(m: Any, s: int, t: int, p: int) -> Any:
         if not given_by.get(p):
             return pyo.Constraint.Skip
-        first = keep[s, t, p] * initial[p] if t == 0 else 0.0
+        first = keep[s, t, p] * initial[s, p] if t == 0 else 0.0
         moved = sum(m.moved[s, t, x] for x in given_by[p])
         return moved - keep[s, t, p] * prev(m, s, t, p) <= first - floor[s, t, p]
 
@@ -191,7 +191,7 @@ def build_pyomo(d: PlanData) -> Any:
         if t_share[s, t, x] <= 0:
             return pyo.Constraint.Skip
         g = int(d.transfer_giver[x])
-        spare = keep[s, t, g] * (prev(m, s, t, g) + (initial[g] if t == 0 else 0.0))
+        spare = keep[s, t, g] * (prev(m, s, t, g) + (initial[s, g] if t == 0 else 0.0))
         return m.moved[s, t, x] <= t_share[s, t, x] * (spare - floor[s, t, g])
 
     m.transfer_share = pyo.Constraint(m.S, m.T, m.X, rule=share_rule)

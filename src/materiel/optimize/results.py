@@ -7,12 +7,16 @@ per unit short) x the priority factor x the decay) per unit of the resource.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import linopy
 import numpy as np
 import pandas as pd
 
+from materiel.model import rules
 from materiel.model.compiled import FloatArray, month_labels
 from materiel.model.plan import Plan
 from materiel.optimize.data import PlanData
@@ -67,15 +71,31 @@ class PlanResult:
             )
         return table
 
+    @property
+    def futures(self) -> list[str]:
+        """The futures (scenario names) planned over, each once."""
+        return list(dict.fromkeys(self.data.future or self.scenarios))
+
+    def rows_of(self, future: str) -> np.ndarray:
+        """(S,) True for the scenario rows of ``future`` (its draws; or the row itself)."""
+        rows = np.asarray(self.data.future or self.scenarios)
+        return np.asarray((rows == future) | (np.asarray(self.scenarios) == future))
+
+    def orders_for(self, future: str) -> FloatArray:
+        """The LP's production of ``future`` per month and facility (units/month), averaged
+        over its draws: for reference only, a plan's replay reacts to each draw instead."""
+        made = self.lp.solution["production"].to_numpy()[self.rows_of(future)]
+        out: FloatArray = np.maximum(made.mean(axis=0), 0.0)
+        return out
+
     def plan_for(self, scenario: str | None = None) -> Plan:
-        """The builds and ``scenario``'s orders (default: the first scenario) as a
-        :class:`Plan` for the simulator."""
-        name = scenario or self.scenarios[0]
-        if name not in self.scenarios:
-            raise ValueError(f"scenario '{name}' is not in this plan: {', '.join(self.scenarios)}")
+        """The builds and ``scenario``'s orders (a future or a scenario row; default: the
+        first future) as a :class:`Plan` for the simulator."""
+        name = scenario or self.futures[0]
+        if name not in self.scenarios and name not in self.futures:
+            raise ValueError(f"scenario '{name}' is not in this plan: {', '.join(self.futures)}")
         build = self.lp.solution["build"].fillna(0.0).to_numpy()
         e, t = np.nonzero(build > BUILD_TOL)
-        orders = self.lp.solution["production"].sel(scenario=name).to_numpy()
         # a build of several modules becomes whole modules plus the remainder (scale <= 1)
         count = np.ceil(build[e, t] - BUILD_TOL).astype(int)
         e, t = np.repeat(e, count), np.repeat(t, count)
@@ -85,8 +105,13 @@ class PlanResult:
             expansion=self.data.options[e],
             month=t.astype(float),
             scale=scale,
-            orders=np.maximum(orders, 0.0),
+            orders=self.orders_for(name),
         )
+
+    def builds(self) -> Plan:
+        """The builds alone: the plan as a policy (production follows the simulator's rule)."""
+        p = self.plan_for()
+        return Plan(p.expansion, p.month, p.scale)
 
     def binding(self) -> pd.DataFrame:
         """Which constraint binds for each item's shortfall (see
@@ -266,3 +291,163 @@ def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
         claims=claims_table(d, lp),
         summary=summary,
     )
+
+
+def _positions(all_labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of linopy labels ``wanted`` (>= 0) among the solver's rows or columns."""
+    order = np.argsort(all_labels)
+    return np.asarray(order[np.searchsorted(all_labels, wanted, sorter=order)], dtype=np.int64)
+
+
+def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataFrame:
+    """The value of capacity in planner units for the ``top`` facilities by LP dual, by
+    one-sided finite differences on the solved LP (HiGHS warm-started from the optimal basis).
+
+    For each facility, base capacity is raised (and, where it is positive, lowered) by
+    ``step`` x its mean capacity (at least 1 unit/month) in every month and scenario row; the
+    re-solved LP gives the expected weighted shortfall avoided, with unserved fixed orders at
+    their item weight (EUR-equivalent over the horizon), and the extra expected cost (EUR) per
+    unit/month. The LP's dual is unique when
+    the two one-sided slopes of the objective agree (0.5 % tolerance); otherwise the value is
+    a range between them (at a line with no capacity only the upward side exists, and the
+    range runs from it to the dual). Columns: facility, item, unit, value_eur_per_unit_month
+    (the upward value), value_low, value_high, cost_eur_per_unit_month, unique.
+    """
+    d, lp = result.data, result.lp
+    h = lp.solver_model
+    columns = [
+        "facility",
+        "item",
+        "unit",
+        "value_eur_per_unit_month",
+        "value_low",
+        "value_high",
+        "cost_eur_per_unit_month",
+        "unique",
+    ]
+    if h is None or top <= 0:
+        return pd.DataFrame(columns=columns)
+    rows_all = np.asarray(lp.matrices.clabels)
+    con = lp.constraints["capacity"]
+    labels = con.labels.to_numpy()  # (S, M, F)
+    rhs = con.rhs.to_numpy()
+    measure = _measure(result)
+
+    with _quiet(h):
+        obj0, ws0, cost0 = measure()
+        table = result.capacity_duals
+        duals = dict(
+            zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True)
+        )
+        fac = [str(f) for f in table["facility"].head(top)]
+        out = []
+        for name in fac:
+            f = d.coords["facility"].get_loc(name)
+            ok = labels[..., f] >= 0
+            rows = _positions(rows_all, labels[..., f][ok])
+            avail = d.availability.to_numpy()[..., f][ok]
+            base = rhs[..., f][ok]
+            delta = max(1.0, step * float(np.mean(d.capacity.to_numpy()[..., f])))
+            sides = {}
+            for sign in (1.0, -1.0):
+                if sign < 0 and np.any(base - delta * avail < 0):
+                    continue
+                new = base + sign * delta * avail
+                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), new)
+                h.run()
+                obj, ws, cost = measure()
+                sides[sign] = ((obj0 - obj) * sign, (ws0 - ws) * sign, (cost - cost0) * sign)
+                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
+            h.run()
+            up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
+            dual = duals[name]
+            if -1.0 in sides:
+                down_obj, down_ws = sides[-1.0][0] / delta, sides[-1.0][1] / delta
+            else:  # convert the dual with the upward exchange rate of objective to shortfall
+                down_obj = dual
+                down_ws = up_ws * dual / up_obj if up_obj > 0 else up_ws
+            unique = abs(down_obj - up_obj) <= 5e-3 * max(abs(up_obj), abs(down_obj), 1e-9)
+            item = d.model.items[d.model.facility_item[f]]
+            out.append(
+                {
+                    "facility": name,
+                    "item": item,
+                    "unit": str(d.model.item_unit[item]),
+                    "value_eur_per_unit_month": up_ws,
+                    "value_low": min(up_ws, down_ws),
+                    "value_high": max(up_ws, down_ws),
+                    "cost_eur_per_unit_month": up_cost,
+                    "unique": bool(unique),
+                }
+            )
+    return pd.DataFrame(out, columns=columns)
+
+
+def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | bool]:
+    """Weighted shortfall avoided (with unserved fixed orders at item weight, EUR-equivalent)
+    per EUR m more budget in every scenario row and year, by a one-sided finite difference of
+    ``step`` EUR on the solved LP (HiGHS warm start). ``binding``: some budget row has a
+    non-zero dual."""
+    lp = result.lp
+    h = lp.solver_model
+    if "budget" not in lp.constraints or h is None:
+        return {"binding": False, "shortfall_avoided_eur_per_eur_m": 0.0, "extra_cost_eur": 0.0}
+    con = lp.constraints["budget"]
+    labels = con.labels.to_numpy()
+    ok = labels >= 0
+    dual = np.nan_to_num(con.dual.to_numpy()[ok])
+    rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
+    base = con.rhs.to_numpy()[ok]
+    measure = _measure(result)
+    with _quiet(h):
+        _, ws0, cost0 = measure()
+        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base + step)
+        h.run()
+        _, ws1, cost1 = measure()
+        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
+        h.run()
+    return {
+        "binding": bool(np.any(np.abs(dual) > 1e-12)),
+        "shortfall_avoided_eur_per_eur_m": (ws0 - ws1) * 1e6 / step,
+        "extra_cost_eur": cost1 - cost0,
+    }
+
+
+def _measure(result: PlanResult) -> Any:
+    """A function returning (objective, expected weighted shortfall with unserved fixed
+    orders at item weight, expected cost) of the solver's current solution."""
+    d, lp = result.data, result.lp
+    h = lp.solver_model
+    cols_all = np.asarray(lp.matrices.vlabels)
+    w = d.weight.to_numpy()
+    weight = d.shortfall_weight.to_numpy()
+    price = d.price.to_numpy()
+    model = d.model
+    enemy = rules.region_of(model, model.claim_recipient) == "russia"
+    order_weight = np.where(enemy, 0.0, model.item_weight[model.claim_item])
+
+    def cols(name: str) -> np.ndarray:
+        lab = lp.variables[name].labels.to_numpy()
+        return _positions(cols_all, lab.ravel()).reshape(lab.shape)
+
+    unmet_col, short_col, prod_col = cols("unmet"), cols("short"), cols("production")
+    build_lab = lp.variables["build"].labels.to_numpy()
+    build_ok = build_lab >= 0
+    build_col = _positions(cols_all, build_lab[build_ok])
+    capex = np.broadcast_to(d.capex.to_numpy()[:, None], build_lab.shape)[build_ok]
+
+    def measure() -> tuple[float, float, float]:
+        x = np.asarray(h.getSolution().col_value)
+        ws = float(w @ (x[unmet_col] * weight).sum(axis=(1, 2)))
+        ws += float(w @ (x[short_col] * order_weight).sum(axis=(1, 2)))
+        cost = float(w @ (x[prod_col] * price).sum(axis=(1, 2)) + x[build_col] @ capex)
+        return float(h.getInfo().objective_function_value), ws, cost
+
+    return measure
+
+
+@contextmanager
+def _quiet(h: Any) -> Iterator[None]:
+    """Silence HiGHS while re-solving."""
+    h.setOptionValue("output_flag", False)
+    yield

@@ -324,10 +324,18 @@ VIEWS: dict[str, View] = {
                 Col(
                     "value",
                     "value per unit/month",
-                    "objective saved by one more unit per month of capacity, whole horizon (EUR)",
+                    "weighted shortfall avoided (unserved fixed orders at item weight) by one "
+                    "more unit per month of capacity, whole horizon (EUR-equivalent; finite "
+                    "difference on the LP)",
                     "money",
                 ),
-                Col("months_binding", "months binding", "months the capacity is fully used"),
+                Col(
+                    "range",
+                    "range",
+                    "'unique', or the range of that value where the LP's dual is not unique "
+                    "(EUR-equivalent)",
+                ),
+                Col("cost", "extra cost", "extra expected cost of that capacity (EUR)", "money"),
             ),
         ),
         View(
@@ -337,13 +345,7 @@ VIEWS: dict[str, View] = {
                 Col("scenario", "scenario", "scenario"),
                 Col("year", "year", "budget year"),
                 Col("budget_eur", "budget", "budget for orders and investments (EUR)"),
-                Col("spent_eur", "spent", "what the plan spends (EUR)"),
-                Col(
-                    "value_eur_per_eur",
-                    "value per EUR",
-                    "objective saved by one more euro (EUR per EUR)",
-                    "ratio",
-                ),
+                Col("spent_eur", "spent", "what the plan spends (EUR; mean over draws)"),
             ),
         ),
         View(
