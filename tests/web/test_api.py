@@ -353,14 +353,21 @@ def test_analyses_and_unknown_ones(web: Web) -> None:
         "choices": None,
         "default_text": None,
     }
-    assert listed["outlook"]["stochastic"] and not listed["chokepoints"]["stochastic"]
+    assert listed["outlook"]["stochastic"] and not listed["coordination"]["stochastic"]
+    assert listed["chokepoints"]["stochastic"]  # rank ranges over draws
     r = web.client.get("/api/v1/analyses/chokepoints?duals=false&fraction=0.5", headers=h)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["parameters"] == {"fraction": 0.5, "duals": False}
+    assert body["parameters"] == {"fraction": 0.5, "duals": False, "dual_draws": 0}
     assert body["scenario_version"] == 0
-    direct = REGISTRY["chokepoints"].run(
-        web.ctx.data.model(), load_scenario("imposed-deal"), fraction=0.5, duals=False
+    spec = REGISTRY["chokepoints"]
+    direct = spec.run(
+        web.ctx.data.model(),
+        load_scenario("imposed-deal"),
+        draws=spec.draws,
+        seed=0,
+        fraction=0.5,
+        duals=False,
     )
     assert body["rows"] == records(direct)  # the parameters reached the analysis
     assert web.client.get("/api/v1/analyses/nope", headers=h).status_code == 404
