@@ -146,6 +146,7 @@ def test_plan_json_carries_the_evaluation(tmp_path: Path) -> None:
     ev = payload["evaluation"]
     assert set(ev) == {"baseline", "plan", "vss", "evpi"}
     assert payload["evaluation_draws"] == 30 and payload["evaluation_seed"] == 1_000_003
+    assert 0.0 <= payload["assumption_share"] <= 1.0  # data confidence (issue 12)
     for side in ("baseline", "plan"):
         assert set(ev[side]) == {"weighted_shortfall", "cost_eur"}
         assert set(ev[side]["weighted_shortfall"]) == {"mean", "ci90_low", "ci90_high"}

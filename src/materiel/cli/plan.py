@@ -202,6 +202,7 @@ def plan(
             raise typer.Exit(1) from None
         by_item = result.shortfall_by_item()
         verdict = _verdict(result, evaluation)
+        assumptions = _assumption_share(model, chosen[0], result, months)
         tables = _tables(result, by_item, capacity_value, evaluation)
         if csv is not None:
             write_csv(tables, csv)
@@ -227,6 +228,7 @@ def plan(
             "evaluation_seed": None if evaluation is None else evaluation.seed,
             "evaluation_by_item": None if evaluation is None else _by_item(evaluation),
             "verdict": verdict,
+            "assumption_share": assumptions,
             "summary": {k: v for k, v in result.summary.items() if k not in HIDDEN_SUMMARY},
             "investments": _records(result.investments),
             "shortfall": _records(by_item),
@@ -252,6 +254,11 @@ def plan(
         _print_evaluation(evaluation)
     if verdict:
         out.print(verdict, highlight=False)
+    out.print(
+        f"Data confidence: {assumptions:.0%} of the figures driving the plan's result are "
+        "stated assumptions (not reported, claimed or estimated figures).",
+        highlight=False,
+    )
     for path in (csv, xlsx):
         if path is not None:
             out.print(f"Saved [bold]{path}[/]", highlight=False)
@@ -353,6 +360,18 @@ def _fmt(x: float) -> str:
 def _rows(frame: pd.DataFrame) -> list[Any]:
     """Rows as namedtuples typed Any (rich wants str cells; we format each one)."""
     return list(frame.itertuples())
+
+
+def _assumption_share(model: Any, scenario: Any, result: Any, months: int | None) -> float:
+    """Share of the driving figures of the plan's result (first scenario, central values,
+    builds replayed) whose source is an assumption (see materiel.analysis.confidence)."""
+    from materiel.analysis.confidence import assumption_share
+    from materiel.simulation import simulate
+
+    replay = simulate(
+        model, scenario, draws=1, months=months, plan=result.builds(), uncertain=False
+    )
+    return float(assumption_share(model, replay)["overall"])  # type: ignore[arg-type]
 
 
 def _evaluate(
