@@ -163,7 +163,15 @@ def test_analyses_plot_and_report(model: Model, tmp_path: Path) -> None:
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/index.md", "docs/guide/python.md"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "README.md",
+        "docs/index.md",
+        # the guide runs a full report, plans and every analysis (~50 s): CI runs it
+        pytest.param("docs/guide/python.md", marks=pytest.mark.slow),
+    ],
+)
 def test_python_examples_in_the_docs_run(
     page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

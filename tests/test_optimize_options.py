@@ -109,6 +109,7 @@ def test_no_budget_reaches_the_share(tmp_path: Path) -> None:
     assert "option limit" in answer.binding().set_index("item").loc["shell", "binds"]
 
 
+@pytest.mark.slow  # a MIP
 def test_lumpy_builds_whole_modules(tmp_path: Path) -> None:
     # The LP builds half the option under EUR 150 M over the 3 months (test_optimize's
     # hand-solved optimum). Whole modules: one module (EUR 20 M, paid in month 0 since the
@@ -136,6 +137,7 @@ def test_capex_is_spread_over_the_lead_time(tmp_path: Path) -> None:
     assert pay[0, 4].sum() == pytest.approx(0.4)  # the rest falls after the horizon
 
 
+@pytest.mark.slow  # three CLI plans, one a MIP
 def test_plan_cli_target_and_lumpy(tmp_path: Path) -> None:
     # The inverse question through `materiel plan` (same arithmetic as
     # test_least_budget_for_a_share: EUR 624 M a year for 80 % from the start), as JSON.

@@ -43,6 +43,9 @@ from materiel.sweep.montecarlo import (
 from materiel.sweep.run import case_dir, run_case, run_sweep
 from materiel.sweep.spec import SweepSpec, load_spec, parse_spec
 
+# Dask clusters and whole sweeps (~30 s): CI runs them with -m slow
+pytestmark = pytest.mark.slow
+
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 SCENARIO = """\

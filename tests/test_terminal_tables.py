@@ -17,6 +17,9 @@ from materiel.reporting import numbers
 from materiel.reporting.columns import VIEWS
 from materiel.reporting.tables import fitted
 
+# every command at 80 columns, each a CLI run (~15 s): CI runs them with -m slow
+pytestmark = pytest.mark.slow
+
 WIDTH = 80
 
 COMMANDS = {
