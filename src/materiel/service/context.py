@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from materiel import __version__
+from materiel.reporting import numbers
 from materiel.service.data import DataService
 from materiel.service.runner import Runner
 from materiel.service.settings import Settings
@@ -34,57 +35,44 @@ def get_ctx(request: Request) -> Context:
     return ctx
 
 
+def _number(value: Any) -> float | None:
+    """A table cell as a number; None if blank, not a number or NaN."""
+    if value is None or value == "":
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
 def _eur(value: Any) -> str:
-    """EUR 1.2 bn / 340 m / 12,000 for tables."""
-    if value is None:
-        return "–"
-    v = float(value)
-    if abs(v) >= 1e9:
-        return f"€{v / 1e9:,.2f} bn"
-    if abs(v) >= 1e6:
-        return f"€{v / 1e6:,.1f} m"
-    return f"€{v:,.0f}"
+    """Money with the package's one formatter: EUR 1.2 bn / EUR 340 M."""
+    v = _number(value)
+    return "–" if v is None else numbers.money(v)
 
 
 def _num(value: Any, digits: int = 0) -> str:
-    if value is None or value == "":
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if v != v:  # NaN
-        return "–"
+    """A plain number with the package's formatter (k/M/bn); text stays as it is."""
+    v = _number(value)
+    if v is None:
+        return "–" if value is None or value == "" else str(value)
     if digits == 0 and abs(v) < 10 and v != int(v):
-        return f"{v:.2f}"
-    return f"{v:,.{digits}f}"
+        return numbers.ratio(v)
+    return numbers.compact(v)
 
 
 def _qty(value: Any, unit: str = "") -> str:
-    """A quantity in k/M/bn with its unit: 1.25M round, 340k t, 12.5 round.
-
-    NOTE (merge): the branch ``outputs`` adds the one number formatter of the package,
-    ``materiel.reporting.numbers``; once merged, make this filter call it so the web and the
-    terminal print numbers alike (templates use ``|qty(unit)`` and need no change)."""
-    if value is None or value == "":
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if v != v:  # NaN
-        return "–"
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
-            text = f"{v / size:.3g}{suffix}"
-            break
-    else:
-        text = f"{v:.3g}"
-    return f"{text} {unit}".strip()
+    """A quantity with its unit (``1.25 M rounds``), as the terminal prints it."""
+    v = _number(value)
+    if v is None:
+        return "–" if value is None or value == "" else str(value)
+    return numbers.quantity(v, unit)
 
 
 def _pct(value: Any) -> str:
-    return "–" if value is None else f"{float(value):.0%}"
+    v = _number(value)
+    return "–" if v is None else numbers.share(v, 0)
 
 
 def _when(value: datetime | None) -> str:
