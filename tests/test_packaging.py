@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FILES = ("materiel/py.typed", "materiel/data/default/dataset.yaml")
 PACKAGE_GLOBS = (
     "materiel/data/default/*.csv",
+    "materiel/data/historical/*.csv",
     "materiel/data/scenarios/*.yaml",
     "materiel/reporting/templates/*",
 )
