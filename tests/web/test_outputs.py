@@ -203,9 +203,7 @@ def test_compare_two_scenario_versions_shows_deltas_inputs_and_bands(web: Web) -
     after = runs[new]["summary"]["shortfall"]["shell"]
     row = re.search(r"<b>Shortfall shell</b>.*?</tr>", text, re.S)
     assert row is not None
-    delta = re.findall(
-        r'class="num delta">.*?>([+\-]?[\d.]+) ?(k|M)? rounds?<', row.group(0), re.S
-    )
+    delta = re.findall(r'class="num delta">.*?>([+\-]?[\d.]+) ?(k|M)? rounds?<', row.group(0), re.S)
     number, suffix = delta[0]
     scale = {"": 1, "k": 1e3, "M": 1e6}[suffix]
     assert float(number) * scale == pytest.approx(after - before, rel=0.01, abs=1)
