@@ -112,7 +112,7 @@ def test_report_leads_with_a_summary_simulation_and_plan(report_file: Path) -> N
 
 
 def test_fan_chart_bands_are_percentiles_over_calendar_months(tiny_dir: Path) -> None:
-    from materiel.reporting.plots import plot_shortfall_fan, shortfall_fan
+    from materiel.reporting.outcomes import plot_shortfall_fan, shortfall_fan
     from materiel.simulation import simulate
 
     model = compile_model(load_dataset(tiny_dir))

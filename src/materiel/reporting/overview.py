@@ -43,7 +43,7 @@ def run_simulation(model: Model, scenario: Scenario, draws: int, seed: int) -> S
     """Simulate ``scenario`` and summarise the main Ukrainian actor's shortfall."""
     from materiel.analysis.common import main_actor
     from materiel.analysis.confidence import assumption_share
-    from materiel.reporting.plots import shortfall_fan
+    from materiel.reporting.outcomes import shortfall_fan
     from materiel.simulation import simulate
     from materiel.simulation.summary import summarize, weighted_shortfall
 

@@ -7,7 +7,6 @@ sources red/orange, layers of supply in a fixed order.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,7 @@ from materiel.reporting.colours import (
 TEMPLATE = "plotly_white"
 
 
-def _empty(title: str, message: str) -> go.Figure:
+def empty_figure(title: str, message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_layout(title=title, template=TEMPLATE, height=300)
@@ -40,11 +39,11 @@ def plot_gap(table: pd.DataFrame) -> go.Figure:
     """Small multiples per item: the monthly gap split into what stocks, idle capacity and
     expansions fill and the residual (stacked bars, item units/month)."""
     if table.empty:
-        return _empty("Gap after the US stop", "no gap")
+        return empty_figure("Gap after the US stop", "no gap")
     totals = gap_totals(table)
     items = totals[totals["gap"] > 0].sort_values("gap", ascending=False)["item"].tolist()[:16]
     if not items:
-        return _empty("Gap after the US stop", "no gap after the US stop")
+        return empty_figure("Gap after the US stop", "no gap after the US stop")
     cols = min(4, len(items))
     rows = math.ceil(len(items) / cols)
     units = table.groupby("item")["unit"].first()
@@ -87,7 +86,7 @@ def plot_outlook(table: pd.DataFrame) -> go.Figure:
     """Per item, the window's supply as a share of need: arriving as planned, European
     stocks and idle capacity (stacked); the need is 100 %."""
     if table.empty:
-        return _empty("Outlook", "nothing wanted")
+        return empty_figure("Outlook", "nothing wanted")
     totals = outlook_totals(table)
     totals = totals[totals["need"] > 0].sort_values("covered_share")
     fig = go.Figure()
@@ -120,7 +119,7 @@ def plot_chokepoints(table: pd.DataFrame, top: int = 10) -> go.Figure:
     """Per node type, the ``top`` nodes whose removal loses the most end-item output (share of
     value; the lighter bar: half the node's capacity cut); a star marks a single source."""
     if table.empty:
-        return _empty("Chokepoints", "no nodes")
+        return empty_figure("Chokepoints", "no nodes")
     types = [t for t in NODE_COLOURS if t in set(table["node_type"])]
     fig = make_subplots(
         rows=1,
@@ -209,7 +208,7 @@ def plot_dependencies(table: pd.DataFrame) -> go.Figure:
     from materiel.analysis.dependencies import MARKET
 
     if table.empty:
-        return _empty("Dependencies", "no end items")
+        return empty_figure("Dependencies", "no end items")
     by_end, by_input, not_modelled = dependency_shares(table)
     outside_set = set(table.loc[table["origin"] == "outside", "country"])
     countries = [c for c in dict.fromkeys([*by_end.columns, *by_input.columns]) if c != MARKET]
@@ -294,7 +293,7 @@ def plot_coordination(table: pd.DataFrame) -> go.Figure:
     national structures over pooled in the title."""
     items = table[table["item"] != "total"]
     if items.empty:
-        return _empty("Coordination", "no demand")
+        return empty_figure("Coordination", "no demand")
     fig = go.Figure()
     for name, part in items.groupby("structure", sort=False):
         fig.add_trace(
@@ -339,7 +338,7 @@ def plot_deterrence(table: pd.DataFrame) -> go.Figure:
     """Russia:West artillery stock ratio (median, p10-p90 band) against the threshold, with
     the probability of being at or above it on a second axis."""
     if table.empty:
-        return _empty("Deterrence", "no data")
+        return empty_figure("Deterrence", "no data")
     x = table["date"]
     upper = table["ratio_p90"].replace(np.inf, np.nan)
     lower = table["ratio_p10"].replace(np.inf, np.nan)
@@ -420,7 +419,7 @@ def plot_sead(table: pd.DataFrame) -> go.Figure:
     rows = table.dropna(subset=["item"]) if "item" in table else table
     if rows.empty:
         note = table["note"].iloc[0] if "note" in table and len(table) else "no data"
-        return _empty("Air campaign munitions", str(note))
+        return empty_figure("Air campaign munitions", str(note))
     fig = go.Figure()
     for col, colour in (("need", "#d62728"), ("stock", "#1f77b4"), ("available", "#2ca02c")):
         fig.add_trace(go.Bar(x=rows["item"], y=rows[col], name=col, marker_color=colour))
@@ -438,7 +437,7 @@ def plot_efficiency(table: pd.DataFrame) -> go.Figure:
     """EUR per end item per month gained against months to first output; open markers use
     the gain when built with every other option (no gain alone)."""
     if table.empty:
-        return _empty("Investment efficiency", "no expansion options")
+        return empty_figure("Investment efficiency", "no expansion options")
     frame = table.copy()
     best = frame["end_gain_per_month"].where(frame["end_gain_per_month"] > 0)
     alt = frame["end_gain_with_others"].where(frame["end_gain_with_others"] > 0)
@@ -446,7 +445,7 @@ def plot_efficiency(table: pd.DataFrame) -> go.Figure:
     frame["per_end"] = frame["capex_eur"] / best.fillna(alt)
     frame = frame.dropna(subset=["per_end"])
     if frame.empty:
-        return _empty("Investment efficiency", "no option adds end-item output")
+        return empty_figure("Investment efficiency", "no option adds end-item output")
     fig = go.Figure()
     size = 8 + 30 * np.sqrt(frame["capex_eur"] / frame["capex_eur"].max())
     for end, part in frame.groupby("end_item"):
@@ -473,149 +472,5 @@ def plot_efficiency(table: pd.DataFrame) -> go.Figure:
         "(open: only with other options)",
         xaxis={"title": "months to first output (decided now)"},
         yaxis={"title": "EUR per end item/month (log)", "type": "log", "dtick": 1},
-    )
-    return fig
-
-
-def shortfall_fan(
-    result: Any, actor: str, items: int = 6, categories: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """Tidy (item, date) table of the monthly shortfall's p10, p50 and p90 across draws for
-    the ``items`` key items of ``actor``, with the mean need (item units/month).
-
-    Key items: ranked by mean unmet share of a non-zero need; with ``categories`` (item ->
-    category) the worst item of each category comes first, so the chart spans artillery, air
-    defence, rockets, drones... rather than six interceptors."""
-    wanted = result["wanted"].sel(actor=actor)
-    short = result["shortfall"].sel(actor=actor)
-    total = wanted.sum(["draw", "month"])
-    used = total > 0
-    share = (short.sum(["draw", "month"]) / total.where(used)).fillna(0.0)
-    ranked = share.where(used, drop=True).sortby(share.where(used, drop=True), ascending=False)
-    ordered = [str(i) for i in ranked["item"].to_numpy()]
-    if categories:
-        seen: set[str] = set()
-        firsts = []
-        for item in ordered:
-            category = categories.get(item, item)
-            if category not in seen:
-                seen.add(category)
-                firsts.append(item)
-        ordered = firsts + [i for i in ordered if i not in firsts]
-    keys = ordered[:items]
-    if not keys:
-        return pd.DataFrame(columns=["item", "unit", "date", "need", "p10", "p50", "p90"])
-    part = short.sel(item=keys)
-    q = part.quantile([0.1, 0.5, 0.9], dim="draw")
-    dates = [str(d) for d in result["date"].to_numpy()]
-    units = result["unit"].sel(item=keys).to_numpy() if "unit" in result else [""] * len(keys)
-    rows = []
-    for k, item in enumerate(keys):
-        for m, date in enumerate(dates):
-            rows.append(
-                {
-                    "item": item,
-                    "unit": str(units[k]),
-                    "date": date,
-                    "need": float(wanted.sel(item=item).isel(month=m).mean("draw")),
-                    "p10": float(q.sel(quantile=0.1, item=item).isel(month=m)),
-                    "p50": float(q.sel(quantile=0.5, item=item).isel(month=m)),
-                    "p90": float(q.sel(quantile=0.9, item=item).isel(month=m)),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def plot_shortfall_fan(fan: pd.DataFrame, names: dict[str, str] | None = None) -> go.Figure:
-    """Small multiples per key item: the monthly shortfall's p10-p90 band and median over
-    calendar months, with the need as a dashed line (item units/month)."""
-    if fan.empty:
-        return _empty("Shortfall", "no shortfall")
-    names = names or {}
-    items = list(dict.fromkeys(fan["item"]))
-    cols = min(3, len(items))
-    rows = math.ceil(len(items) / cols)
-    units = fan.groupby("item")["unit"].first()
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[f"{names.get(i, i)}<br>({units[i]}/month)" for i in items],
-        vertical_spacing=0.2 / max(rows / 2, 1),
-    )
-    for k, item in enumerate(items):
-        part = fan[fan["item"] == item]
-        where = {"row": k // cols + 1, "col": k % cols + 1}
-        first = k == 0
-        fig.add_trace(
-            go.Scatter(
-                x=part["date"], y=part["p90"], line={"width": 0}, showlegend=False,
-                hoverinfo="skip", legendgroup="band",
-            ),
-            **where,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=part["date"], y=part["p10"], fill="tonexty",
-                fillcolor="rgba(214,39,40,0.18)", line={"width": 0}, name="p10-p90",
-                legendgroup="band", showlegend=first,
-                hovertemplate="%{x}: p10 %{y:,.3s}<extra></extra>",
-            ),
-            **where,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=part["date"], y=part["p50"], line={"color": "#d62728"}, name="median",
-                legendgroup="p50", showlegend=first,
-                hovertemplate="%{x}: median %{y:,.3s}<extra></extra>",
-            ),
-            **where,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=part["date"], y=part["need"], line={"color": "#555", "dash": "dash"},
-                name="need (mean)", legendgroup="need", showlegend=first,
-                hovertemplate="%{x}: need %{y:,.3s}<extra></extra>",
-            ),
-            **where,
-        )  # fmt: skip
-    fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m")
-    fig.update_layout(
-        template=TEMPLATE,
-        height=300 * rows + 160,
-        margin={"t": 120},
-        title="Monthly shortfall of the key items: median and p10-p90 across draws",
-        legend={"orientation": "h", "y": -0.08},
-    )
-    return fig
-
-
-def plot_plan_timeline(investments: pd.DataFrame) -> go.Figure:
-    """Each chosen investment as a bar from its decision to its first output (calendar
-    months), labelled with its capex."""
-    if investments.empty:
-        return _empty("Plan", "no investment chosen")
-    from materiel.reporting.numbers import money
-
-    frame = investments.sort_values("first_output_date", ascending=False)
-    fig = go.Figure()
-    for _, r in frame.iterrows():
-        fig.add_trace(
-            go.Scatter(
-                x=[r["date"], r["first_output_date"]],
-                y=[r["expansion"], r["expansion"]],
-                mode="lines+markers+text",
-                line={"width": 8, "color": "#1f77b4"},
-                text=["", money(r["capex_eur"])],
-                textposition="top left",
-                showlegend=False,
-                hovertemplate=f"{r['expansion']}: decided %{{x}}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m")
-    fig.update_layout(
-        template=TEMPLATE,
-        height=max(300, 30 * len(frame) + 140),
-        title="Investments: from decision to first output (label: capex)",
-        xaxis={"title": "calendar month"},
     )
     return fig

@@ -236,7 +236,7 @@ def _sections_html(report: Report) -> list[dict[str, Any]]:
 
 def _simulation_html(report: Report) -> dict[str, Any] | None:
     from materiel.reporting.names import name_maps
-    from materiel.reporting.plots import plot_shortfall_fan
+    from materiel.reporting.outcomes import plot_shortfall_fan
 
     sim = report.simulation
     if sim is None:
@@ -255,8 +255,8 @@ def _simulation_html(report: Report) -> dict[str, Any] | None:
 
 def _plan_html(report: Report) -> dict[str, Any] | None:
     from materiel.reporting import numbers
+    from materiel.reporting.outcomes import plot_plan_timeline
     from materiel.reporting.overview import plan_tables
-    from materiel.reporting.plots import plot_plan_timeline
 
     chosen = report.plan
     if chosen is None:
