@@ -159,12 +159,13 @@ def define_capacity_constraints(m: linopy.Model, d: PlanData) -> None:
 # --- material --------------------------------------------------------------------------
 
 
-def _link_terms(
-    m: linopy.Model, d: PlanData, target: np.ndarray, n_new: int, sign: float
+def _regrouped(
+    m: linopy.Model, name: str, target: np.ndarray, n_new: int, sign: float
 ) -> Terms | None:
-    """Shipments regrouped onto a new last axis by ``target`` (one per link)."""
+    """Variable ``name`` (one per link or transfer on its last axis) regrouped onto a new
+    last axis of width ``n_new`` by ``target``, with coefficient ``sign``."""
     return regrouped(
-        labels(m, "shipment"),
+        labels(m, name),
         LAST,
         np.arange(len(target)),
         target,
@@ -180,23 +181,10 @@ def define_shipment_constraints(m: linopy.Model, d: PlanData) -> None:
     lhs = expression(
         m,
         _rows(d, "facility"),
-        _link_terms(m, d, d.link_facility, n_f, 1.0),
+        _regrouped(m, "shipment", d.link_facility, n_f, 1.0),
         own(m, "production", -1.0),
     )
     m.add_constraints(lhs, "<=", 0.0, name="ship_limit", mask=_mask(d, "facility", d.end_line))
-
-
-def _transfer_terms(
-    m: linopy.Model, d: PlanData, target: np.ndarray, n_new: int, sign: float
-) -> Terms | None:
-    return regrouped(
-        labels(m, "transfer"),
-        LAST,
-        np.arange(len(target)),
-        target,
-        n_new,
-        np.full(len(target), sign),
-    )
 
 
 def define_balance_constraints(m: linopy.Model, d: PlanData) -> None:
@@ -213,12 +201,12 @@ def define_balance_constraints(m: linopy.Model, d: PlanData) -> None:
         own(m, "stock"),
         lagged(m, "stock", MONTH).scaled(-d.keep.to_numpy()),
         regrouped(prod, LAST, np.arange(n_f), d.facility_pair, n_p, -np.ones(n_f)),
-        _link_terms(m, d, d.facility_pair[d.link_facility], n_p, 1.0),
-        _link_terms(m, d, d.claim_pair[d.link_claim], n_p, -1.0),
+        _regrouped(m, "shipment", d.facility_pair[d.link_facility], n_p, 1.0),
+        _regrouped(m, "shipment", d.claim_pair[d.link_claim], n_p, -1.0),
         regrouped(labels(m, "draw"), LAST, np.arange(len(d.held_pair)), d.held_pair, n_p),
         regrouped(labels(m, "fired"), LAST, np.arange(len(d.demand_pair)), d.demand_pair, n_p),
-        _transfer_terms(m, d, d.transfer_taker, n_p, -1.0),
-        _transfer_terms(m, d, d.transfer_giver, n_p, 1.0),
+        _regrouped(m, "transfer", d.transfer_taker, n_p, -1.0),
+        _regrouped(m, "transfer", d.transfer_giver, n_p, 1.0),
     )
     m.add_constraints(lhs, "=", RHS["balance"](d), name="balance")
 
@@ -335,7 +323,7 @@ def define_claim_constraints(m: linopy.Model, d: PlanData) -> None:
     rate = d.claim_rate.to_numpy()
     dem = np.maximum(d.claim_demand, 0)
     pair = d.claim_pair
-    served = _link_terms(m, d, d.link_claim, n_q, 1.0)
+    served = _regrouped(m, "shipment", d.link_claim, n_q, 1.0)
     prev = lagged(m, "stock", MONTH)
     prev_at = Terms(prev.vars[..., pair, :], np.ones(1)).scaled(
         share * d.keep.to_numpy()[..., pair]
@@ -378,7 +366,8 @@ def define_transfer_constraints(m: linopy.Model, d: PlanData) -> None:
     n_p = len(d.coords["pair"])
     keep = d.keep.to_numpy()
     prev = lagged(m, "stock", MONTH).scaled(-keep)
-    lhs = expression(m, _rows(d, "pair"), _transfer_terms(m, d, d.transfer_giver, n_p, 1.0), prev)
+    moved = _regrouped(m, "transfer", d.transfer_giver, n_p, 1.0)
+    lhs = expression(m, _rows(d, "pair"), moved, prev)
     givers = np.isin(np.arange(n_p), d.transfer_giver)
     m.add_constraints(
         lhs,
