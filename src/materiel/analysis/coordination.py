@@ -17,8 +17,6 @@ import xarray as xr
 
 from materiel.analysis.common import end_item_mask
 from materiel.model.compiled import IntArray, Model
-from materiel.optimize.build import LAST, MONTH, claim_rhs
-from materiel.optimize.terms import Terms, expression, labels, lagged, regrouped
 from materiel.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -102,6 +100,9 @@ def _buyers_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
     (the claim row of the LP scaled by w_n). Lines of no nation serve every share."""
 
     def hook(m: linopy.Model, d: PlanData) -> None:
+        from materiel.optimize.build import LAST, MONTH, claim_rhs  # imports linopy
+        from materiel.optimize.terms import Terms, expression, labels, lagged, regrouped
+
         c = d.coords
         claims = _pooled_claims(d)
         n_n, n_q = len(weights), len(claims)
@@ -149,6 +150,9 @@ def _chains_hook(weights: pd.Series, nation_of: IntArray) -> ExtraConstraint:
     inputs row."""
 
     def hook(m: linopy.Model, d: PlanData) -> None:
+        from materiel.optimize.build import LAST  # imports linopy
+        from materiel.optimize.terms import expression, labels, regrouped
+
         c = d.coords
         items = np.union1d(d.input_item, d.held_item)
         n_n, n_k = len(weights), len(items)

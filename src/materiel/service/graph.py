@@ -5,9 +5,11 @@ are removed and single sources ringed, as ``materiel chokepoints`` defines them
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from typing import Any
 
-import networkx as nx
 import pandas as pd
 
 from materiel.model.compiled import Model
@@ -17,14 +19,66 @@ SINGLE = "#d62728"
 """Ring colour of a single source (the CLI's ``single_source``)."""
 
 
+@dataclass
+class SupplyGraph:
+    """A directed graph of node ids ('item:x', 'facility:y') with attributes per node;
+    nodes and edges keep their insertion order."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Node id -> attributes (kind, label, ...)."""
+    succ: dict[str, dict[str, None]] = field(default_factory=dict)
+    """Node id -> the nodes it has an edge to (an ordered set)."""
+
+    def add_node(self, node: str, **attrs: Any) -> None:
+        """Add ``node`` (or update its attributes)."""
+        self.nodes.setdefault(node, {}).update(attrs)
+        self.succ.setdefault(node, {})
+
+    def add_edge(self, a: str, b: str) -> None:
+        """Add the edge ``a -> b`` (and its nodes, if new)."""
+        for node in (a, b):
+            if node not in self.nodes:
+                self.add_node(node)
+        self.succ[a][b] = None
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.nodes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.nodes)
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """Every edge ``(a, b)``: by source node, then in insertion order."""
+        return [(a, b) for a, targets in self.succ.items() for b in targets]
+
+    def predecessors(self) -> dict[str, list[str]]:
+        """Node id -> the nodes with an edge into it (every node present)."""
+        preds: dict[str, list[str]] = {node: [] for node in self.nodes}
+        for a, b in self.edges:
+            preds[b].append(a)
+        return preds
+
+    def subgraph(self, keep: set[str]) -> SupplyGraph:
+        """The graph induced by the nodes in ``keep`` (a copy; order kept)."""
+        sub = SupplyGraph()
+        for node, attrs in self.nodes.items():
+            if node in keep:
+                sub.add_node(node, **attrs)
+        for a, b in self.edges:
+            if a in keep and b in keep:
+                sub.add_edge(a, b)
+        return sub
+
+
 def end_items(model: Model) -> list[str]:
     """End items and services, the roots a user can filter the graph by."""
     return [str(i) for i in model.items if model.item_kind[i] in ("end", "service")]
 
 
-def supply_graph(model: Model) -> nx.DiGraph:
+def supply_graph(model: Model) -> SupplyGraph:
     """Items and facilities as nodes; input item -> facility -> output item as edges."""
-    g = nx.DiGraph()
+    g = SupplyGraph()
     for item in model.items:
         g.add_node(f"item:{item}", kind="item", label=str(item), item_kind=model.item_kind[item])
     inputs: dict[int, list[int]] = {}
@@ -49,12 +103,20 @@ def supply_graph(model: Model) -> nx.DiGraph:
     return g
 
 
-def upstream(g: nx.DiGraph, end_item: str) -> nx.DiGraph:
+def upstream(g: SupplyGraph, end_item: str) -> SupplyGraph:
     """The end item with everything it is made from (facilities and inputs, all tiers)."""
     root = f"item:{end_item}"
     if root not in g:
         raise KeyError(end_item)
-    return g.subgraph(nx.ancestors(g, root) | {root}).copy()
+    preds = g.predecessors()
+    seen = {root}
+    todo = [root]
+    while todo:
+        for p in preds[todo.pop()]:
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return g.subgraph(seen)
 
 
 def chain(model: Model, table: pd.DataFrame, end_item: str) -> pd.DataFrame:
@@ -66,13 +128,13 @@ def chain(model: Model, table: pd.DataFrame, end_item: str) -> pd.DataFrame:
     return rows.sort_values(["lost_share", "lost_share_half"], ascending=False, kind="stable")
 
 
-def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
+def _layout(g: SupplyGraph) -> dict[str, tuple[float, float]]:
     """Layers by longest path from a source (inputs left, the end item right), nodes spread
     evenly within a layer, ordered by label."""
+    preds = g.predecessors()
     layer: dict[str, int] = {}
-    for node in nx.topological_sort(g):
-        preds = list(g.predecessors(node))
-        layer[node] = 1 + max((layer[p] for p in preds), default=-1)
+    for node in TopologicalSorter(preds).static_order():
+        layer[node] = 1 + max((layer[p] for p in preds[node]), default=-1)
     columns: dict[int, list[str]] = {}
     for node, x in layer.items():
         columns.setdefault(x, []).append(node)
@@ -126,7 +188,7 @@ def graph_figure(model: Model, chokepoints: pd.DataFrame, end_item: str) -> dict
         single = marks.get(node, {}).get("single_source", False)
         return (3, SINGLE) if single else (1, "#ffffff")
 
-    facilities = [n for n, d in g.nodes(data=True) if d["kind"] == "facility"]
+    facilities = [n for n, d in g.nodes.items() if d["kind"] == "facility"]
     traces.append(
         {
             "type": "scatter",
@@ -159,7 +221,7 @@ def graph_figure(model: Model, chokepoints: pd.DataFrame, end_item: str) -> dict
             },
         }
     )
-    items = [n for n, d in g.nodes(data=True) if d["kind"] == "item"]
+    items = [n for n, d in g.nodes.items() if d["kind"] == "item"]
     lost = [marks.get(n, {}).get("lost_share", 0.0) for n in items]
     traces.append(
         {
