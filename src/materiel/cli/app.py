@@ -105,9 +105,13 @@ def report_error(error: Exception) -> int:
 class HandledGroup(TyperGroup):
     """The top-level command group: every exception a command raises goes through
     :func:`report_error`, so no command prints a traceback. ``MATERIEL_DEBUG=1`` lets
-    exceptions through (with their traceback) for debugging."""
+    exceptions through (with their traceback) for debugging. xarray, once a command imports
+    it, imports Dask only when the command uses Dask (:mod:`materiel.nodask`)."""
 
     def invoke(self, ctx: Any) -> Any:
+        from materiel.nodask import defer_dask_on_import
+
+        defer_dask_on_import()  # xarray imports Dask only if a command uses it
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
