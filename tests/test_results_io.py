@@ -131,6 +131,33 @@ def test_draw_totals_summary_equals_the_full_summary(
     )
 
 
+def test_draw_totals_keeps_only_the_means_asked_for(
+    model: Model, scenario: Scenario, full: xr.Dataset, tmp_path: Path
+) -> None:
+    """The CLI sums only the variables the data-confidence share reads; same share."""
+    from materiel.cli.simulate import CONFIDENCE_INPUTS
+
+    totals = DrawTotals("UKR", means=CONFIDENCE_INPUTS)
+    simulate_to_file(
+        model, scenario, tmp_path / "r.nc", draws=150, seed=5, chunk=32, on_chunk=totals
+    )
+    means = totals.draw_means()
+    assert set(means.data_vars) == set(CONFIDENCE_INPUTS)
+    streamed = assumption_share(model, means, "UKR")
+    direct = assumption_share(model, full_means(full), "UKR")
+    assert streamed["overall"] == pytest.approx(direct["overall"], rel=1e-9)
+    assert streamed["items"] == pytest.approx(direct["items"], rel=1e-9)
+
+
+def full_means(full: xr.Dataset) -> xr.Dataset:
+    """Every variable's mean over draws, as a one-draw result (what DrawTotals keeps)."""
+    means = full.isel(draw=[0]).copy()
+    for name, var in full.data_vars.items():
+        total = var.to_numpy().sum(axis=0, dtype=np.float64)
+        means[name] = (var.dims, (total / full.sizes["draw"])[None], var.attrs)
+    return means
+
+
 def test_chunk_size_follows_the_memory_budget(model: Model) -> None:
     per_draw = estimate_bytes(model, 36, 1)
     assert chunk_size(model, 36, memory=1) == 1

@@ -31,6 +31,10 @@ XlsxOption = Annotated[
     ),
 ]
 
+CONFIDENCE_INPUTS = ("wanted", "shortfall", "production", "served")
+"""The variables whose means over draws the data-confidence share reads
+(:func:`materiel.analysis.confidence.assumption_share`)."""
+
 LARGE_RUN = 50_000
 """Draws from which a run may go to Dask (on more than 2 cores): smaller runs finish before
 a local cluster has started."""
@@ -151,7 +155,7 @@ def simulate(
             plan = load_plan(plan_file, model, scen.name, horizon)
             if not with_orders:
                 plan = Plan(plan.expansion, plan.month, plan.scale)
-        totals = DrawTotals(actor)
+        totals = DrawTotals(actor, means=CONFIDENCE_INPUTS)
         backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
         if backend.dask or draws >= LARGE_RUN:
             err.print(backend.describe(f"simulating {draws:,} draws"), highlight=False)

@@ -17,7 +17,12 @@ def of_actor(result: xr.Dataset, actor: str) -> xr.Dataset:
 
 def short_months(result: xr.Dataset, actor: str = "UKR") -> xr.DataArray:
     """Boolean (draw, month, item): more than ``SHORT`` of the month's need unmet."""
-    mine = of_actor(result, actor)
+    return short_of(of_actor(result, actor))
+
+
+def short_of(mine: xr.Dataset) -> xr.DataArray:
+    """:func:`short_months` of one actor's variables (``wanted`` and ``shortfall`` on
+    ``item``, e.g. from :func:`of_actor`)."""
     wanted = mine["wanted"]
     return (mine["shortfall"] > SHORT * wanted) & (wanted > 0)
 

@@ -10,11 +10,13 @@ on the full result. :class:`DrawTotals` does this for chunks streamed by
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from materiel.simulation.summary import fire_ratio, short_months
+from materiel.simulation.summary import fire_ratio, short_of
 
 SUMMARY_COLUMNS = (
     "unit",
@@ -38,9 +40,9 @@ def draw_totals(result: xr.Dataset, actor: str = "UKR") -> xr.Dataset:
     short month) and first_short (months before the first short month; the horizon if none),
     cost (draw; EUR over the horizon), fire_ratio_end (last month) and fire_ratio_mean.
     """
-    res = result.sel(actor=actor)
+    res = result[["wanted", "shortfall"]].sel(actor=actor)  # selects only what is summed
     months = result.sizes["month"]
-    short = short_months(result, actor)
+    short = short_of(res)
     ever = short.any("month")
     out = xr.Dataset(
         {
@@ -128,11 +130,13 @@ class DrawTotals:
     :meth:`summary` and :meth:`fire_ratio` equal
     :func:`~materiel.simulation.summary.summarize` and
     :func:`~materiel.simulation.summary.fire_ratio` on the full result, and
-    :meth:`draw_means` gives the mean over draws of every variable per month.
+    :meth:`draw_means` gives the mean over draws of every variable per month (of the
+    variables in ``means`` only, if given: summing every variable of 10k draws costs 0.3 s).
     """
 
-    def __init__(self, actor: str = "UKR") -> None:
+    def __init__(self, actor: str = "UKR", means: Collection[str] | None = None) -> None:
         self.actor = actor
+        self.means = None if means is None else frozenset(means)
         self.parts: list[xr.Dataset] = []
         self.monthly: list[xr.Dataset] = []
         self.sums: dict[str, np.ndarray] = {}
@@ -145,6 +149,8 @@ class DrawTotals:
         scalars = [str(k) for k, v in chunk.data_vars.items() if v.dims == ("draw", "month")]
         self.monthly.append(chunk[scalars])
         for name, var in chunk.data_vars.items():
+            if self.means is not None and name not in self.means:
+                continue
             total = var.to_numpy().sum(axis=0, dtype=np.float64)
             key = str(name)
             self.sums[key] = total if key not in self.sums else self.sums[key] + total
@@ -170,12 +176,12 @@ class DrawTotals:
         return concat_draws(self.monthly, self.draws)
 
     def draw_means(self) -> xr.Dataset:
-        """Every variable's mean over draws, per month, as a result with one draw (float64;
-        same dims, coordinates and attributes as the chunks)."""
+        """Every variable's mean over draws (those in ``means`` if given), per month, as a
+        result with one draw (float64; same dims, coordinates and attributes as the chunks)."""
         if self.first is None:
             raise ValueError("no draws were reduced")
         n = self.draws
-        means = self.first.copy()
+        means = self.first.copy() if self.means is None else self.first[list(self.sums)]
         for name, total in self.sums.items():
             var = means[name]
             means[name] = (var.dims, (total / n)[None], var.attrs)
