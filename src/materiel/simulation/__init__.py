@@ -201,7 +201,10 @@ def iter_chunks(
     for lo, n in spans(draws, size, first_draw):
         arrays = output_arrays(model, sc, n)
         _run_span(model, sc, plan, seed, uncertain, lo, arrays, progress)
-        yield to_xarray(model, arrays, lo, attrs, layout)
+        part = to_xarray(model, arrays, lo, attrs, layout)
+        del arrays  # hold no chunk while the next one runs (peak memory: one chunk, not two)
+        yield part
+        del part
 
 
 def simulate(
@@ -279,4 +282,5 @@ def simulate_to_file(
             writer.write(part)
             if on_chunk is not None:
                 on_chunk(part)
+            del part  # freed before the next chunk is computed
     return Path(path)
