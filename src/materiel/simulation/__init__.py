@@ -76,16 +76,20 @@ def to_xarray(
         [model.actors[layout.pair_actor], model.items[layout.pair_item]], names=["actor", "item"]
     )
     claim = rules.claim_labels(model)
+
+    def on_pairs(values: FloatArray) -> FloatArray:
+        """A per-use array spread onto the pair dim (zero where no use)."""
+        spread = np.zeros((d, m, layout.pairs), dtype=values.dtype)
+        spread[:, :, layout.use_pair] = values
+        return spread
+
     data: dict[str, xr.Variable] = {}
     for name, values in arrays.items():
-        if name in PER_USE:
-            spread = np.zeros((d, m, layout.pairs), dtype=values.dtype)
-            spread[:, :, layout.use_pair] = values
-            values = spread
-        data[name] = xr.Variable(DIMS[name], values, attrs={"units": UNITS[name]})
-    data["shortfall"] = xr.Variable(
+        labelled = on_pairs(values) if name in PER_USE else values
+        data[name] = xr.Variable(DIMS[name], labelled, attrs={"units": UNITS[name]})
+    data["shortfall"] = xr.Variable(  # per use, then spread: 0 - 0 = 0 elsewhere
         DIMS["wanted"],
-        data["wanted"].values - data["fired"].values,
+        on_pairs(arrays["wanted"] - arrays["fired"]),
         attrs={"units": UNITS["shortfall"]},
     )
     coords = xr.Coordinates.from_pandas_multiindex(pair, "pair")
