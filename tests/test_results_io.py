@@ -80,6 +80,46 @@ def test_streamed_file_reads_back_bit_identical(
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+@pytest.mark.parametrize("suffix", [".nc", ".parquet"])
+def test_background_writer_writes_the_same_file(
+    model: Model, scenario: Scenario, full: xr.Dataset, tmp_path: Path, suffix: str
+) -> None:
+    """Writing from a thread while the next chunk runs changes nothing in the file."""
+    fg = simulate_to_file(model, scenario, tmp_path / f"a{suffix}", draws=150, seed=5, chunk=13)
+    bg = simulate_to_file(
+        model, scenario, tmp_path / f"b{suffix}", draws=150, seed=5, chunk=13, background=True
+    )
+    if suffix == ".nc":
+        assert_bit_identical(load_result(bg), full)
+    else:
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(bg).equals(pq.read_table(fg))
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_background_writer_raises_a_writing_error_and_keeps_the_target(
+    full: xr.Dataset, tmp_path: Path
+) -> None:
+    target = tmp_path / "r.nc"
+    save_result(full.isel(draw=slice(0, 10)), target)
+    before = target.read_bytes()
+    wrong = full.isel(draw=slice(50, 100), pair=slice(0, 3))  # pair dim of another length
+    with (
+        pytest.raises((IndexError, ValueError, RuntimeError)),
+        ResultWriter(target, 150, background=True) as writer,
+    ):
+        writer.write(full.isel(draw=slice(0, 50)))
+        writer.write(wrong)  # fails in the thread: raised here or on close
+        writer.write(full.isel(draw=slice(100, 150)))
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+    with pytest.raises(RuntimeError, match="boom"), ResultWriter(target, 150, True) as writer:
+        writer.write(full.isel(draw=slice(0, 50)))
+        raise RuntimeError("boom")
+    assert target.read_bytes() == before
+
+
 def test_netcdf_is_compressed_with_zstd(full: xr.Dataset, tmp_path: Path) -> None:
     import netCDF4
 

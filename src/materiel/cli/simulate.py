@@ -166,7 +166,7 @@ def simulate(
             if client is None:
                 simulate_to_file(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
-                    memory=budget, progress=advance, on_chunk=totals,
+                    memory=budget, progress=advance, on_chunk=totals, background=True,
                 )  # fmt: skip
             else:
                 from materiel.sweep.montecarlo import stream_distributed

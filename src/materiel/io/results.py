@@ -12,6 +12,8 @@ for bit.
 
 from __future__ import annotations
 
+import queue
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -132,20 +134,36 @@ class ResultWriter:
     (Datasets from :func:`materiel.simulation.iter_chunks`, with a leading ``draw`` dim).
     On an exception, or if fewer than ``draws`` draws were written, the target is left as
     it was and the temporary file is removed.
+
+    With ``background=True`` each chunk is written by a thread while the caller computes
+    the next one (netCDF4 and Parquet compress without holding the GIL, so a second core
+    hides the write): :meth:`write` returns once the previous chunk is on disk, so at most
+    two chunks are held (the one being written and the one being computed). A writing
+    error is raised by the next :meth:`write` or on close. The chunk passed to
+    :meth:`write` must not be changed afterwards.
     """
 
-    def __init__(self, path: Path, draws: int) -> None:
+    def __init__(self, path: Path, draws: int, background: bool = False) -> None:
         _check_suffix(path)
         self.path = path
         self.draws = draws
         self.written = 0
+        self.background = background
         self._stack = ExitStack()
         self._tmp: Path | None = None
         self._nc: Any = None
         self._parquet: pq.ParquetWriter | None = None
+        self._stored = 0
+        """Draws on disk (``written`` counts draws handed to :meth:`write`)."""
+        self._queue: queue.Queue[xr.Dataset | None] = queue.Queue(maxsize=1)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def __enter__(self) -> ResultWriter:
         self._tmp = self._stack.enter_context(atomic_path(self.path))
+        if self.background:
+            self._thread = threading.Thread(target=self._drain, name="result-writer", daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(
@@ -155,7 +173,10 @@ class ResultWriter:
         tb: TracebackType | None,
     ) -> None:
         try:
+            self._stop()
             self._close_file()
+            if self._error is not None and kind is None:
+                raise self._error
             if kind is None and self.written != self.draws:
                 raise ValueError(
                     f"only {self.written} of {self.draws} draws were written to '{self.path}'"
@@ -164,6 +185,27 @@ class ResultWriter:
             self._stack.__exit__(type(e), e, e.__traceback__)  # removes the temporary file
             raise
         self._stack.__exit__(kind, exc, tb)
+
+    def _drain(self) -> None:
+        """The writing thread: write queued chunks until ``None``; keep the first error."""
+        while True:
+            chunk = self._queue.get()
+            try:
+                if chunk is None:
+                    return
+                if self._error is None:
+                    self._store(chunk)
+            except BaseException as e:  # raised in the caller's thread by write/close
+                self._error = e
+            finally:
+                self._queue.task_done()
+
+    def _stop(self) -> None:
+        """Wait for the writing thread to finish the queued chunks, and end it."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def _close_file(self) -> None:
         if self._nc is not None:
@@ -178,15 +220,26 @@ class ResultWriter:
         if self._tmp is None:
             raise RuntimeError("use ResultWriter as a context manager")
         chunk = to_file_layout(chunk)
+        if self._thread is None:
+            self._store(chunk)
+        else:
+            self._queue.join()  # the previous chunk is on disk: hold at most two
+            if self._error is not None:
+                raise self._error
+            self._queue.put(chunk)
+        self.written += chunk.sizes["draw"]
+
+    def _store(self, chunk: xr.Dataset) -> None:
+        """Write one chunk (file layout) after the ones already stored."""
         if self.path.suffix == ".nc":
             self._write_netcdf(chunk)
         else:
             self._write_parquet(chunk)
-        self.written += chunk.sizes["draw"]
+        self._stored += chunk.sizes["draw"]
 
     def _write_netcdf(self, chunk: xr.Dataset) -> None:
         assert self._tmp is not None
-        if self.written == 0:
+        if self._stored == 0:
             encoding: dict[str, dict[str, Any]] = {}
             for name, var in chunk.data_vars.items():
                 shape = (self.draws, *var.shape[1:])
@@ -208,7 +261,7 @@ class ResultWriter:
                 for name in chunk.data_vars:  # the default cache (64 MiB each) grows with draws
                     self._nc[name].set_var_chunk_cache(size=CACHE_BYTES)
             return
-        lo, hi = self.written, self.written + chunk.sizes["draw"]
+        lo, hi = self._stored, self._stored + chunk.sizes["draw"]
         self._nc["draw"][lo:hi] = chunk["draw"].to_numpy()
         for name, var in chunk.data_vars.items():
             self._nc[name][lo:hi] = var.to_numpy()

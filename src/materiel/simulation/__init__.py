@@ -262,6 +262,7 @@ def simulate_to_file(
     memory: int = DEFAULT_MEMORY,
     progress: Callable[[int], None] | None = None,
     on_chunk: Callable[[xr.Dataset], None] | None = None,
+    background: bool = False,
 ) -> Path:
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
 
@@ -269,7 +270,9 @@ def simulate_to_file(
     atomically: until the last chunk is written the target is untouched (absent, or an
     earlier complete result). ``on_chunk`` sees every chunk (e.g.
     :class:`~materiel.simulation.totals.DrawTotals` for a summary without re-reading the
-    file). The file equals ``save_result(simulate(...), path)``. Raises
+    file). The file equals ``save_result(simulate(...), path)``. ``background=True``
+    writes each chunk from a thread while the next one is computed (faster with a free
+    core; holds up to two chunks, see :class:`~materiel.io.results.ResultWriter`). Raises
     :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
     the time would exceed a limit.
     """
@@ -281,7 +284,7 @@ def simulate_to_file(
     chunks = iter_chunks(
         model, scenario, draws, seed, months, plan, uncertain, 0, chunk, memory, progress
     )
-    with ResultWriter(Path(path), draws) as writer:
+    with ResultWriter(Path(path), draws, background=background) as writer:
         for part in chunks:
             writer.write(part)
             if on_chunk is not None:
