@@ -18,15 +18,22 @@ and the command line stay fast.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("materiel")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+
+def _installed_version() -> str:
+    """The installed package's version (importlib.metadata costs 30 ms: asked on first use
+    of ``materiel.__version__``, so ``materiel --help`` does not pay it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("materiel")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+unknown"
+
 
 if TYPE_CHECKING:
+    __version__: str
     from materiel.analysis.dependencies import dependency_summary
     from materiel.analysis.gap import gap_totals
     from materiel.analysis.outlook import outlook_totals
@@ -146,7 +153,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
+    """Import a public name (or compute ``__version__``) on first use (PEP 562)."""
+    if name == "__version__":
+        globals()[name] = value = _installed_version()
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'materiel' has no attribute '{name}'")

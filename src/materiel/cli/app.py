@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
-from materiel import __version__
+import materiel
 
 EXIT_UNEXPECTED = 1
 """Exit code of an unexpected error (a bug, or the machine out of memory)."""
@@ -40,8 +40,9 @@ def error_log_dir() -> Path:
 def _write_log(error_id: str, error: BaseException) -> Path | None:
     """Write the traceback of ``error`` to ``<id>.log`` (the temp folder if the cache folder
     is not writable); the file's path, or None if nothing could be written."""
+    now = dt.datetime.now(dt.UTC).isoformat()
     text = (
-        f"materiel {__version__} error {error_id} at {dt.datetime.now(dt.UTC).isoformat()}\n"
+        f"materiel {materiel.__version__} error {error_id} at {now}\n"
         f"python {platform.python_version()} on {platform.platform()}\n"
         f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(error))
     )
@@ -165,7 +166,7 @@ MonthsOption = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"materiel {__version__}")
+        out.print(f"materiel {materiel.__version__}")
         raise typer.Exit()
 
 
