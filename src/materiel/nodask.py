@@ -80,7 +80,7 @@ def defer_dask() -> bool:
         return "dask" in sys.modules and bool(original(x))
 
     is_dask_collection._materiel_deferred = True  # type: ignore[attr-defined]
-    namedarray_utils.is_dask_collection = is_dask_collection
+    setattr(namedarray_utils, "is_dask_collection", is_dask_collection)  # noqa: B010
     return True
 
 
