@@ -129,7 +129,7 @@ def simulate(
         from materiel.simulation.limits import parse_size
         from materiel.simulation.summary import weighted_shortfall
         from materiel.simulation.totals import DrawTotals
-        from materiel.sweep.cluster import choose_backend
+        from materiel.sweep.cluster import choose_backend, default_workers
 
         default = f"{Path(scenario).stem}.nc"
         if plan_file is not None:  # never overwrite the baseline run's file
@@ -166,7 +166,8 @@ def simulate(
             if client is None:
                 simulate_to_file(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
-                    memory=budget, progress=advance, on_chunk=totals, background=True,
+                    memory=budget, progress=advance, on_chunk=totals,
+                    background=default_workers() > 1,  # a second core hides the write
                 )  # fmt: skip
             else:
                 from materiel.sweep.montecarlo import stream_distributed
