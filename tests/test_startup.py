@@ -39,7 +39,18 @@ print("HEAVY:" + " ".join(sorted(m for m in sys.modules if m.split(".")[0] in he
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["simulate", "--help"], ["plan", "--help"], ["sweep", "--help"], ["--version"]],
+    [
+        ["--help"],
+        ["simulate", "--help"],
+        ["plan", "--help"],
+        ["sweep", "--help"],
+        ["gap", "--help"],
+        ["data", "--help"],
+        ["data", "list"],
+        ["users", "--help"],
+        ["serve", "--help"],
+        ["--version"],
+    ],
 )
 def test_help_imports_no_heavy_library(args: list[str]) -> None:
     code = PROBE.format(args=args, heavy=HEAVY)
