@@ -272,7 +272,8 @@ def simulate_to_file(
     :class:`~materiel.simulation.totals.DrawTotals` for a summary without re-reading the
     file). The file equals ``save_result(simulate(...), path)``. ``background=True``
     writes each chunk from a thread while the next one is computed (faster with a free
-    core; holds up to two chunks, see :class:`~materiel.io.results.ResultWriter`). Raises
+    core; two chunks of half the ``memory`` each, see
+    :class:`~materiel.io.results.ResultWriter`). Raises
     :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
     the time would exceed a limit.
     """
@@ -281,6 +282,8 @@ def simulate_to_file(
 
     sc = compile_scenario(model, scenario, months)
     check_limits(model, sc.months, draws, streamed=True)
+    if background:  # two chunks in flight (one written, one computed) share the budget
+        memory //= 2
     chunks = iter_chunks(
         model, scenario, draws, seed, months, plan, uncertain, 0, chunk, memory, progress
     )
