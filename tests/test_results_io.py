@@ -98,6 +98,13 @@ def test_background_writer_writes_the_same_file(
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_simulate_writes_in_the_background_only_with_a_core_to_spare() -> None:
+    from materiel.cli.simulate import core_to_spare
+
+    assert not core_to_spare(1)
+    assert core_to_spare(1000)  # any load average of this machine leaves one idle
+
+
 def test_background_writer_raises_a_writing_error_and_keeps_the_target(
     full: xr.Dataset, tmp_path: Path
 ) -> None:

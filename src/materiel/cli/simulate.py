@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +39,17 @@ CONFIDENCE_INPUTS = ("wanted", "shortfall", "production", "served")
 LARGE_RUN = 50_000
 """Draws from which a run may go to Dask (on more than 2 cores): smaller runs finish before
 a local cluster has started."""
+
+
+def core_to_spare(cores: int) -> bool:
+    """True if a second core looks idle, so writing results from a background thread hides
+    the write: 2+ cores and a 1-minute load average (this process included) below
+    ``cores - 0.5``. On a busy machine the thread would only compete for the same core."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return cores > 1
+    return cores > 1 and load < cores - 0.5
 
 
 @app.command(epilog=VIEWS["simulate"].epilog())
@@ -167,7 +179,7 @@ def simulate(
                 simulate_to_file(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
                     memory=budget, progress=advance, on_chunk=totals,
-                    background=default_workers() > 1,  # a second core hides the write
+                    background=core_to_spare(default_workers()),
                 )  # fmt: skip
             else:
                 from materiel.sweep.montecarlo import stream_distributed
