@@ -24,9 +24,9 @@ def uniforms(seed: int, start: int, stop: int, width: int) -> FloatArray:
     out = np.empty((max(0, stop - start), width))
     for b in range(start // BLOCK, (stop - 1) // BLOCK + 1) if stop > start else ():
         lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
-        rng = np.random.default_rng([seed, b])
-        rng.bit_generator.advance((lo - b * BLOCK) * width)
-        out[lo - start : hi - start] = rng.random((hi - lo, width))
+        bits = np.random.PCG64([seed, b])  # what np.random.default_rng([seed, b]) uses
+        bits.advance((lo - b * BLOCK) * width)
+        out[lo - start : hi - start] = np.random.Generator(bits).random((hi - lo, width))
     return out
 
 
