@@ -15,19 +15,16 @@ BLOCK = 1024
 
 
 def uniforms(seed: int, start: int, stop: int, width: int) -> FloatArray:
-    """Uniform(0, 1) numbers for draws ``start..stop-1``, shape (stop - start, width).
-
-    Only the rows asked for are generated: each block's generator (PCG64, one 64-bit
-    output per number) is advanced past the rows before ``start``, so chunks smaller than
-    or not aligned with :data:`BLOCK` draw the same numbers at no extra cost.
-    """
-    out = np.empty((max(0, stop - start), width))
-    for b in range(start // BLOCK, (stop - 1) // BLOCK + 1) if stop > start else ():
-        lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
-        bits = np.random.PCG64([seed, b])  # what np.random.default_rng([seed, b]) uses
-        bits.advance((lo - b * BLOCK) * width)
-        out[lo - start : hi - start] = np.random.Generator(bits).random((hi - lo, width))
-    return out
+    """Uniform(0, 1) numbers for draws ``start..stop-1``, shape (stop - start, width)."""
+    if stop <= start:
+        return np.empty((0, width))
+    first, last = start // BLOCK, (stop - 1) // BLOCK
+    blocks = [
+        np.random.default_rng([seed, b]).random((BLOCK, width)) for b in range(first, last + 1)
+    ]
+    joined = np.concatenate(blocks)
+    offset = first * BLOCK
+    return joined[start - offset : stop - offset]
 
 
 def triangular(u: FloatArray, fig: Uncertain) -> FloatArray:
