@@ -103,14 +103,6 @@ def to_xarray(
     )
 
 
-def _per_month(progress: Callable[[int], None] | None, n: int) -> Callable[[int], None] | None:
-    """Adapt a draw-month progress callback to the engine's per-month callback."""
-    if progress is None:
-        return None
-    report = progress
-    return lambda _month: report(n)
-
-
 DEFAULT_MEMORY = 256 * 2**20
 """Memory budget of one chunk of draws (bytes): results plus the engine's working arrays."""
 OVERHEAD = 3.0
@@ -172,7 +164,7 @@ def _run_span(
     """Run draws ``start ..`` into ``out`` (arrays with a leading draw axis)."""
     n = next(iter(out.values())).shape[0]
     p = sample(model, n, seed, start=start, uncertain=uncertain)
-    run(model, sc, p, plan, _per_month(progress, n), out=out)
+    run(model, sc, p, plan, progress, out=out)
 
 
 def iter_chunks(
