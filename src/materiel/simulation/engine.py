@@ -264,34 +264,64 @@ def run(
     to write into; by default they are allocated here. Shapes are in :func:`output_arrays`.
     ``progress`` is called with the number of draw-months done after each block of draws.
     """
-    from materiel.simulation import kernel
-
     d = p["capacity"].shape[0]
     result = output_arrays(model, sc, d) if out is None else out
-    if d == 0:
-        return result
-    ix, k, monthly = compile_inputs(model, sc, plan)
+    prepared = prepare(model, sc, plan)
+
+    def block(lo: int, hi: int) -> Callable[[], int]:
+        part = {k: v[lo:hi] for k, v in p.items()}
+        return lambda: simulate_block(prepared, part, {k: v[lo:hi] for k, v in result.items()})
+
+    in_threads([block(lo, min(d, lo + BLOCK_DRAWS)) for lo in range(0, d, BLOCK_DRAWS)], progress)
+    return result
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The kernel's inputs for one model, scenario and plan (see :func:`compile_inputs`)."""
+
+    index: kernel.Index
+    constants: kernel.Constants
+    monthly: kernel.Monthly
+
+    @property
+    def months(self) -> int:
+        return int(self.monthly.intensity.shape[0])
+
+
+def prepare(model: Model, sc: ScenarioArrays, plan: Plan | None) -> Prepared:
+    """Lay a model, scenario and plan out for the kernel (once per run, not per block)."""
+    return Prepared(*compile_inputs(model, sc, plan))
+
+
+def simulate_block(prepared: Prepared, p: dict[str, FloatArray], out: dict[str, FloatArray]) -> int:
+    """Simulate every draw of ``p`` (each (D, n)) into ``out`` (arrays with a leading draw
+    axis of D, e.g. slices of :func:`output_arrays`); return the draw-months done."""
+    from materiel.simulation import kernel
+
+    d = int(p["capacity"].shape[0])
     draws = kernel.Draws(**{f: _float64(p[f]) for f in kernel.Draws._fields})
     empty = np.zeros((d, 0), np.float32)
-    outputs = kernel.Outputs(**{f: result.get(f, empty) for f in kernel.Outputs._fields})
-    blocks = [(lo, min(d, lo + BLOCK_DRAWS)) for lo in range(0, d, BLOCK_DRAWS)]
+    outputs = kernel.Outputs(**{f: out.get(f, empty) for f in kernel.Outputs._fields})
+    ix, k, monthly = prepared.index, prepared.constants, prepared.monthly
+    kernel.simulate(0, d, ix, k, draws, monthly, outputs)
+    return d * prepared.months
 
-    def block(span: tuple[int, int]) -> int:
-        kernel.simulate(span[0], span[1], ix, k, draws, monthly, outputs)
-        return (span[1] - span[0]) * sc.months
 
-    workers = min(threads(), len(blocks))
-    if workers == 1:
-        done = map(block, blocks)
-        for n in done:
+def in_threads(tasks: list[Callable[[], int]], progress: Callable[[int], None] | None) -> None:
+    """Run independent tasks on :func:`threads` threads (in order on one); report each
+    task's count to ``progress`` as it finishes."""
+    workers = min(threads(), len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            done = task()
             if progress is not None:
-                progress(n)
-        return result
+                progress(done)
+        return
     with ThreadPoolExecutor(workers, thread_name_prefix="materiel-sim") as pool:
-        for n in pool.map(block, blocks):
+        for done in pool.map(lambda task: task(), tasks):
             if progress is not None:
-                progress(n)
-    return result
+                progress(done)
 
 
 def _float64(a: FloatArray) -> FloatArray:
