@@ -163,39 +163,47 @@ class Outputs(NamedTuple):
     fire_ratio: FloatArray  # (D, M), or (D, 0) when not an output
 
 
+LANES = 64
+"""Draws simulated side by side: every state array is (n, LANES), so each step of the
+equations runs on LANES draws at once (vector instructions)."""
+
+
 @_jit
 def simulate(
     lo: int, hi: int, ix: Index, k: Constants, pr: Draws, sc: Monthly, out: Outputs
 ) -> None:
-    """Simulate draws ``lo .. hi-1`` of ``pr`` into the same rows of ``out``.
+    """Simulate draws ``lo .. hi-1`` of ``pr`` into the same rows of ``out``, LANES at a time.
 
     Each month: stock losses -> flows and transfers arrive -> needs and claims -> claims
     split over their lines by capacity, requirements pulled down the bill of materials ->
     production class by class, each class up the tiers (scarce inputs in proportion to the
     requests of a class) -> end items to claims by recipient priority, the rest to the
     producer country -> users fire under their sustainment policy."""
-    n_m = sc.intensity.shape[0]
+    n_m, L = sc.intensity.shape[0], LANES
     n_p, n_f, n_i = ix.pair_actor.shape[0], ix.facility_item.shape[0], k.items
     n_c, n_q, n_n = ix.use_pair.shape[0], ix.claim_pair.shape[0], ix.link_claim.shape[0]
-    n_e, n_h, n_b = ix.end_lines.shape[0], ix.held_pair.shape[0], ix.build_facility.shape[0]
+    n_e, n_h, n_u = ix.end_lines.shape[0], ix.held_pair.shape[0], ix.build_facility.shape[0]
     n_x, n_v = ix.giver_pair.shape[0], ix.slot_input.shape[0]
     n_tiers, n_steps = ix.tier_start.shape[0] - 1, ix.step_start.shape[0] - 1
-    stock, floor, delivered = np.zeros(n_p), np.zeros(n_p), np.zeros(n_p)
-    pair_a, pair_b, pair_c = np.zeros(n_p), np.zeros(n_p), np.zeros(n_p)
-    online, ramp, added = np.zeros(n_b), np.zeros(n_b), np.zeros(n_b)
-    sustain, wanted, needs, fired = np.zeros(n_c), np.zeros(n_c), np.zeros(n_c), np.zeros(n_c)
-    claims, served, group_cap = np.zeros(n_q), np.zeros(n_q), np.zeros(n_q)
-    link_req = np.zeros(n_n)
-    capacity, extra, required = np.zeros(n_f), np.zeros(n_f), np.zeros(n_f)
-    request, produced = np.zeros(n_f), np.zeros(n_f)
-    cap_item, held, demand = np.zeros(n_i + 1), np.zeros(n_i + 1), np.zeros(n_i + 1)
-    available, asked, used = np.zeros(n_i + 1), np.zeros(n_i + 1), np.zeros(n_i + 1)
-    add_item, ratio = np.zeros(n_i + 1), np.zeros(n_i + 1)
-    inventory, add_held = np.zeros(n_h), np.zeros(n_h)
-    amount, spare = np.zeros(n_x), np.zeros(n_x)
-    fill_asked, fill = np.zeros(k.classes * n_e), np.zeros(k.classes * n_e)
-    remaining, price = np.zeros(n_e), np.zeros(n_e)
-    per_unit = np.zeros(n_v)
+    stock, floor, delivered = np.zeros((n_p, L)), np.zeros((n_p, L)), np.zeros((n_p, L))
+    pair_a, pair_b, pair_c = np.zeros((n_p, L)), np.zeros((n_p, L)), np.zeros((n_p, L))
+    online, ramp, added = np.zeros((n_u, L)), np.zeros((n_u, L)), np.zeros((n_u, L))
+    sustain, wanted = np.zeros((n_c, L)), np.zeros((n_c, L))
+    needs, fired = np.zeros((n_c, L)), np.zeros((n_c, L))
+    claims, served, group_cap = np.zeros((n_q, L)), np.zeros((n_q, L)), np.zeros((n_q, L))
+    link_req = np.zeros((n_n, L))
+    capacity, extra, required = np.zeros((n_f, L)), np.zeros((n_f, L)), np.zeros((n_f, L))
+    request, produced = np.zeros((n_f, L)), np.zeros((n_f, L))
+    cap_item, held, demand = np.zeros((n_i, L)), np.zeros((n_i, L)), np.zeros((n_i, L))
+    available, asked, used = np.zeros((n_i, L)), np.zeros((n_i, L)), np.zeros((n_i, L))
+    add_item, ratio = np.zeros((n_i, L)), np.zeros((n_i, L))
+    inventory, add_held = np.zeros((n_h, L)), np.zeros((n_h, L))
+    amount, spare = np.zeros((n_x, L)), np.zeros((n_x, L))
+    fill_asked, fill = np.zeros((k.classes * n_e, L)), np.zeros((k.classes * n_e, L))
+    remaining, price = np.zeros((n_e, L)), np.zeros((n_e, L))
+    per_unit = np.zeros((n_v, L))
+    total, share, shortfall = np.zeros(L), np.zeros(L), np.zeros(L)
+    ours, theirs, cost = np.zeros(L), np.zeros(L), np.zeros(L)
     grow = 1.0 + k.buffer
     losses = np.zeros(n_m, np.bool_)  # months with stock losses
     moves = np.zeros(n_m, np.bool_)  # months with transfers
@@ -203,100 +211,131 @@ def simulate(
         for a in range(sc.stock_loss.shape[1]):
             losses[t] |= sc.stock_loss[t, a] != 0.0
         for x in range(n_x):
-            q, share = sc.transfer_quantity[t, x], sc.transfer_share[t, x]
-            moves[t] |= not (math.isnan(q) and math.isnan(share))
+            q, part = sc.transfer_quantity[t, x], sc.transfer_share[t, x]
+            moves[t] |= not (math.isnan(q) and math.isnan(part))
+    lane = np.zeros(L, np.int64)  # draw of each lane
 
-    for d in range(lo, hi):
+    for first in range(lo, hi, L):
+        count = min(L, hi - first)
+        for b in range(L):  # lanes past the last draw repeat it; their results are dropped
+            lane[b] = first + min(b, count - 1)
         stock[:] = 0.0
         floor[:] = 0.0
         for s in range(ix.stock_pair.shape[0]):
-            stock[ix.stock_pair[s]] = pr.stock_quantity[d, s]
-            floor[ix.stock_pair[s]] = pr.stock_floor[d, s]
-        for b in range(n_b):
-            e = ix.build_option[b]
-            online[b] = k.build_month[b] + pr.lead_time[d, e]
-            ramp[b] = pr.ramp_time[d, e]
-            added[b] = pr.added_capacity[d, e] * k.build_scale[b]
+            for b in range(L):
+                stock[ix.stock_pair[s], b] = pr.stock_quantity[lane[b], s]
+                floor[ix.stock_pair[s], b] = pr.stock_floor[lane[b], s]
+        for u in range(n_u):
+            e = ix.build_option[u]
+            for b in range(L):
+                online[u, b] = k.build_month[u] + pr.lead_time[lane[b], e]
+                ramp[u, b] = pr.ramp_time[lane[b], e]
+                added[u, b] = pr.added_capacity[lane[b], e] * k.build_scale[u]
         for c in range(n_c):
-            sustain[c] = pr.sustain_months[d, ix.use_actor[c]]
+            for b in range(L):
+                sustain[c, b] = pr.sustain_months[lane[b], ix.use_actor[c]]
         for e in range(n_e):
-            price[e] = pr.unit_cost[d, ix.end_lines[e]]
+            for b in range(L):
+                price[e, b] = pr.unit_cost[lane[b], ix.end_lines[e]]
         for v in range(n_v):
-            per_unit[v] = pr.recipe_quantity[d, ix.slot_row[v]]
+            for b in range(L):
+                per_unit[v, b] = pr.recipe_quantity[lane[b], ix.slot_row[v]]
 
         for t in range(n_m):
             if losses[t]:
                 for p in range(n_p):
-                    loss = sc.stock_loss[t, ix.pair_actor[p]]
-                    if loss != 0.0:
-                        stock[p] *= 1.0 - loss
+                    keep = 1.0 - sc.stock_loss[t, ix.pair_actor[p]]
+                    if keep != 1.0:
+                        for b in range(L):
+                            stock[p, b] *= keep
             # 1. flows and transfers arrive
             delivered[:] = 0.0
             for n in range(pr.flow_rate.shape[1]):
-                rate = _set(pr.flow_rate[d, n] * sc.flow_factor[t, n], sc.flow_rate[t, n])
-                delivered[ix.flow_pair[n]] += rate
+                absolute, factor, to = sc.flow_rate[t, n], sc.flow_factor[t, n], ix.flow_pair[n]
+                for b in range(L):
+                    delivered[to, b] += _set(pr.flow_rate[lane[b], n] * factor, absolute)
             if moves[t]:
                 pair_a[:] = 0.0
                 pair_b[:] = 0.0
                 pair_c[:] = 0.0
                 for x in range(n_x):
                     g = ix.giver_pair[x]
-                    spare[x] = _above_floor(stock[g], floor[g])
-                    q, share = sc.transfer_quantity[t, x], sc.transfer_share[t, x]
-                    if math.isnan(q):
-                        amount[x] = (0.0 if math.isnan(share) else share) * spare[x]
-                    else:
-                        amount[x] = q
-                    pair_a[g] += amount[x]
+                    q, part = sc.transfer_quantity[t, x], sc.transfer_share[t, x]
+                    part = 0.0 if math.isnan(part) else part
+                    for b in range(L):
+                        spare[x, b] = _above_floor(stock[g, b], floor[g, b])
+                        amount[x, b] = part * spare[x, b] if math.isnan(q) else q
+                        pair_a[g, b] += amount[x, b]
                 for x in range(n_x):
                     g = ix.giver_pair[x]
-                    moved = amount[x]
-                    if pair_a[g] > spare[x]:
-                        moved = amount[x] * (spare[x] / pair_a[g])
-                    pair_b[g] += moved
-                    pair_c[ix.taker_pair[x]] += moved
+                    for b in range(L):
+                        moved = amount[x, b]
+                        if pair_a[g, b] > spare[x, b]:
+                            moved = amount[x, b] * (spare[x, b] / pair_a[g, b])
+                        pair_b[g, b] += moved
+                        pair_c[ix.taker_pair[x], b] += moved
                 for p in range(n_p):
-                    stock[p] -= pair_b[p]
-                    delivered[p] += pair_c[p]
+                    for b in range(L):
+                        stock[p, b] -= pair_b[p, b]
+                        delivered[p, b] += pair_c[p, b]
             for p in range(n_p):
-                stock[p] += delivered[p]
+                for b in range(L):
+                    stock[p, b] += delivered[p, b]
             # 2. needs and claims
             for c in range(n_c):
-                base = pr.consumption_rate[d, c] * sc.intensity[t, ix.use_actor[c]]
-                wanted[c] = _set(base * sc.consumption_factor[t, c], sc.consumption_rate[t, c])
-                needs[c] = _need(sustain[c], wanted[c], stock[ix.use_pair[c]])
+                intensity, use = sc.intensity[t, ix.use_actor[c]], ix.use_pair[c]
+                factor, absolute = sc.consumption_factor[t, c], sc.consumption_rate[t, c]
+                for b in range(L):
+                    base = pr.consumption_rate[lane[b], c] * intensity
+                    wanted[c, b] = _set(base * factor, absolute)
+                    needs[c, b] = _need(sustain[c, b], wanted[c, b], stock[use, b])
             for q in range(n_q):
-                share = _set(pr.claim_share[d, q], sc.claim_share[t, q])
-                fixed = _set(pr.claim_rate[d, q], sc.claim_rate[t, q])
-                use = ix.claim_use[q]
-                claims[q] = _claimed(
-                    share, needs[use] if use >= 0 else 0.0, fixed, sc.claim_factor[t, q]
-                )
+                use, factor = ix.claim_use[q], sc.claim_factor[t, q]
+                for b in range(L):
+                    part = _set(pr.claim_share[lane[b], q], sc.claim_share[t, q])
+                    fixed = _set(pr.claim_rate[lane[b], q], sc.claim_rate[t, q])
+                    need = needs[use, b] if use >= 0 else 0.0
+                    claims[q, b] = _claimed(part, need, fixed, factor)
             # 3. capacity; claims split over their lines by capacity; demand pulled down
             extra[:] = 0.0
-            for b in range(n_b):
-                extra[ix.build_facility[b]] += _ramp_at(t, online[b], ramp[b]) * added[b]
+            for u in range(n_u):
+                f = ix.build_facility[u]
+                for b in range(L):
+                    extra[f, b] += _ramp_at(t, online[u, b], ramp[u, b]) * added[u, b]
             cap_item[:] = 0.0
             for f in range(n_f):
-                built = pr.capacity[d, f] + extra[f]
-                capacity[f] = _set(built * sc.availability[t, f], sc.capacity_rate[t, f])
-                cap_item[ix.facility_item[f]] += capacity[f]
+                i, factor, absolute = (
+                    ix.facility_item[f],
+                    sc.availability[t, f],
+                    sc.capacity_rate[t, f],
+                )
+                for b in range(L):
+                    built = pr.capacity[lane[b], f] + extra[f, b]
+                    capacity[f, b] = _set(built * factor, absolute)
+                    cap_item[i, b] += capacity[f, b]
             group_cap[:] = 0.0
             for n in range(n_n):
-                group_cap[ix.link_claim[n]] += capacity[ix.link_facility[n]]
+                q, f = ix.link_claim[n], ix.link_facility[n]
+                for b in range(L):
+                    group_cap[q, b] += capacity[f, b]
             required[:] = 0.0
             for n in range(n_n):
                 q, f = ix.link_claim[n], ix.link_facility[n]
-                link_req[n] = claims[q] * capacity[f] / group_cap[q] if group_cap[q] > 0 else 0.0
-                required[f] += link_req[n]
+                for b in range(L):
+                    g = group_cap[q, b]
+                    link_req[n, b] = claims[q, b] * capacity[f, b] / g if g > 0 else 0.0
+                    required[f, b] += link_req[n, b]
             for f in range(n_f):
                 level = sc.order_level[t, f]
                 if not math.isnan(level):
-                    required[f] = max(required[f], level * capacity[f])
+                    for b in range(L):
+                        required[f, b] = max(required[f, b], level * capacity[f, b])
             held[:] = 0.0
             for h in range(n_h):
-                inventory[h] = stock[ix.held_pair[h]]
-                held[ix.held_item[h]] += inventory[h]
+                pair, i = ix.held_pair[h], ix.held_item[h]
+                for b in range(L):
+                    inventory[h, b] = stock[pair, b]
+                    held[i, b] += inventory[h, b]
             demand[:] = 0.0
             for tier in range(n_tiers - 1, -1, -1):  # pull, from end items down
                 for j in range(ix.tier_start[tier], ix.tier_start[tier + 1]):
@@ -304,118 +343,171 @@ def simulate(
                     if ix.facility_held[f] < 0:
                         continue
                     i = ix.facility_item[f]
-                    target = max(0.0, demand[i] * grow - held[i])
-                    split = capacity[f] / cap_item[i] if cap_item[i] > 0 else 0.0
-                    required[f] = max(required[f], target * split)
+                    for b in range(L):
+                        target = max(0.0, demand[i, b] * grow - held[i, b])
+                        split = capacity[f, b] / cap_item[i, b] if cap_item[i, b] > 0 else 0.0
+                        required[f, b] = max(required[f, b], target * split)
                 if tier == 0:
                     break  # the lowest tier's inputs are made by no line
                 add_item[:] = 0.0
                 for j in range(ix.tier_start[tier], ix.tier_start[tier + 1]):
                     f = ix.tier_lines[j]
-                    want = min(capacity[f], required[f])
                     for v in range(ix.line_slots[f], ix.line_slots[f + 1]):
-                        add_item[ix.slot_input[v]] += want * per_unit[v]
+                        i = ix.slot_input[v]
+                        for b in range(L):
+                            want = min(capacity[f, b], required[f, b])
+                            add_item[i, b] += want * per_unit[v, b]
                 for i in range(n_i):
-                    demand[i] += add_item[i]
+                    for b in range(L):
+                        demand[i, b] += add_item[i, b]
             # 4. production, class by class, each class up the bill of materials
             for f in range(n_f):
-                request[f] = min(capacity[f], required[f])
-            available[:n_i] = held[:n_i]
+                for b in range(L):
+                    request[f, b] = min(capacity[f, b], required[f, b])
+            available[:] = held
             for step in range(n_steps):
                 lines = ix.step_lines[ix.step_start[step] : ix.step_start[step + 1]]
                 inputs = ix.step_inputs[ix.step_input_start[step] : ix.step_input_start[step + 1]]
                 for i in inputs:
-                    asked[i] = 0.0
-                    used[i] = 0.0
+                    for b in range(L):
+                        asked[i, b] = 0.0
+                        used[i, b] = 0.0
                 for f in lines:
                     for v in range(ix.line_slots[f], ix.line_slots[f + 1]):
-                        asked[ix.slot_input[v]] += request[f] * per_unit[v]
+                        i = ix.slot_input[v]
+                        for b in range(L):
+                            asked[i, b] += request[f, b] * per_unit[v, b]
                 for i in inputs:  # share of each input's asks it can meet
-                    ratio[i] = min(1.0, available[i] / asked[i]) if asked[i] > 0 else 1.0
+                    for b in range(L):
+                        a = asked[i, b]
+                        ratio[i, b] = min(1.0, available[i, b] / a) if a > 0 else 1.0
                 for f in lines:
-                    share = 1.0
+                    share[:] = 1.0
                     for v in range(ix.line_slots[f], ix.line_slots[f + 1]):
-                        share = min(share, ratio[ix.slot_input[v]])
-                    produced[f] = request[f] * share
+                        i = ix.slot_input[v]
+                        for b in range(L):
+                            share[b] = min(share[b], ratio[i, b])
+                    for b in range(L):
+                        produced[f, b] = request[f, b] * share[b]
                     for v in range(ix.line_slots[f], ix.line_slots[f + 1]):
-                        used[ix.slot_input[v]] += produced[f] * per_unit[v]
+                        i = ix.slot_input[v]
+                        for b in range(L):
+                            used[i, b] += produced[f, b] * per_unit[v, b]
                 for i in inputs:
-                    if used[i] > 0:
-                        available[i] = max(available[i] - used[i], 0.0)
-                        holders = ix.item_held[ix.item_held_start[i] : ix.item_held_start[i + 1]]
-                        total = 0.0
-                        for h in holders:
-                            total += inventory[h]
-                        if total > 0:
-                            for h in holders:
-                                mine = inventory[h]
-                                inventory[h] = mine - min(mine, mine / total * used[i])
+                    holders = ix.item_held[ix.item_held_start[i] : ix.item_held_start[i + 1]]
+                    total[:] = 0.0
+                    for h in holders:
+                        for b in range(L):
+                            total[b] += inventory[h, b]
+                    for b in range(L):
+                        if used[i, b] > 0:
+                            available[i, b] = max(available[i, b] - used[i, b], 0.0)
+                            if total[b] > 0:
+                                for h in holders:
+                                    mine = inventory[h, b]
+                                    inventory[h, b] = mine - min(mine, mine / total[b] * used[i, b])
                 made_held = ix.step_held[ix.step_made_start[step] : ix.step_made_start[step + 1]]
                 made_items = ix.step_items[ix.step_item_start[step] : ix.step_item_start[step + 1]]
                 for h in made_held:
-                    add_held[h] = 0.0
+                    for b in range(L):
+                        add_held[h, b] = 0.0
                 for i in made_items:
-                    add_item[i] = 0.0
+                    for b in range(L):
+                        add_item[i, b] = 0.0
                 for f in lines:
-                    if ix.facility_held[f] >= 0:
-                        add_held[ix.facility_held[f]] += produced[f]
-                        add_item[ix.facility_item[f]] += produced[f]
+                    h, i = ix.facility_held[f], ix.facility_item[f]
+                    if h >= 0:
+                        for b in range(L):
+                            add_held[h, b] += produced[f, b]
+                            add_item[i, b] += produced[f, b]
                 for h in made_held:
-                    inventory[h] += add_held[h]
+                    for b in range(L):
+                        inventory[h, b] += add_held[h, b]
                 for i in made_items:
-                    available[i] += add_item[i]
+                    for b in range(L):
+                        available[i, b] += add_item[i, b]
             for h in range(n_h):
-                stock[ix.held_pair[h]] = inventory[h]
+                pair = ix.held_pair[h]
+                for b in range(L):
+                    stock[pair, b] = inventory[h, b]
             # 5. end items to claims by recipient priority; the rest stays with the producer
             fill_asked[:] = 0.0
             for n in range(n_n):
-                fill_asked[ix.link_slot[n]] += link_req[n]
+                slot = ix.link_slot[n]
+                for b in range(L):
+                    fill_asked[slot, b] += link_req[n, b]
             for e in range(n_e):
-                remaining[e] = produced[ix.end_lines[e]]
+                f = ix.end_lines[e]
+                for b in range(L):
+                    remaining[e, b] = produced[f, b]
             for rank in range(k.classes):
                 for e in range(n_e):
-                    a = fill_asked[rank * n_e + e]
-                    fill[rank * n_e + e] = min(1.0, remaining[e] / a) if a > 0 else 0.0
-                    remaining[e] -= min(remaining[e], a)
+                    slot = rank * n_e + e
+                    for b in range(L):
+                        a = fill_asked[slot, b]
+                        fill[slot, b] = min(1.0, remaining[e, b] / a) if a > 0 else 0.0
+                        remaining[e, b] -= min(remaining[e, b], a)
             served[:] = 0.0
             for n in range(n_n):
-                served[ix.link_claim[n]] += link_req[n] * fill[ix.link_slot[n]]
+                q, slot = ix.link_claim[n], ix.link_slot[n]
+                for b in range(L):
+                    served[q, b] += link_req[n, b] * fill[slot, b]
             pair_a[:] = 0.0
             pair_b[:] = 0.0
             for q in range(n_q):
-                pair_a[ix.claim_pair[q]] += served[q]
+                pair = ix.claim_pair[q]
+                for b in range(L):
+                    pair_a[pair, b] += served[q, b]
             for e in range(n_e):
-                pair_b[ix.end_pair[e]] += remaining[e]
+                pair = ix.end_pair[e]
+                for b in range(L):
+                    pair_b[pair, b] += remaining[e, b]
             for p in range(n_p):
-                stock[p] += pair_a[p] + pair_b[p]
-                delivered[p] += pair_a[p]
+                for b in range(L):
+                    stock[p, b] += pair_a[p, b] + pair_b[p, b]
+                    delivered[p, b] += pair_a[p, b]
             # 6. users fire under their sustainment policy
-            shortfall, ours, theirs = 0.0, 0.0, 0.0
             for c in range(n_c):
-                fired[c] = _fired(sustain[c], wanted[c], stock[ix.use_pair[c]])
+                use = ix.use_pair[c]
+                for b in range(L):
+                    fired[c, b] = _fired(sustain[c, b], wanted[c, b], stock[use, b])
+            shortfall[:] = 0.0
+            ours[:] = 0.0
+            theirs[:] = 0.0
             for c in range(n_c):
-                stock[ix.use_pair[c]] -= fired[c]
-                shortfall += k.use_weight[c] * (wanted[c] - fired[c])
-                if ix.ratio_side[c] > 0:
-                    ours += fired[c]
-                elif ix.ratio_side[c] < 0:
-                    theirs += fired[c]
-            cost = 0.0
+                use, weight, side = ix.use_pair[c], k.use_weight[c], ix.ratio_side[c]
+                for b in range(L):
+                    stock[use, b] -= fired[c, b]
+                    shortfall[b] += weight * (wanted[c, b] - fired[c, b])
+                    if side > 0:
+                        ours[b] += fired[c, b]
+                    elif side < 0:
+                        theirs[b] += fired[c, b]
+            cost[:] = 0.0
             for e in range(n_e):
-                cost += produced[ix.end_lines[e]] * price[e]
-            capex = 0.0
-            for j in range(ix.plan_option.shape[0]):
-                if k.plan_month[j] == t:
-                    capex += pr.capex[d, ix.plan_option[j]] * k.plan_scale[j]
+                f = ix.end_lines[e]
+                for b in range(L):
+                    cost[b] += produced[f, b] * price[e, b]
 
-            out.capacity[d, t, :] = capacity
-            out.production[d, t, :] = produced
-            out.stock[d, t, :] = stock
-            out.delivered[d, t, :] = delivered
-            out.served[d, t, :] = served
-            out.wanted[d, t, :] = wanted
-            out.fired[d, t, :] = fired
-            out.weighted_shortfall[d, t] = shortfall
-            out.cost[d, t] = cost + capex
-            if k.ratio:
-                out.fire_ratio[d, t] = ours / theirs if theirs >= k.min_fire else np.nan
+            for b in range(count):
+                d = first + b
+                capex = 0.0
+                for j in range(ix.plan_option.shape[0]):
+                    if k.plan_month[j] == t:
+                        capex += pr.capex[d, ix.plan_option[j]] * k.plan_scale[j]
+                for f in range(n_f):
+                    out.capacity[d, t, f] = capacity[f, b]
+                    out.production[d, t, f] = produced[f, b]
+                for p in range(n_p):
+                    out.stock[d, t, p] = stock[p, b]
+                    out.delivered[d, t, p] = delivered[p, b]
+                for q in range(n_q):
+                    out.served[d, t, q] = served[q, b]
+                for c in range(n_c):
+                    out.wanted[d, t, c] = wanted[c, b]
+                    out.fired[d, t, c] = fired[c, b]
+                out.weighted_shortfall[d, t] = shortfall[b]
+                out.cost[d, t] = cost[b] + capex
+                if k.ratio:
+                    ratio_defined = theirs[b] >= k.min_fire
+                    out.fire_ratio[d, t] = ours[b] / theirs[b] if ratio_defined else np.nan
