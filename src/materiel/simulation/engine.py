@@ -15,6 +15,7 @@ countries' holdings of what their lines made.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -311,17 +312,22 @@ def simulate_block(prepared: Prepared, p: dict[str, FloatArray], out: dict[str, 
 def in_threads(tasks: list[Callable[[], int]], progress: Callable[[int], None] | None) -> None:
     """Run independent tasks on :func:`threads` threads (in order on one); report each
     task's count to ``progress`` as it finishes."""
-    workers = min(threads(), len(tasks))
-    if workers <= 1:
+    if threads() <= 1 or len(tasks) <= 1:
         for task in tasks:
             done = task()
             if progress is not None:
                 progress(done)
         return
-    with ThreadPoolExecutor(workers, thread_name_prefix="materiel-sim") as pool:
-        for done in pool.map(lambda task: task(), tasks):
-            if progress is not None:
-                progress(done)
+    for done in _pool(threads(), os.getpid()).map(lambda task: task(), tasks):
+        if progress is not None:
+            progress(done)
+
+
+@functools.cache
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    """The simulator's threads, started on first use and kept for the next runs (one pool
+    per process: a forked child starts its own)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="materiel-sim")
 
 
 def _float64(a: FloatArray) -> FloatArray:
