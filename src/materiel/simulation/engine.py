@@ -247,7 +247,11 @@ BLOCK_DRAWS = 256
 
 
 def threads() -> int:
-    """Threads the simulator uses: the cores this process may run on."""
+    """Threads the simulator uses: ``OMP_NUM_THREADS`` when set (Dask sets 1 in its
+    workers, which run one per core), else the cores this process may run on."""
+    setting = os.environ.get("OMP_NUM_THREADS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
