@@ -460,6 +460,19 @@ def compile_inputs(
     return ix, consts, monthly
 
 
+def warm_up() -> None:
+    """Compile the kernel (or load it from the disk cache): one draw of one month of the
+    bundled dataset. ``setup.sh`` calls it so a planner's first run does not wait."""
+    from materiel.io.dataset import load_dataset
+    from materiel.model.compiled import compile_model
+    from materiel.model.events import compile_scenario
+    from materiel.scenario import parse_scenario
+
+    model = compile_model(load_dataset())
+    sc = compile_scenario(model, parse_scenario({"name": "warm-up", "months": 1, "events": []}))
+    run(model, sc, sample(model, 1, seed=0, uncertain=False))
+
+
 def output_arrays(model: Model, sc: ScenarioArrays, draws: int) -> dict[str, FloatArray]:
     """Zeroed float32 result arrays for ``draws`` draws.
 
