@@ -150,8 +150,8 @@ def ramp_fraction(months: int, online: FloatArray, ramp_time: FloatArray) -> Flo
 
 
 def ramp_at(t: int, online: FloatArray, ramp_time: FloatArray) -> FloatArray:
-    """:func:`ramp_fraction` for one month ``t`` (same shape as ``online``)."""
-    fraction: FloatArray = np.clip((t - online + 1.0) / (ramp_time + 1.0), 0.0, 1.0)
+    """:func:`ramp_fraction` for one month ``t`` (same shape as ``online``; scalars too)."""
+    fraction: FloatArray = np.minimum(1.0, np.maximum(0.0, (t - online + 1.0) / (ramp_time + 1.0)))
     return fraction
 
 
@@ -160,15 +160,20 @@ def working_capacity(
 ) -> FloatArray:
     """Capacity that works: base + builds, times availability, unless an event sets an
     absolute capacity (``absolute`` not NaN), units/month."""
-    return np.where(np.isnan(absolute), built * availability, absolute)
+    return override(built * availability, absolute)
+
+
+def override(value: FloatArray, absolute: FloatArray) -> FloatArray:
+    """An event's absolute value where it sets one (``absolute`` not NaN), else ``value``."""
+    out: FloatArray = np.where(np.isnan(absolute), value, absolute)
+    return out
 
 
 def scaled_rate(base: FloatArray, factor: FloatArray, absolute: FloatArray) -> FloatArray:
     """A rate in a month: the base rate times the month's factor, or the month's absolute
     rate where an event sets one (``absolute`` not NaN), units/month. Flows, wanted
     consumption, claim shares (factor 1) and fixed orders follow it."""
-    out: FloatArray = np.where(np.isnan(absolute), base * factor, absolute)
-    return out
+    return override(base * factor, absolute)
 
 
 def claimed(
@@ -213,12 +218,13 @@ class Groups:
 
 @dataclass(frozen=True)
 class SumInto:
-    """Row sums by target, ``out[target[n]] += values[n]`` (O(N), precomputed); arrays are
-    laid out (rows, D) with the draws last."""
+    """Row sums by target, ``out[target[n]] += values[n]`` in the order of ``n`` (so sums
+    round exactly as a sequential loop does); arrays are laid out (rows, D), draws last.
 
-    order: IntArray
-    starts: IntArray
-    targets: IntArray
+    ``layers[r]`` holds the r-th row of every target: adding layer by layer is one
+    vectorised step per row of the largest target."""
+
+    layers: tuple[tuple[IntArray, IntArray], ...]  # (rows, their targets), targets unique
     width: int
 
     @classmethod
@@ -226,13 +232,18 @@ class SumInto:
         target = np.asarray(target, dtype=np.int64)
         order = np.argsort(target, kind="stable")
         ordered = target[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-        return cls(order, starts, ordered[starts], width)
+        first = np.r_[True, ordered[1:] != ordered[:-1]] if len(order) else order.astype(bool)
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        layers = tuple(
+            (order[rank == r], ordered[rank == r]) for r in range(int(rank.max(initial=-1)) + 1)
+        )
+        return cls(layers, width)
 
     def __call__(self, values: FloatArray) -> FloatArray:
         out = np.zeros((self.width, *values.shape[1:]), values.dtype)
-        if len(self.order):
-            out[self.targets] = np.add.reduceat(values[self.order], self.starts, axis=0)
+        for rows, targets in self.layers:
+            out[targets] += values[rows]
         return out
 
 

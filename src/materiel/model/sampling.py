@@ -15,16 +15,19 @@ BLOCK = 1024
 
 
 def uniforms(seed: int, start: int, stop: int, width: int) -> FloatArray:
-    """Uniform(0, 1) numbers for draws ``start..stop-1``, shape (stop - start, width)."""
+    """Uniform(0, 1) numbers for draws ``start..stop-1``, shape (stop - start, width).
+
+    Row r of block b is the r-th row of ``default_rng([seed, b]).random((BLOCK, width))``;
+    rows before ``start`` are skipped by advancing the generator, not drawn."""
     if stop <= start:
         return np.empty((0, width))
-    first, last = start // BLOCK, (stop - 1) // BLOCK
-    blocks = [
-        np.random.default_rng([seed, b]).random((BLOCK, width)) for b in range(first, last + 1)
-    ]
-    joined = np.concatenate(blocks)
-    offset = first * BLOCK
-    return joined[start - offset : stop - offset]
+    parts = []
+    for b in range(start // BLOCK, (stop - 1) // BLOCK + 1):
+        lo, hi = max(start, b * BLOCK) - b * BLOCK, min(stop, (b + 1) * BLOCK) - b * BLOCK
+        generator = np.random.PCG64([seed, b])
+        generator.advance(lo * width)  # one 64-bit output per double
+        parts.append(np.random.Generator(generator).random((hi - lo, width)))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def triangular(u: FloatArray, fig: Uncertain) -> FloatArray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,11 +13,19 @@ import xarray as xr
 from materiel import __version__
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model, month_labels
-from materiel.model.events import ScenarioArrays, compile_scenario
+from materiel.model.events import compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK, sample
 from materiel.scenario import Scenario
-from materiel.simulation.engine import Layout, output_arrays, run
+from materiel.simulation.engine import (
+    BLOCK_DRAWS,
+    Layout,
+    Prepared,
+    in_threads,
+    output_arrays,
+    prepare,
+    simulate_block,
+)
 from materiel.simulation.summary import summarize
 
 __all__ = [
@@ -107,14 +116,6 @@ def to_xarray(
     )
 
 
-def _per_month(progress: Callable[[int], None] | None, n: int) -> Callable[[int], None] | None:
-    """Adapt a draw-month progress callback to the engine's per-month callback."""
-    if progress is None:
-        return None
-    report = progress
-    return lambda _month: report(n)
-
-
 DEFAULT_MEMORY = 256 * 2**20
 """Memory budget of one chunk of draws (bytes): results plus the engine's working arrays."""
 OVERHEAD = 3.0
@@ -165,18 +166,26 @@ def _attrs(
 
 def _run_span(
     model: Model,
-    sc: ScenarioArrays,
-    plan: Plan | None,
+    prepared: Prepared,
     seed: int,
     uncertain: bool,
     start: int,
     out: dict[str, FloatArray],
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Run draws ``start ..`` into ``out`` (arrays with a leading draw axis)."""
+    """Run draws ``start ..`` into ``out`` (arrays with a leading draw axis): blocks of
+    draws, each sampled and simulated in a thread."""
     n = next(iter(out.values())).shape[0]
-    p = sample(model, n, seed, start=start, uncertain=uncertain)
-    run(model, sc, p, plan, _per_month(progress, n), out=out)
+
+    def block(lo: int, hi: int) -> Callable[[], int]:
+        def task() -> int:
+            p = sample(model, hi - lo, seed, start=start + lo, uncertain=uncertain)
+            return simulate_block(prepared, p, {k: v[lo:hi] for k, v in out.items()})
+
+        return task
+
+    cuts = [*range(0, n, BLOCK_DRAWS), n]
+    in_threads([block(lo, hi) for lo, hi in itertools.pairwise(cuts)], progress)
 
 
 def iter_chunks(
@@ -202,9 +211,10 @@ def iter_chunks(
     size = chunk or chunk_size(model, sc.months, memory)
     attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
     layout = Layout.of(model, sc)
+    prepared = prepare(model, sc, plan)
     for lo, n in spans(draws, size, first_draw):
         arrays = output_arrays(model, sc, n)
-        _run_span(model, sc, plan, seed, uncertain, lo, arrays, progress)
+        _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
         part = to_xarray(model, arrays, lo, attrs, layout)
         del arrays  # hold no chunk while the next one runs (peak memory: one chunk, not two)
         yield part
@@ -242,9 +252,10 @@ def simulate(
     check_limits(model, sc.months, draws, max_bytes)
     arrays = output_arrays(model, sc, draws)
     size = chunk or chunk_size(model, sc.months, memory)
+    prepared = prepare(model, sc, plan)
     for lo, n in spans(draws, size):
         part = {k: v[lo : lo + n] for k, v in arrays.items()}
-        _run_span(model, sc, plan, seed, uncertain, first_draw + lo, part, progress)
+        _run_span(model, prepared, seed, uncertain, first_draw + lo, part, progress)
     attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
     return to_xarray(model, arrays, first_draw, attrs, Layout.of(model, sc))
 

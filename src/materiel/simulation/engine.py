@@ -1,11 +1,13 @@
-"""Monte Carlo stock-flow simulator, vectorised over draws (see docs/methodology.md).
+"""Monte Carlo stock-flow simulator (see docs/methodology.md): what runs, in what order.
 
 Each month: stock losses -> flows and transfers arrive -> users state their needs -> claims
 on lines -> requirements pulled down the bill of materials -> production tier by tier (scarce
 inputs rationed by priority class, then in proportion to need; Leontief) -> end items served
 to claims by recipient priority (what nobody takes stays with the producer country) -> users
-fire under their sustainment policy. The rules are in :mod:`materiel.model.rules`; the only
-Python loops here are over months, bill-of-materials tiers and priority classes.
+fire under their sustainment policy. The rules are in :mod:`materiel.model.rules`; this
+module lays a model and scenario out as index arrays (:class:`Layout`, :func:`tiers`,
+:func:`steps`) and :func:`run` hands them to the compiled kernel
+(:mod:`materiel.simulation.kernel`), blocks of draws in parallel threads.
 
 Stocks are tracked per (actor, item) *pair*: users' stocks, donors' stocks and the producer
 countries' holdings of what their lines made.
@@ -13,8 +15,12 @@ countries' holdings of what their lines made.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +30,9 @@ from materiel.model.compiled import FloatArray, IntArray, Model
 from materiel.model.events import ScenarioArrays
 from materiel.model.plan import Plan, builds
 from materiel.model.sampling import sample
+
+if TYPE_CHECKING:
+    from materiel.simulation import kernel
 
 Scatter = rules.SumInto
 MIN_FIRE = 1.0
@@ -92,7 +101,7 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class _Tier:
+class Tier:
     """Lines of one bill-of-materials depth, with their modelled inputs in K slots."""
 
     facilities: IntArray  # (Fk,)
@@ -108,7 +117,7 @@ class _Tier:
         return np.ascontiguousarray(q)
 
 
-def _tiers(model: Model) -> list[_Tier]:
+def tiers(model: Model) -> list[Tier]:
     n_items = len(model.items)
     depth = model.item_depth[model.facility_item]
     own = model.facility_inputs == "own"
@@ -129,7 +138,7 @@ def _tiers(model: Model) -> list[_Tier]:
         slot_row = np.where(inputs == n_items, -1, slot_row)
         groups = rules.Groups.of(classes[fac])
         tiers.append(
-            _Tier(
+            Tier(
                 fac,
                 inputs,
                 slot_row,
@@ -142,7 +151,7 @@ def _tiers(model: Model) -> list[_Tier]:
 
 
 @dataclass(frozen=True)
-class _Lines:
+class Lines:
     """Working capacity month by month (units/month), shape (F, D)."""
 
     base: FloatArray  # (F, D)
@@ -152,7 +161,7 @@ class _Lines:
     to_facility: Scatter
 
     @classmethod
-    def of(cls, model: Model, p: dict[str, FloatArray], plan: Plan | None) -> _Lines:
+    def of(cls, model: Model, p: dict[str, FloatArray], plan: Plan | None) -> Lines:
         """From parameters ``p`` laid out draws last, each (n, D)."""
         exp, month, scale = builds(model, plan)
         return cls(
@@ -170,7 +179,7 @@ class _Lines:
         )
 
 
-def _draws_last(p: dict[str, FloatArray], dtype: type = np.float64) -> dict[str, FloatArray]:
+def draws_last(p: dict[str, FloatArray], dtype: type = np.float64) -> dict[str, FloatArray]:
     """Parameters (D, n) as contiguous (n, D) arrays: the engine's layout."""
     return {k: np.ascontiguousarray(v.T, dtype=dtype) for k, v in p.items()}
 
@@ -179,7 +188,7 @@ def capacity_path(
     model: Model, p: dict[str, FloatArray], sc: ScenarioArrays, plan: Plan | None
 ) -> FloatArray:
     """Working capacity per draw, month and facility (units/month), shape (D, M, F)."""
-    lines = _Lines.of(model, _draws_last(p), plan)
+    lines = Lines.of(model, draws_last(p), plan)
     return np.stack([lines.at(t, sc).T for t in range(sc.months)], axis=1)
 
 
@@ -194,9 +203,56 @@ def order_share(model: Model, sc: ScenarioArrays, plan: Plan) -> FloatArray:
     return np.where(np.isnan(orders), np.nan, share)
 
 
-def _rate(base: FloatArray, factor: FloatArray, absolute: FloatArray) -> FloatArray:
-    """A sampled base rate (n, D) times its month's factor (n,), or the absolute rate (n,)."""
-    return np.where(np.isnan(absolute)[:, None], base * factor[:, None], absolute[:, None])
+@dataclass(frozen=True)
+class Step:
+    """The lines of one rationing class in one tier: production runs class by class (all
+    tiers of class 1, then class 2...), each class up the bill of materials, so a scarce input
+    goes by class whatever the depth of the lines asking for it."""
+
+    tier: int
+    members: IntArray  # positions in the tier
+    to_inputs: Scatter  # (members*K, D) slot uses -> (I+1, D)
+    mid: IntArray  # positions among members of intermediate lines
+    mid_to_held: Scatter  # (len(mid), D) -> (H, D)
+    mid_to_item: Scatter  # (len(mid), D) -> (I, D)
+
+
+def steps(model: Model, tiers: list[Tier], held_pair: IntArray, line_pair: IntArray) -> list[Step]:
+    n_i = len(model.items)
+    end = np.isin(model.item_kind.to_numpy(), ("end", "service"))
+    steps = []
+    for cls in np.unique(np.concatenate([t.groups.classes for t in tiers])):
+        for k, tier in enumerate(tiers):
+            where = np.flatnonzero(tier.groups.classes == cls)
+            if not len(where):
+                continue
+            members = tier.groups.members[where[0]]
+            lines = tier.facilities[members]
+            mid = np.flatnonzero(~end[model.facility_item[lines]])
+            steps.append(
+                Step(
+                    k,
+                    members,
+                    tier.class_inputs[where[0]],
+                    mid,
+                    Scatter.of(np.searchsorted(held_pair, line_pair[lines[mid]]), len(held_pair)),
+                    Scatter.of(model.facility_item[lines[mid]], n_i),
+                )
+            )
+    return steps
+
+
+BLOCK_DRAWS = 256
+"""Draws per kernel call: the unit of progress reports and of work shared among threads."""
+
+
+def threads() -> int:
+    """Threads the simulator uses: ``OMP_NUM_THREADS`` when set (Dask sets 1 in its
+    workers, which run one per core), else the cores this process may run on."""
+    setting = os.environ.get("OMP_NUM_THREADS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def run(
@@ -211,240 +267,210 @@ def run(
 
     ``out``: zeroed arrays from :func:`output_arrays` (or slices of them along the draw axis)
     to write into; by default they are allocated here. Shapes are in :func:`output_arrays`.
-    Inside, every array is laid out draws last, (n, D), so gathers copy whole rows and sums
-    over lines run along contiguous memory.
+    ``progress`` is called with the number of draw-months done after each block of draws.
     """
-    d, m = p["capacity"].shape[0], sc.months
-    n_f, n_i = len(model.facilities), len(model.items)
-    lay = Layout.of(model, sc)
-    n_p = lay.pairs
+    d = p["capacity"].shape[0]
     result = output_arrays(model, sc, d) if out is None else out
-    pt = _draws_last(p)
-    lines = _Lines.of(model, pt, plan)
-    tiers = _tiers(model)
-    quantity = [tier.quantity(pt["recipe_quantity"]) for tier in tiers]
-    floor_share = None if plan is None or plan.orders is None else order_share(model, sc, plan)
+    prepared = prepare(model, sc, plan)
 
-    to_pair = {
-        "flow": Scatter.of(lay.flow_pair, n_p),
-        "claim": Scatter.of(lay.claim_pair, n_p),
-        "line": Scatter.of(lay.line_pair, n_p),
-        "taker": Scatter.of(lay.taker_pair, n_p),
-        "giver": Scatter.of(lay.giver_pair, n_p),
-    }
-    line_to_item = Scatter.of(model.facility_item, n_i)
-    link_to_line = Scatter.of(lay.link_facility, n_f)
-    link_to_claim = Scatter.of(lay.link_claim, len(model.claim_share))
-    end_line = np.isin(model.item_kind.to_numpy()[model.facility_item], ("end", "service"))
-    end_lines = np.flatnonzero(end_line)
-    end_pos = np.searchsorted(end_lines, lay.link_facility)  # links serve end lines only
-    serve = rules.PriorityFill.of(end_pos, model.claim_priority[lay.link_claim], len(end_lines))
-    sustain_use = pt["sustain_months"][model.consumption_actor]  # (C, D)
-    floor = np.zeros((n_p, d))
-    floor[lay.stock_pair] = pt["stock_floor"]
-    keep = 1.0 - sc.stock_loss[:, lay.pair_actor]  # (M, P)
-    end_to_pair = Scatter.of(lay.line_pair[end_lines], n_p)
-    # intermediate holdings of producer countries, kept compact: (H, D) over pairs `held_pair`
-    held_pair = np.unique(lay.line_pair[~end_line])
-    held_item = lay.pair_item[held_pair]
-    held_to_item = Scatter.of(held_item, n_i)
-    holds = [_Holdings.of(tier, model, held_item) for tier in tiers]
-    steps = _steps(model, tiers, held_pair, lay.line_pair)
-    price = pt["unit_cost"][end_lines]
-    plan = plan or Plan.empty()
-    capex = pt["capex"][plan.expansion] * plan.scale[:, None]  # charged in the decision month
-    weight = rules.weighted_rows(model)
-    ratio_items = rules.fire_ratio_items(model)
-    ua = (model.actors[model.consumption_actor] == "UKR") & ratio_items[model.consumption_item]
-    ru = (model.actors[model.consumption_actor] == "RUS") & ratio_items[model.consumption_item]
-    has_use = (lay.claim_use >= 0)[:, None]
-    claim_use = np.maximum(lay.claim_use, 0)
+    def block(lo: int, hi: int) -> Callable[[], int]:
+        part = {k: v[lo:hi] for k, v in p.items()}
+        return lambda: simulate_block(prepared, part, {k: v[lo:hi] for k, v in result.items()})
 
-    stock = np.zeros((n_p, d))
-    stock[lay.stock_pair] += pt["stock_quantity"]
-    for t in range(m):
-        if sc.stock_loss[t].any():
-            stock *= keep[t][:, None]
-        # 1. flows and transfers arrive
-        delivered = to_pair["flow"](_rate(pt["flow_rate"], sc.flow_factor[t], sc.flow_rate[t]))
-        x = sc.transfers
-        if len(x) and not (np.isnan(x.quantity[t]) & np.isnan(x.share[t])).all():
-            spare = rules.above_floor(stock, floor)[lay.giver_pair]
-            amount = np.where(
-                np.isnan(x.quantity[t])[:, None],
-                np.nan_to_num(x.share[t])[:, None] * spare,
-                np.nan_to_num(x.quantity[t])[:, None],
-            )
-            asked = to_pair["giver"](amount)[lay.giver_pair]
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                scale = np.where(asked > spare, spare / asked, 1.0)
-            moved = amount * np.nan_to_num(scale)
-            stock -= to_pair["giver"](moved)
-            delivered += to_pair["taker"](moved)
-        stock += delivered
-        # 2. needs and claims
-        wanted = _rate(
-            pt["consumption_rate"] * sc.intensity[t, model.consumption_actor][:, None],
-            sc.consumption_factor[t],
-            sc.consumption_rate[t],
-        )
-        needs = rules.need(sustain_use, wanted, stock[lay.use_pair])
-        share = np.where(
-            np.isnan(sc.claim_share[t])[:, None], pt["claim_share"], sc.claim_share[t][:, None]
-        )
-        fixed = np.where(
-            np.isnan(sc.claim_rate[t])[:, None], pt["claim_rate"], sc.claim_rate[t][:, None]
-        )
-        need_q = np.where(has_use, needs[claim_use], 0.0)
-        claims = (share * need_q + fixed) * sc.claim_factor[t][:, None]
-        # 3. requirements: claims split over the lines that can serve them, by capacity
-        capacity = lines.at(t, sc)
-        cap_link = capacity[lay.link_facility]
-        group_cap = link_to_claim(cap_link)[lay.link_claim]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            link_req = np.where(group_cap > 0, claims[lay.link_claim] * cap_link / group_cap, 0.0)
-        required = link_to_line(link_req)
-        level = sc.order_level[t]
-        if floor_share is not None:
-            level = np.where(np.isnan(floor_share[t]), level, floor_share[t])
-        if not np.isnan(level).all():
-            required = np.maximum(required, np.nan_to_num(level)[:, None] * capacity)
-        inventory = stock[held_pair]
-        held = held_to_item(inventory)
-        cap_item = line_to_item(capacity)
-        demand = np.zeros((n_i + 1, d))
-        for tier, q in zip(reversed(tiers), reversed(quantity), strict=True):  # pull
-            fac = tier.facilities
-            mid = fac[~end_line[fac]]
-            if len(mid):
-                item = model.facility_item[mid]
-                target = demand[item] * (1.0 + model.buffer_months) - held[item]
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    split = np.where(cap_item[item] > 0, capacity[mid] / cap_item[item], 0.0)
-                required[mid] = np.maximum(required[mid], np.maximum(0.0, target) * split)
-            if tier is tiers[0]:
-                break  # the lowest tier's inputs are made by no line: nothing to pull
-            request = np.minimum(capacity[fac], required[fac])
-            demand += tier.scatter_inputs((request[:, None, :] * q).reshape(-1, d))
-        # 4. production, bottom-up; scarce inputs by class, then in proportion to need
-        produced = np.zeros((n_f, d))
-        available = np.full((n_i + 1, d), np.inf)
-        available[:n_i] = held
-        requests = [np.minimum(capacity[t_.facilities], required[t_.facilities]) for t_ in tiers]
-        for step in steps:  # class by class; within a class, up the bill of materials
-            tier, hold = tiers[step.tier], holds[step.tier]
-            q = quantity[step.tier][step.members]
-            request = requests[step.tier][step.members]
-            asked = step.to_inputs((request[:, None, :] * q).reshape(-1, d))
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                frac = np.where(asked > 0, np.minimum(1.0, available / asked), 1.0)
-            made = request * frac[tier.inputs[step.members]].min(axis=1)
-            produced[tier.facilities[step.members]] = made
-            used = step.to_inputs((made[:, None, :] * q).reshape(-1, d))
-            available = np.maximum(available - used, 0.0)
-            hold.withdraw(inventory, used)
-            if len(step.mid):
-                inventory += step.mid_to_held(made[step.mid])
-                available[:n_i] += step.mid_to_item(made[step.mid])
-        stock[held_pair] = inventory
-        # 5. end items to claims by recipient priority; the rest stays with the producer
-        served_link, left = serve(produced[end_lines], link_req)
-        served = link_to_claim(served_link)
-        arrivals = to_pair["claim"](served)
-        stock += arrivals + end_to_pair(left)
-        delivered += arrivals
-        # 6. users fire under their sustainment policy
-        fired = rules.fired(sustain_use, wanted, stock[lay.use_pair])
-        stock[lay.use_pair] -= fired
-
-        result["capacity"][:, t] = capacity.T
-        result["production"][:, t] = produced.T
-        result["stock"][:, t] = stock.T
-        result["delivered"][:, t] = delivered.T
-        result["served"][:, t] = served.T
-        result["wanted"][:, t] = wanted.T
-        result["fired"][:, t] = fired.T
-        result["weighted_shortfall"][:, t] = weight @ (wanted - fired)
-        cost = (produced[end_lines] * price).sum(axis=0)
-        result["cost"][:, t] = cost + capex[plan.month == t].sum(axis=0)
-        if "fire_ratio" in result:
-            theirs = fired[ru].sum(axis=0)
-            defined = theirs >= MIN_FIRE
-            ratio = fired[ua].sum(axis=0) / np.where(defined, theirs, 1.0)
-            result["fire_ratio"][:, t] = np.where(defined, ratio, np.nan)
-        if progress is not None:
-            progress(t)
+    in_threads([block(lo, min(d, lo + BLOCK_DRAWS)) for lo in range(0, d, BLOCK_DRAWS)], progress)
     return result
 
 
 @dataclass(frozen=True)
-class _Step:
-    """The lines of one rationing class in one tier: production runs class by class (all
-    tiers of class 1, then class 2...), each class up the bill of materials, so a scarce input
-    goes by class whatever the depth of the lines asking for it."""
+class Prepared:
+    """The kernel's inputs for one model, scenario and plan (see :func:`compile_inputs`)."""
 
-    tier: int
-    members: IntArray  # positions in the tier
-    to_inputs: Scatter  # (members*K, D) slot uses -> (I+1, D)
-    mid: IntArray  # positions among members of intermediate lines
-    mid_to_held: Scatter  # (len(mid), D) -> (H, D)
-    mid_to_item: Scatter  # (len(mid), D) -> (I, D)
+    index: kernel.Index
+    constants: kernel.Constants
+    monthly: kernel.Monthly
 
-
-def _steps(
-    model: Model, tiers: list[_Tier], held_pair: IntArray, line_pair: IntArray
-) -> list[_Step]:
-    n_i = len(model.items)
-    end = np.isin(model.item_kind.to_numpy(), ("end", "service"))
-    steps = []
-    for cls in np.unique(np.concatenate([t.groups.classes for t in tiers])):
-        for k, tier in enumerate(tiers):
-            where = np.flatnonzero(tier.groups.classes == cls)
-            if not len(where):
-                continue
-            members = tier.groups.members[where[0]]
-            lines = tier.facilities[members]
-            mid = np.flatnonzero(~end[model.facility_item[lines]])
-            steps.append(
-                _Step(
-                    k,
-                    members,
-                    tier.class_inputs[where[0]],
-                    mid,
-                    Scatter.of(np.searchsorted(held_pair, line_pair[lines[mid]]), len(held_pair)),
-                    Scatter.of(model.facility_item[lines[mid]], n_i),
-                )
-            )
-    return steps
+    @property
+    def months(self) -> int:
+        return int(self.monthly.intensity.shape[0])
 
 
-@dataclass(frozen=True)
-class _Holdings:
-    """Where a tier takes its inputs from and puts its intermediates: positions among the
-    producer countries' holdings (H, D) of intermediate items."""
+def prepare(model: Model, sc: ScenarioArrays, plan: Plan | None) -> Prepared:
+    """Lay a model, scenario and plan out for the kernel (once per run, not per block)."""
+    return Prepared(*compile_inputs(model, sc, plan))
 
-    items: IntArray  # input items the tier's lines draw on
-    uses: IntArray  # (U,) holdings of those items
-    uses_item: IntArray  # (U,) item of each
-    to_item: Scatter  # (U, D) -> (I, D)
 
-    @classmethod
-    def of(cls, tier: _Tier, model: Model, held_item: IntArray) -> _Holdings:
-        n_i = len(model.items)
-        items = np.unique(tier.inputs[tier.inputs < n_i])
-        uses = np.flatnonzero(np.isin(held_item, items))
-        return cls(items, uses, held_item[uses], Scatter.of(held_item[uses], n_i))
+def simulate_block(prepared: Prepared, p: dict[str, FloatArray], out: dict[str, FloatArray]) -> int:
+    """Simulate every draw of ``p`` (each (D, n)) into ``out`` (arrays with a leading draw
+    axis of D, e.g. slices of :func:`output_arrays`); return the draw-months done."""
+    from materiel.simulation import kernel
 
-    def withdraw(self, inventory: FloatArray, used: FloatArray) -> None:
-        """Take ``used`` (I+1, D) of each input from its producers' holdings, in proportion
-        to what each holds (in place)."""
-        if not len(self.uses):
-            return
-        mine = inventory[self.uses]
-        held = self.to_item(mine)[self.uses_item]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            share = np.where(held > 0, mine / held, 0.0)
-        inventory[self.uses] = mine - np.minimum(mine, share * used[self.uses_item])
+    d = int(p["capacity"].shape[0])
+    draws = kernel.Draws(**{f: _float64(p[f]) for f in kernel.Draws._fields})
+    empty = np.zeros((d, 0), np.float32)
+    outputs = kernel.Outputs(**{f: out.get(f, empty) for f in kernel.Outputs._fields})
+    ix, k, monthly = prepared.index, prepared.constants, prepared.monthly
+    kernel.simulate(0, d, ix, k, draws, monthly, outputs)
+    return d * prepared.months
+
+
+def in_threads(tasks: list[Callable[[], int]], progress: Callable[[int], None] | None) -> None:
+    """Run independent tasks on :func:`threads` threads (in order on one); report each
+    task's count to ``progress`` as it finishes."""
+    if threads() <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            done = task()
+            if progress is not None:
+                progress(done)
+        return
+    for done in _pool(threads(), os.getpid()).map(lambda task: task(), tasks):
+        if progress is not None:
+            progress(done)
+
+
+@functools.cache
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    """The simulator's threads, started on first use and kept for the next runs (one pool
+    per process: a forked child starts its own)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="materiel-sim")
+
+
+def _float64(a: FloatArray) -> FloatArray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def compile_inputs(
+    model: Model, sc: ScenarioArrays, plan: Plan | None
+) -> tuple[kernel.Index, kernel.Constants, kernel.Monthly]:
+    """The kernel's static positions, constants and month-by-month scenario arrays."""
+    from materiel.simulation import kernel
+
+    n_i, n_f = len(model.items), len(model.facilities)
+    lay = Layout.of(model, sc)
+    layers = tiers(model)
+    end_line = np.isin(model.item_kind.to_numpy()[model.facility_item], ("end", "service"))
+    end_lines = np.flatnonzero(end_line)
+    held_pair = np.unique(lay.line_pair[~end_line])
+    held_item = np.sort(lay.pair_item[held_pair], kind="stable")
+    facility_held = np.where(end_line, -1, np.searchsorted(held_pair, lay.line_pair))
+    fill = rules.PriorityFill.of(
+        np.searchsorted(end_lines, lay.link_facility),
+        model.claim_priority[lay.link_claim],
+        len(end_lines),
+    )
+    slots: list[list[tuple[int, int]]] = [[] for _ in range(n_f)]  # line -> (input, row)
+    for t in layers:
+        for j, f in enumerate(t.facilities):
+            real = np.flatnonzero(t.slot_row[j] >= 0)
+            slots[f] = [(int(t.inputs[j, r]), int(t.slot_row[j, r])) for r in real]
+    slot_pairs = np.array([v for line in slots for v in line], dtype=np.int64).reshape(-1, 2)
+    order = steps(model, layers, held_pair, lay.line_pair)
+    step_lines = [layers[s.tier].facilities[s.members] for s in order]
+    slot_of = [
+        np.array([i for f in lines for i, _ in slots[f]], dtype=np.int64) for lines in step_lines
+    ]
+    step_inputs = [np.unique(i) for i in slot_of]
+    step_held = [np.unique(facility_held[lines][facility_held[lines] >= 0]) for lines in step_lines]
+    step_items = [np.unique(model.facility_item[lines][~end_line[lines]]) for lines in step_lines]
+    exp, month, scale = builds(model, plan)
+    plan = plan or Plan.empty()
+    ratio_items = rules.fire_ratio_items(model)[model.consumption_item]
+    user = model.actors[model.consumption_actor].to_numpy()
+    side = np.where(
+        ratio_items & (user == "UKR"), 1, np.where(ratio_items & (user == "RUS"), -1, 0)
+    )
+
+    def offsets(groups: list[IntArray]) -> IntArray:
+        return np.cumsum([0, *[len(g) for g in groups]])
+
+    def ints(a: IntArray) -> IntArray:
+        return np.ascontiguousarray(a, dtype=np.int64)
+
+    ix = kernel.Index(
+        pair_actor=ints(lay.pair_actor),
+        stock_pair=ints(lay.stock_pair),
+        use_pair=ints(lay.use_pair),
+        use_actor=ints(model.consumption_actor),
+        flow_pair=ints(lay.flow_pair),
+        claim_pair=ints(lay.claim_pair),
+        claim_use=ints(lay.claim_use),
+        giver_pair=ints(lay.giver_pair),
+        taker_pair=ints(lay.taker_pair),
+        link_facility=ints(lay.link_facility),
+        link_claim=ints(lay.link_claim),
+        link_slot=ints(fill.slot),
+        end_lines=ints(end_lines),
+        end_pair=ints(lay.line_pair[end_lines]),
+        build_facility=ints(model.expansion_facility[exp]),
+        build_option=ints(exp),
+        plan_option=ints(plan.expansion),
+        facility_item=ints(model.facility_item),
+        facility_held=ints(facility_held),
+        line_slots=ints(np.cumsum([0, *[len(line) for line in slots]])),
+        slot_input=ints(slot_pairs[:, 0]),
+        slot_row=ints(slot_pairs[:, 1]),
+        tier_start=ints(offsets([t.facilities for t in layers])),
+        tier_lines=ints(np.concatenate([t.facilities for t in layers])),
+        step_start=ints(offsets(step_lines)),
+        step_lines=ints(np.concatenate(step_lines)),
+        step_input_start=ints(offsets(step_inputs)),
+        step_inputs=ints(np.concatenate(step_inputs)),
+        step_made_start=ints(offsets(step_held)),
+        step_held=ints(np.concatenate(step_held)),
+        step_item_start=ints(offsets(step_items)),
+        step_items=ints(np.concatenate(step_items)),
+        held_pair=ints(held_pair),
+        held_item=ints(lay.pair_item[held_pair]),
+        item_held_start=ints(np.searchsorted(held_item, np.arange(n_i + 1))),
+        item_held=ints(np.argsort(lay.pair_item[held_pair], kind="stable")),
+        ratio_side=ints(side),
+    )
+    consts = kernel.Constants(
+        items=n_i,
+        classes=fill.classes,
+        buffer=float(model.buffer_months),
+        min_fire=MIN_FIRE,
+        ratio=bool({"UKR", "RUS"} <= set(user[ratio_items])),
+        use_weight=_float64(rules.weighted_rows(model)),
+        build_month=_float64(month),
+        build_scale=_float64(scale),
+        plan_month=_float64(plan.month),
+        plan_scale=_float64(plan.scale),
+    )
+    level = sc.order_level
+    if plan.orders is not None:
+        share = order_share(model, sc, plan)
+        level = np.where(np.isnan(share), level, share)
+    x = sc.transfers
+    monthly = kernel.Monthly(
+        intensity=_float64(sc.intensity),
+        consumption_factor=_float64(sc.consumption_factor),
+        consumption_rate=_float64(sc.consumption_rate),
+        availability=_float64(sc.availability),
+        capacity_rate=_float64(sc.capacity_rate),
+        order_level=_float64(level),
+        flow_factor=_float64(sc.flow_factor),
+        flow_rate=_float64(sc.flow_rate),
+        claim_factor=_float64(sc.claim_factor),
+        claim_share=_float64(sc.claim_share),
+        claim_rate=_float64(sc.claim_rate),
+        stock_loss=_float64(sc.stock_loss),
+        transfer_quantity=_float64(x.quantity.reshape(sc.months, len(x))),
+        transfer_share=_float64(x.share.reshape(sc.months, len(x))),
+    )
+    return ix, consts, monthly
+
+
+def warm_up() -> None:
+    """Compile the kernel (or load it from the disk cache): one draw of one month of the
+    bundled dataset. ``setup.sh`` calls it so a planner's first run does not wait."""
+    from materiel.io.dataset import load_dataset
+    from materiel.model.compiled import compile_model
+    from materiel.model.events import compile_scenario
+    from materiel.scenario import parse_scenario
+
+    model = compile_model(load_dataset())
+    sc = compile_scenario(model, parse_scenario({"name": "warm-up", "months": 1, "events": []}))
+    run(model, sc, sample(model, 1, seed=0, uncertain=False))
 
 
 def output_arrays(model: Model, sc: ScenarioArrays, draws: int) -> dict[str, FloatArray]:

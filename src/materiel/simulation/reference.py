@@ -1,8 +1,8 @@
 """A plain per-draw implementation of the simulator: the test oracle and benchmark peer.
 
 Slow on purpose: it spells out the equations of docs/methodology.md one draw, line, claim and
-month at a time with Python scalars, written independently of the vectorised engine (which
-calls :mod:`materiel.model.rules`), so the tests can compare the two.
+month at a time with Python scalars, written independently of the compiled kernel and its
+plain-NumPy reference (which apply :mod:`materiel.model.rules`), so the tests can compare them.
 """
 
 from __future__ import annotations
