@@ -3,11 +3,11 @@
 Run: ``.venv/bin/python benchmarks/breakdown.py [--foreground] -- simulate imposed-deal
 --draws 10000 --out /tmp/r.nc``. Runs the command in this process with the package's phase
 functions wrapped by timers and prints a table: imports (every first import, wherever it
-happens), load+compile (dataset, model, scenario), sampling, engine (``run`` and its output
-arrays), label (``to_xarray``), write (time the command waits for the results writer),
-summary (the streamed totals and the printed figures' reductions), print, and the rest of the
-command. Each phase's own time excludes the imports and phases nested in it. Peak RSS is the
-whole process's.
+happens), load+compile (dataset, model, scenario), engine (sampling and the compiled kernel,
+which run together in threads, block by block; the output arrays), label (``to_xarray``),
+write (time the command waits for the results writer), summary (the streamed totals and the
+printed figures' reductions), print, and the rest of the command. Each phase's own time
+excludes the imports and phases nested in it. Peak RSS is the whole process's.
 
 ``--foreground`` writes each chunk in the command's thread (``background=False``), so the
 write phase is the full cost of writing; by default the command writes from a background
@@ -60,9 +60,9 @@ PHASES = [
     ("materiel.model.compiled", "compile_model", "load+compile"),
     ("materiel.scenario", "load_scenario", "load+compile"),
     ("materiel.simulation", "compile_scenario", "load+compile"),
-    ("materiel.simulation", "sample", "sampling"),
-    ("materiel.simulation", "run", "engine"),
-    ("materiel.simulation", "output_arrays", "engine"),
+    ("materiel.simulation", "_run_span", "engine (sampling + kernel)"),
+    ("materiel.simulation", "output_arrays", "engine (sampling + kernel)"),
+    ("materiel.simulation", "prepare", "engine (sampling + kernel)"),
     ("materiel.simulation", "to_xarray", "label"),
     ("materiel.io.results", "ResultWriter.write", "write"),
     ("materiel.io.results", "ResultWriter.__exit__", "write"),
