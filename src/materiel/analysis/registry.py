@@ -359,7 +359,8 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "unmet_share": "unmet",
                 "cost_eur": "cost EUR",
                 "extra_unmet": "+unmet",
-                "extra_objective_eur": "+objective EUR",
+                "extra_weighted_shortfall": "+weighted shortfall",
+                "extra_cost_eur": "+cost EUR",
             },
         ),
         AnalysisSpec(

@@ -208,10 +208,12 @@ VIEWS: dict[str, View] = {
                 Col("cost_eur", "cost", "purchases (EUR)"),
                 Col("extra_unmet", "extra unmet", "unmet demand above pooled (item units)"),
                 Col(
-                    "extra_objective_eur",
-                    "extra objective",
-                    "objective (costs + shortfall penalty) above pooled (EUR)",
+                    "extra_weighted_shortfall",
+                    "extra weighted shortfall",
+                    "priority-weighted shortfall above pooled (EUR-equivalent: unmet x "
+                    "item weight)",
                 ),
+                Col("extra_cost_eur", "extra cost", "purchases and capex above pooled (EUR)"),
             ),
         ),
         View(
@@ -379,7 +381,11 @@ EXTRA_VIEWS = (
                 "the highest probability of a short month over the items",
             ),
             Col("cost_mean_eur", "cost", "mean cost (EUR)"),
-            Col("objective_eur", "objective", "LP objective: costs + shortfall penalty (EUR)"),
+            Col(
+                "weighted_shortfall_eur",
+                "weighted shortfall",
+                "expected priority-weighted shortfall (EUR-equivalent: unmet x item weight)",
+            ),
             Col("capex_eur", "capex", "investment chosen by the LP (EUR)"),
             Col("fire_ratio_p50", "fire ratio p50", "Ukraine:Russia fire ratio, median"),
             Col("status", "status", "ok, or why the case failed"),
