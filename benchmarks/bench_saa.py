@@ -55,7 +55,7 @@ def run_case(tool: str, draws: int, months: int) -> dict[str, Any]:
     clock = [(time.perf_counter(), time.process_time())]
     d = saa_data(model, scenarios, months, draws=draws)
     clock.append((time.perf_counter(), time.process_time()))
-    objective = float("nan")
+    objective = 0.0
     if tool == "linopy":
         lp = build_problem(d)
         clock.append((time.perf_counter(), time.process_time()))
@@ -73,9 +73,9 @@ def run_case(tool: str, draws: int, months: int) -> dict[str, Any]:
     return {
         "data_s": wall[0],
         "build_s": wall[1],
-        "solve_s": wall[2] if tool == "linopy" else float("nan"),
+        "solve_s": wall[2] if tool == "linopy" else 0.0,
         "build_cpu_s": cpu[1],
-        "solve_cpu_s": cpu[2] if tool == "linopy" else float("nan"),
+        "solve_cpu_s": cpu[2] if tool == "linopy" else 0.0,
         "peak_mb": _rss_mb(),
         "base_mb": base,
         "objective": objective,
@@ -120,10 +120,13 @@ def table(draws: int, months: int, rows: dict[str, dict[str, Any]]) -> str:
         if "error" in r:
             lines.append(f"{name:<28} {r['error']}")
             continue
+        solve, solve_cpu = (
+            (f"{r['solve_s']:.1f}", f"{r['solve_cpu_s']:.1f}") if name == "linopy" else ("-", "-")
+        )
         lines.append(
             f"{name:<28} {r['variables']:>10,} {r['constraints']:>10,} {r['data_s']:>7.1f} "
-            f"{r['build_s']:>8.1f} {r['solve_s']:>8.1f} {r['build_cpu_s']:>9.1f} "
-            f"{r['solve_cpu_s']:>9.1f} {r['peak_mb']:>8,.0f} {r['base_mb']:>8,.0f}"
+            f"{r['build_s']:>8.1f} {solve:>8} {r['build_cpu_s']:>9.1f} "
+            f"{solve_cpu:>9} {r['peak_mb']:>8,.0f} {r['base_mb']:>8,.0f}"
         )
     li = rows.get("linopy")
     if li and "error" not in li:
