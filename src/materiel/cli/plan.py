@@ -96,10 +96,8 @@ def plan(
         typer.Option(
             min=1,
             metavar="<n>",
-            show_default=f"{DEFAULT_DRAWS}; with several scenarios fewer, about "
-            f"{DEFAULT_ROWS} in total, at least 2 each",
-            help="Sampled draws per scenario that the plan is optimised over (more: a "
-            "steadier plan, a slower solve).",
+            show_default=f"{DEFAULT_DRAWS}, ~{DEFAULT_ROWS} in all",
+            help="Draws per scenario to plan over.",
         ),
     ] = None,
     central: Annotated[
@@ -155,6 +153,11 @@ def plan(
     per item and in total, the cost, the value of the stochastic solution
     and of perfect information. Writes a plan file; replay it with
     `materiel simulate SCENARIO --plan FILE`.
+
+    --draws defaults to 5 per scenario, fewer with several scenarios (about
+    12 scenario rows in all, at least 2 each): one scenario plans in about
+    20 s, the four futures in under a minute on 2 cores. Progress with the
+    seconds elapsed goes to stderr.
     """
     from materiel.optimize import PlanError
 
