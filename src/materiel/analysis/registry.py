@@ -484,7 +484,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "end_item": "end item",
                 "end_gain_per_month": "gain/month",
                 "eur_per_end_unit_month": "EUR per end/month",
-                "lp_value_per_eur": "LP value/EUR",
+                "lp_avoided_per_eur": "avoided/EUR",
             },
         ),
     )

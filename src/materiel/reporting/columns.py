@@ -286,9 +286,10 @@ VIEWS: dict[str, View] = {
                     "capex per end item per month gained (EUR)",
                 ),
                 Col(
-                    "lp_value_per_eur",
-                    "LP value per EUR",
-                    "optimiser's value of the option per euro of capex",
+                    "lp_avoided_per_eur",
+                    "shortfall avoided per EUR",
+                    "weighted shortfall (EUR-equivalent) the option avoids on top of the "
+                    "optimal plan, per euro of capex",
                     "ratio",
                 ),
             ),
