@@ -287,7 +287,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "rank_high": "rank p90",
                 "lost_share": "lost",
                 "lost_share_half": "lost (half)",
-                "dual_value_eur": "dual EUR",
+                "capacity_value": "capacity value",
                 "single_source": "single",
                 "worst_item": "worst hit",
             },

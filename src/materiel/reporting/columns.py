@@ -155,9 +155,10 @@ VIEWS: dict[str, View] = {
                 ),
                 Col("lost_share_half", "half cut", "the same when half its capacity is cut"),
                 Col(
-                    "dual_value_eur",
-                    "LP value",
-                    "optimiser's value of the node's capacity over the horizon (EUR)",
+                    "capacity_value",
+                    "capacity value",
+                    "weighted shortfall its capacity avoids at the margin over the horizon "
+                    "(EUR-equivalent; optimiser, finite differences)",
                 ),
                 Col("single_source", "single", "yes if it is the only source of an input"),
                 Col("worst_item", "worst hit", "end item that loses the largest share"),

@@ -147,9 +147,9 @@ def plot_chokepoints(table: pd.DataFrame, top: int = 10) -> go.Figure:
                     opacity=opacity,
                     marker_color=NODE_COLOURS[node_type],
                     customdata=np.stack(
-                        [part["dual_value_eur"].fillna(0), part["worst_item"]], axis=-1
+                        [part["capacity_value"].fillna(0), part["worst_item"]], axis=-1
                     ),
-                    hovertemplate="%{y}: %{x:.1%} lost<br>dual value EUR %{customdata[0]:,.3s}"
+                    hovertemplate="%{y}: %{x:.1%} lost<br>value of capacity %{customdata[0]:,.3s}"
                     "<br>worst hit: %{customdata[1]}",
                 ),
                 row=1,
