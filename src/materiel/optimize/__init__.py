@@ -37,8 +37,9 @@ __all__ = [
 
 
 DRAWS = 5
-"""Default parameter draws per future of the sample average approximation (see
-docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 2 minutes on 2 cores)."""
+"""Default parameter draws per future of :func:`saa_data` and the most ``materiel plan`` takes
+per scenario (it takes fewer with several scenarios, about 12 rows in all; see
+docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 24 s of CPU on 2 cores)."""
 
 
 def saa_data(
