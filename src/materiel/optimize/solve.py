@@ -90,9 +90,12 @@ def highs_options(log: bool = False, **options: Any) -> dict[str, Any]:
 def solve(m: linopy.Model, log: bool = False, **options: Any) -> float:
     """Solve ``m`` with HiGHS (direct API); return the optimal objective.
 
+    Solved with :data:`TUNING` and :func:`objective_scale`; if HiGHS ends in numerical
+    trouble (termination "unknown") it is solved again with HiGHS's defaults (:data:`PLAIN`).
     ``log=True`` shows the HiGHS log on stderr. ``options`` go to HiGHS (e.g.
-    ``solver="simplex"``, ``time_limit=60``). Raises :class:`PlanError` unless the status is
-    "ok" and the termination condition "optimal". Safe to call from several threads.
+    ``solver="simplex"``, ``time_limit=60``) and override both. Raises :class:`PlanError`
+    unless the status is "ok" and the termination condition "optimal". Safe to call from
+    several threads.
     """
     absorb_banner()
     tuned = {**TUNING, "user_objective_scale": objective_scale(m), **options}
