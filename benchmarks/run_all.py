@@ -10,7 +10,9 @@ rows below 100k draws report the best of 3 runs):
 - how the model reaches the workers: scattered once vs shipped in a task (10k draws, 2 workers);
 - sweep throughput: the bundled us-stop-month spec (52 cases x 500 draws) on 2 workers;
 - LP: build and solve at 1x (default) and 10x (synthetic) dataset size, linopy vs the Pyomo
-  peer (benchmarks/bench_plan.py), and an LP sweep re-solved in place vs rebuilt per case.
+  peer (benchmarks/bench_plan.py), and an LP sweep re-solved in place vs rebuilt per case;
+- the sample-average plan LP at ``--saa-draws`` draws (default 50) x the 4 futures, built and
+  solved, with the Pyomo peer's build at the same size (benchmarks/bench_saa.py).
 Peak RSS: the row's own process, and the largest child (a Dask worker) where there is one.
 Writes benchmarks/results/latest.json.
 """
@@ -253,6 +255,31 @@ def lp_rows(repeat: int) -> dict[str, dict[str, Any]]:
     return out
 
 
+def saa_rows(draws: int) -> dict[str, dict[str, Any]]:
+    """The sample-average LP at ``draws`` x 4 futures, from benchmarks/bench_saa.py."""
+    sys.path.insert(0, str(HERE))
+    import bench_saa
+
+    size = f"{draws} x {len(bench_saa.FUTURES)} rows"
+    out: dict[str, dict[str, Any]] = {}
+    for tool in ("linopy", "pyomo"):
+        r = bench_saa.measure(tool, draws, MONTHS, 11.0 if tool == "pyomo" else 0.0, 1800.0)
+        name = f"LP SAA {draws} draws x 4 futures, {tool}{' build' if tool == 'pyomo' else ''}"
+        if "error" in r:
+            out[name] = {"size": size, **r}
+            continue
+        solve = r["solve_s"] if tool == "linopy" else 0.0
+        out[name] = {
+            "seconds": r["data_s"] + r["build_s"] + solve,
+            "build_s": r["build_s"],
+            "solve_s": solve,
+            "peak_mb": r["peak_mb"],
+            "size": size,
+            "objective": r["objective"],
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--row", help=argparse.SUPPRESS)
@@ -260,6 +287,7 @@ def main() -> None:
     parser.add_argument("--only", help="run only rows whose name contains this text")
     parser.add_argument("--skip-lp", action="store_true", help="skip the LP rows")
     parser.add_argument("--lp-repeat", type=int, default=1, help="runs per LP peer case")
+    parser.add_argument("--saa-draws", type=int, default=50, help="draws per future, SAA LP")
     args = parser.parse_args()
     if args.row:
         func, kwargs, _size, _unit = ROWS[args.row]
@@ -280,6 +308,8 @@ def main() -> None:
             results.update(lp_rows(args.lp_repeat))
         except Exception as e:  # a peer failure must not lose the other rows
             results["LP vs Pyomo"] = {"error": f"{type(e).__name__}: {e}"}
+        print(f"running: SAA LP, {args.saa_draws} draws x 4 futures ...", file=sys.stderr)
+        results.update(saa_rows(args.saa_draws))
     target = HERE / "results" / "latest.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     if args.only and target.exists():  # update those rows of the last full run

@@ -74,8 +74,8 @@ def test_duals_value_the_binding_line(tmp_path: Path) -> None:
     model = model_of(tmp_path, fuze_chain())
     table = chokepoints(model, scenario(3), duals=True).set_index(["node_type", "node"])
     fac = table.loc["facility"]
-    assert fac.loc["fuze_deu", "dual_eur_per_unit_month"] > 0
-    assert fac.loc["shells_a", "dual_eur_per_unit_month"] == pytest.approx(0.0, abs=1e-6)
+    assert fac.loc["fuze_deu", "shortfall_avoided_per_unit_month"] > 0
+    assert fac.loc["shells_a", "shortfall_avoided_per_unit_month"] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.fixture(scope="module")

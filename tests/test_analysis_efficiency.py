@@ -40,10 +40,13 @@ def test_efficiency_by_hand(tmp_path: Path) -> None:
 
 
 def test_lp_values_the_option(tmp_path: Path) -> None:
-    # the optimiser values the option (Ukraine is short) and builds it in month 0
+    # the optimiser builds the option in month 0; Ukraine is not short, so on top of the
+    # plan's builds more of it avoids no shortfall and saves no purchases (planner units:
+    # weighted shortfall and EUR, never the LP's penalty)
     model = model_of(tmp_path, tiny_tables())
     r = efficiency(model, scenario(8)).set_index("expansion").loc["powder_line"]
-    assert r["lp_value_eur"] > 0
+    assert r["lp_shortfall_avoided"] == pytest.approx(0.0)
+    assert r["lp_cost_saved_eur"] == pytest.approx(0.0) and r["lp_avoided_per_eur"] == 0.0
     assert r["lp_built_share"] == pytest.approx(1.0)
     assert r["lp_built_month"] == 0
 
@@ -52,6 +55,6 @@ def test_decision_month_shifts_first_output(tmp_path: Path) -> None:
     model = model_of(tmp_path, tiny_tables())
     table = efficiency(model, scenario(8), decide_month=2, lp=False).set_index("expansion")
     assert table.loc["powder_line", "first_output_month"] == 8
-    assert table["lp_value_eur"].isna().all()
+    assert table["lp_shortfall_avoided"].isna().all()
     with pytest.raises(ValueError, match="decision month"):
         efficiency(model, scenario(8), decide_month=8)

@@ -16,6 +16,7 @@ import xarray as xr
 import materiel
 import materiel.analysis
 from materiel.model.compiled import Model
+from materiel.optimize.io import replay_plan, save_plan
 from materiel.scenario import USSupplyStops
 
 UNIT_WORDS = ("unit", "EUR", "month", "0-1", "share")
@@ -126,6 +127,20 @@ def test_simulate_plan_and_replay(model: Model, tmp_path: Path) -> None:
     assert best.summary["capex_eur"] >= 0
     replay = materiel.simulate(model, scenario, draws=40, seed=1, months=12, plan=best)
     assert replay.attrs["plan"] == 1
+    # one path with `simulate --plan`: the builds as a policy (the ordering rule reacts to
+    # each draw), never the LP's orders unless asked; the plan file replays the same
+    builds = materiel.simulate(model, scenario, draws=40, seed=1, months=12, plan=best.builds())
+    xr.testing.assert_equal(replay["shortfall"], builds["shortfall"])
+    plan_file = save_plan(best, tmp_path / "plan.json")
+    from_file = materiel.simulate(model, scenario, draws=40, seed=1, months=12, plan=plan_file)
+    xr.testing.assert_equal(replay["production"], from_file["production"])
+    assert replay_plan(best, model, scenario.name, 12).orders is None
+    ordered = replay_plan(best, model, scenario.name, 12, with_orders=True)
+    assert ordered.orders is not None and ordered.orders.shape[0] == 12
+    floors = materiel.simulate(
+        model, scenario, draws=1, months=12, plan=best, with_orders=True, uncertain=False
+    )
+    assert floors.attrs["plan"] == 1
     # the replay carries the plan's builds: capacity never below the run without the plan
     # (tests/test_optimize.py checks that the replay reproduces the LP where the rules coincide)
     central = materiel.simulate(model, scenario, draws=1, months=12, plan=best, uncertain=False)

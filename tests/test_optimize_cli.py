@@ -127,3 +127,12 @@ def test_plan_user_errors_exit_2(tiny_dir: Path, tmp_path: Path) -> None:
         str(tmp_path / "s.nc"),
     )
     assert sim.returncode == 2 and "not a materiel plan file" in sim.stderr
+
+
+def test_default_draws_keep_the_lp_small() -> None:
+    from materiel.cli.plan import DEFAULT_DRAWS, default_draws
+    from materiel.optimize import DRAWS
+
+    assert DEFAULT_DRAWS == DRAWS  # --help stays fast without importing the optimiser
+    # 5 draws for one scenario; several scenarios share about 12 rows, at least 2 draws each
+    assert [default_draws(n) for n in (1, 2, 3, 4, 8)] == [5, 5, 4, 3, 2]

@@ -369,7 +369,7 @@ scenario = materiel.load_scenario("imposed-deal")
 `chokepoints` removes each facility, item and source country in turn, re-simulates with
 central values and measures the end-item output lost (`lost_share`, 0-1, valued at unit cost;
 `lost_share_half` for a half cut). It adds the optimiser's value of capacity
-(`dual_eur_per_unit_month`, EUR per unit/month) and flags single sources.
+(`shortfall_avoided_per_unit_month`, weighted shortfall avoided per unit/month) and flags single sources.
 """),
     py("""
 choke = materiel.chokepoints(model, scenario)

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
-import numpy as np
 import pandas as pd
 import pydantic
 import xarray as xr
@@ -123,26 +122,6 @@ def with_events(
     return parse_scenario(content, f"{content['name']} (with_events)")
 
 
-def _simulator_plan(
-    model: Model, plan: Plan | PlanResult | str | Path, scenario: str, months: int
-) -> Plan:
-    """A simulator ``Plan`` with ``scenario``'s orders when the plan has them (else the
-    builds alone), orders padded with NaN (the scenario's own order level) to ``months``."""
-    if isinstance(plan, Plan):
-        return plan
-    if isinstance(plan, str | Path):
-        from materiel.optimize.io import load_plan
-
-        return load_plan(Path(plan), model, scenario, months)
-    chosen = plan.plan_for(scenario if scenario in plan.scenarios else None)
-    if scenario not in plan.scenarios or chosen.orders is None:
-        return Plan(chosen.expansion, chosen.month, chosen.scale)
-    orders = np.full((months, chosen.orders.shape[1]), np.nan)
-    n = min(months, chosen.orders.shape[0])
-    orders[:n] = chosen.orders[:n]
-    return Plan(chosen.expansion, chosen.month, chosen.scale, orders)
-
-
 def simulate(
     model: Model,
     scenario: ScenarioLike,
@@ -151,6 +130,7 @@ def simulate(
     seed: int = 0,
     months: int | None = None,
     plan: Plan | PlanResult | str | Path | None = None,
+    with_orders: bool = False,
     uncertain: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> xr.Dataset:
@@ -164,8 +144,11 @@ def simulate(
         seed: Random seed; draw ``d`` depends only on ``(seed, d)``.
         months: Horizon in months (default: the scenario's).
         plan: Decisions to replay: a ``PlanResult`` from ``plan``, a plan file
-            written by ``materiel plan``, or a ``Plan``. Its builds always apply; its
-            orders apply when the plan was made for this scenario (same name).
+            written by ``materiel plan``, or a ``Plan``. Replayed as a policy, as
+            ``materiel simulate --plan`` does: its builds apply and production follows
+            the simulator's ordering rule, reacting to each draw.
+        with_orders: Also impose the plan's orders for this scenario (when it was
+            planned for it) as production floors (``simulate --plan --with-orders``).
         uncertain: ``False`` gives every draw the central values.
         progress: Called with the number of draw-months done since the last call.
 
@@ -184,7 +167,9 @@ def simulate(
     scen = as_scenario(scenario)
     replay = None
     if plan is not None:
-        replay = _simulator_plan(model, plan, scen.name, months or scen.months)
+        from materiel.optimize.io import replay_plan
+
+        replay = replay_plan(plan, model, scen.name, months or scen.months, with_orders)
     return run(
         model,
         scen,

@@ -209,6 +209,15 @@ def test_plan_submit_poll_document(web: Web) -> None:
     assert doc["format"] == "materiel-plan" and doc["months"] == 24
     tables = web.client.get(f"/api/v1/plans/{plan['id']}/results", headers=h).json()["tables"]
     assert {"investments", "shortfall", "capacity_duals", "budget_duals"} <= set(tables)
+    # planner units only: weighted shortfall and EUR, never the LP's objective or penalty
+    summary = plan["summary"]
+    assert "objective" not in summary and summary["weighted_shortfall"] >= 0
+    assert "budget_shortfall_avoided_per_eur_m" in summary
+    shown = {k for rows in tables.values() for r in rows if isinstance(r, dict) for k in r}
+    assert not {k for k in shown if "objective" in k or "penalty" in k or k.endswith("per_eur")}
+    assert {"value_eur_per_unit_month", "cost_eur_per_unit_month"} <= {
+        k for r in tables["capacity_duals"] for k in r
+    }
     sim = web.client.post(
         "/api/v1/runs", json={"scenario": "imposed-deal", "draws": 5}, headers=h
     ).json()

@@ -35,8 +35,8 @@ COLUMNS = [
     "added_weighted_shortfall_eur",
     "worst_item",
     "worst_item_lost_share",
-    "dual_eur_per_unit_month",
-    "dual_value_eur",
+    "shortfall_avoided_per_unit_month",
+    "capacity_value",
     "suppliers",
     "single_source",
     "sole_source_of",
@@ -115,18 +115,36 @@ def _removal(
 
 
 def _duals(model: Model, scenario: Scenario, member: np.ndarray) -> tuple[FloatArray, FloatArray]:
-    """Per node: the highest capacity dual of its facilities (EUR per unit/month over the
-    horizon) and the sum of dual x working capacity (EUR)."""
+    """Per node, in planner units: the highest value of one more unit/month of capacity among
+    its facilities (priority-weighted shortfall avoided over the horizon, EUR-equivalent per
+    unit/month) and the sum over its facilities of value x mean working capacity
+    (EUR-equivalent). Measured by warm-started finite differences on the LP
+    (:func:`materiel.optimize.results.capacity_change_values`) at the facilities whose
+    capacity binds (non-zero LP dual); 0 elsewhere."""
     from materiel.optimize import plan
+    from materiel.optimize.results import capacity_change_values
 
     result = plan(model, [scenario])
+    d = result.data
     duals = result.capacity_duals.set_index("facility")["value_eur_per_unit_month"]
-    dual = duals.reindex(model.facilities).fillna(0.0).to_numpy()
-    capacity = result.production.groupby("facility", sort=False)["capacity"].mean()
-    capacity_f = capacity.reindex(model.facilities).fillna(0.0).to_numpy()
-    per_unit = np.where(member, dual[None, :], -np.inf).max(axis=1)
+    binding = np.flatnonzero(np.abs(duals.reindex(model.facilities).fillna(0.0).to_numpy()) > 1e-6)
+    capacity = d.capacity.to_numpy()  # (S, M, F)
+    avail = d.availability.to_numpy()
+    changes, steps = [], []
+    for f in binding:
+        step = max(1.0, 1e-3 * float(np.mean(capacity[..., f])))
+        change = np.zeros_like(capacity)
+        change[..., f] = step * np.where(avail[..., f] > 0, avail[..., f], 1.0)
+        changes.append(change)
+        steps.append(step)
+    value = np.zeros(len(model.facilities))
+    found = capacity_change_values(result, changes) if changes else []
+    value[binding] = [ws / step for (ws, _), step in zip(found, steps, strict=True)]
+    value = np.where(np.abs(value) < 1e-6, 0.0, value)
+    mean_capacity = capacity.mean(axis=(0, 1))
+    per_unit = np.where(member, value[None, :], -np.inf).max(axis=1)
     per_unit = np.where(np.isfinite(per_unit), per_unit, 0.0)
-    return per_unit, member.astype(float) @ (dual * capacity_f)
+    return per_unit, member.astype(float) @ (value * mean_capacity)
 
 
 def _shares(base: FloatArray, removed: FloatArray, price: FloatArray) -> FloatArray:
@@ -238,18 +256,20 @@ def chokepoints(
     (``seed``; same seed, same table) and each node's rank in every draw gives rank_low and
     rank_high (p10 and p90 over the draws; rank_mean their mean); with ``dual_draws`` > 0
     the LP is solved on the first that many draws too (one LP each, with the draw's figures
-    as central values) and dual_rank_low/high give the range of the node's rank by dual
-    value (dual_rank: at central values). NaN where not computed.
+    as central values) and dual_rank_low/high give the range of the node's rank by
+    capacity_value (dual_rank: at central values). NaN where not computed.
 
     Columns: node_type (facility | item | country), node, name, item, country, rank (1 =
-    biggest loss within its node type; ties broken by the half cut, then the dual value),
+    biggest loss within its node type; ties broken by the half cut, then capacity_value),
     lost_share and lost_share_half (0-1), lost_value_eur (EUR over the horizon),
     added_weighted_shortfall_eur (the priority-weighted shortfall the full cut adds over the
     horizon, ``rules.weighted_rows`` weights, EUR-equivalent; the engine computes it), worst_item
-    and worst_item_lost_share (the end item losing the largest share), dual_eur_per_unit_month
-    (the optimiser's value of one more unit/month of capacity over the horizon, highest of the
-    node's facilities; EUR per item unit/month), dual_value_eur (sum over the node's
-    facilities of dual x mean working capacity, EUR), suppliers (facilities with capacity in
+    and worst_item_lost_share (the end item losing the largest share),
+    shortfall_avoided_per_unit_month (the optimiser's value of one more unit/month of
+    capacity in planner units: priority-weighted shortfall avoided over the horizon,
+    EUR-equivalent per item unit/month, highest of the node's facilities; finite differences
+    on the LP), capacity_value (sum over the node's facilities of that value x mean working
+    capacity, EUR-equivalent), suppliers (facilities with capacity in
     month 0 making the node's item; for countries: the number of items it alone supplies),
     single_source (in month 0 the only facility, or the only country, supplying a limited
     item), sole_source_of (for countries: those items).
@@ -298,8 +318,8 @@ def chokepoints(
         added_weighted_shortfall_eur=weighted[0],
         worst_item=np.where(has_worst, model.items[worst].to_numpy(), ""),
         worst_item_lost_share=np.where(has_worst, by_item[np.arange(len(nodes)), worst], np.nan),
-        dual_eur_per_unit_month=np.nan,
-        dual_value_eur=np.nan,
+        shortfall_avoided_per_unit_month=np.nan,
+        capacity_value=np.nan,
         suppliers=np.where(is_country, [len(s.split(", ")) if s else 0 for s in sole_of], n_sup),
         single_source=np.where(is_country, [bool(s) for s in sole_of], single_facility),
         sole_source_of=sole_of,
@@ -307,8 +327,8 @@ def chokepoints(
     frame["dual_rank"] = np.nan
     if duals:
         per_unit, value = _duals(model, scenario, member)
-        frame["dual_eur_per_unit_month"] = per_unit
-        frame["dual_value_eur"] = value
+        frame["shortfall_avoided_per_unit_month"] = per_unit
+        frame["capacity_value"] = value
         dual_key = np.where(np.abs(value) < 1e-3, 0.0, value)
         frame["dual_rank"] = _ranks(frame["node_type"].to_numpy(), dual_key)
     if draws > 1:
@@ -330,9 +350,9 @@ def chokepoints(
         frame[col] = frame[col].mask(noise, 0.0)
         if col == "lost_share":
             frame["lost_value_eur"] = frame["lost_value_eur"].mask(noise, 0.0)
-    for col in ("dual_eur_per_unit_month", "dual_value_eur"):  # solver round-off, in EUR
+    for col in ("shortfall_avoided_per_unit_month", "capacity_value"):  # solver round-off
         frame[col] = frame[col].mask(frame[col].abs() < 1e-3, 0.0)
-    key = ["lost_share", "lost_share_half", "dual_value_eur"]
+    key = ["lost_share", "lost_share_half", "capacity_value"]
     frame = frame.sort_values(key, ascending=False, na_position="last", kind="stable")
     frame["rank"] = frame.groupby("node_type").cumcount() + 1
     frame["_type"] = frame["node_type"].map({t: i for i, t in enumerate(NODE_TYPES)})

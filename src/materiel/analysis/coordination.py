@@ -36,11 +36,10 @@ COLUMNS = [
     "unmet_share",
     "cost_eur",
     "capex_eur",
-    "penalty_eur",
-    "objective_eur",
+    "weighted_shortfall",
     "extra_unmet",
     "extra_cost_eur",
-    "extra_objective_eur",
+    "extra_weighted_shortfall",
 ]
 
 
@@ -213,12 +212,14 @@ def _tables(r: PlanResult, structure: str) -> pd.DataFrame:
     """Item rows and a total row of one solved structure."""
     short = r.shortfall_by_item()
     purchases = r.production.groupby("item")["purchases_eur"].sum()
+    d = r.data
+    weight = pd.Series(d.shortfall_weight.to_numpy(), index=d.coords["demand"])
+    row_weight = (short["actor"] + "/" + short["item"]).map(weight).fillna(0.0)
     items = short.assign(
         structure=structure,
         cost_eur=short["item"].map(purchases).fillna(0.0).to_numpy(),
         capex_eur=np.nan,
-        penalty_eur=np.nan,
-        objective_eur=np.nan,
+        weighted_shortfall=short["unmet"].to_numpy() * row_weight.to_numpy(),
     )
     s = r.summary
     units = items["unit"].unique()
@@ -235,11 +236,24 @@ def _tables(r: PlanResult, structure: str) -> pd.DataFrame:
             "unmet_share": [unmet / wanted if single and wanted > 0 else np.nan],
             "cost_eur": [s["expected_purchases_eur"] + s["capex_eur"]],
             "capex_eur": [s["capex_eur"]],
-            "penalty_eur": [s["expected_penalty_eur"]],
-            "objective_eur": [s["objective"]],
+            "weighted_shortfall": [s["expected_weighted_shortfall_eur"]],
         }
     )
     return pd.concat([items, total], ignore_index=True)
+
+
+def structure_hooks(
+    model: Model, weights: str | Mapping[str, float] = "equal"
+) -> dict[str, list[ExtraConstraint]]:
+    """The optimiser's ``extra`` constraints of each structure (:data:`STRUCTURES`), nations
+    weighted by ``weights`` (:func:`national_weights`)."""
+    w = national_weights(model, weights)
+    nation_of = np.asarray(w.index.get_indexer(model.actors[model.facility_country]))
+    return {
+        "pooled": [],
+        "national": [_buyers_hook(w, nation_of)],
+        "national_chains": [_buyers_hook(w, nation_of), _chains_hook(w, nation_of)],
+    }
 
 
 def coordination(
@@ -269,25 +283,19 @@ def coordination(
     Rows: per structure, one per demanded item and a ``total``. Columns: wanted and unmet
     (item units over the horizon; for the total only if all items share a unit),
     unmet_share (0-1), cost_eur (purchases of the item; for the total purchases + capex),
-    capex_eur, penalty_eur (shortfall penalty) and objective_eur (LP objective) on total
-    rows, all EUR; extra_unmet, extra_cost_eur and extra_objective_eur: the structure minus
-    pooled (the cost of fragmentation; objective >= 0).
+    capex_eur on total rows, EUR; weighted_shortfall: unmet x the item's shortfall weight
+    (model v2's ``weighted_shortfall``, EUR-equivalent over the horizon); extra_unmet,
+    extra_cost_eur and extra_weighted_shortfall: the structure minus pooled (the cost of
+    fragmentation, in planner units).
     """
     from materiel.optimize import plan
 
-    w = national_weights(model, weights)
-    nation_of = np.asarray(w.index.get_indexer(model.actors[model.facility_country]))
-    hooks = {
-        "pooled": [],
-        "national": [_buyers_hook(w, nation_of)],
-        "national_chains": [_buyers_hook(w, nation_of), _chains_hook(w, nation_of)],
-    }
     frames = [
         _tables(plan(model, [scenario], budget=budget, extra=extra), name)
-        for name, extra in hooks.items()
+        for name, extra in structure_hooks(model, weights).items()
     ]
     pooled = frames[0].set_index("item")
     out = pd.concat(frames, ignore_index=True)
-    for col in ("unmet", "cost_eur", "objective_eur"):
+    for col in ("unmet", "cost_eur", "weighted_shortfall"):
         out[f"extra_{col}"] = out[col].to_numpy() - pooled.loc[out["item"], col].to_numpy()
     return out[COLUMNS]

@@ -39,8 +39,9 @@ COLUMNS = [
     "end_gain_with_others",
     "eur_per_end_unit_month",
     "weighted_shortfall_cut",
-    "lp_value_eur",
-    "lp_value_per_eur",
+    "lp_shortfall_avoided",
+    "lp_cost_saved_eur",
+    "lp_avoided_per_eur",
     "lp_built_share",
     "lp_built_month",
 ]
@@ -80,18 +81,34 @@ def _simulated_gain(
     return alone, last, np.where(np.abs(cut) < 1.0, 0.0, cut)  # float32 round-off, EUR
 
 
+LP_STEP = 0.01
+"""Share of a module added to value an option by finite difference (the LP is piecewise
+linear: a small step gives the slope at the optimal plan)."""
+
+
 def _lp_values(model: Model, scenario: Scenario, options: np.ndarray, month: int) -> pd.DataFrame:
-    """Dual value of deciding each option in ``month`` (EUR of objective), the share the
-    optimal plan builds and its first decision month."""
+    """The weighted shortfall one whole option decided in ``month`` avoids at the optimal plan
+    (EUR-equivalent over the horizon) and the expected purchases it saves (EUR), by finite
+    difference on the LP with the plan's builds held and the option's capex not counted; the
+    share the optimal plan builds and its first decision month."""
     from materiel.optimize import plan
+    from materiel.optimize.results import capacity_change_values
 
     result = plan(model, [scenario])
     d = result.data
-    dual = -result.lp.constraints["capacity"].dual.fillna(0.0).to_numpy()  # (S, M, F)
-    per_facility = (dual * d.availability.to_numpy()).sum(axis=0)  # (M, F)
+    avail = d.availability.to_numpy()  # (S, M, F)
     added = d.added.to_numpy()[:, month, :]  # (E_lp, M)
-    value = (added * per_facility[:, d.expansion_facility].T).sum(axis=1)
-    frame = pd.DataFrame({"lp_value_eur": value}, index=model.expansions[d.options])
+    changes = []
+    for k, f in enumerate(d.expansion_facility):
+        change = np.zeros_like(avail)
+        change[..., f] = LP_STEP * added[k][None, :] * avail[..., f]
+        changes.append(change)
+    found = capacity_change_values(result, changes, fix_builds=True)
+    values = np.array(found).reshape(-1, 2) / LP_STEP
+    frame = pd.DataFrame(
+        {"lp_shortfall_avoided": values[:, 0], "lp_cost_saved_eur": -values[:, 1]},
+        index=model.expansions[d.options],
+    )
     inv = result.investments
     frame["lp_built_share"] = inv.groupby("expansion")["scale"].sum()
     frame["lp_built_month"] = inv.groupby("expansion")["month"].min()
@@ -125,10 +142,15 @@ def efficiency(
     month over the same window (EUR-equivalent/month; 0 when the extra output only goes to
     recipients without a shortfall).
 
-    From the optimiser (``lp=True``): lp_value_eur, the capacity duals summed over the months
-    the option would add capacity (EUR of objective, i.e. purchases plus the shortfall
-    penalty: the marginal value of the option at the optimal plan), lp_value_per_eur (per
-    euro of capex), and the share of the option the optimal plan builds and the first month.
+    From the optimiser (``lp=True``): lp_shortfall_avoided, the priority-weighted shortfall
+    (EUR-equivalent over the horizon, unserved fixed orders at item weight) one whole option
+    decided in ``decide_month`` avoids on top of the optimal plan's builds (a finite
+    difference of :data:`LP_STEP` of a module, warm-started; its own capex not counted),
+    lp_cost_saved_eur (the expected purchases it saves, EUR; either can be negative where
+    the LP, which also weighs recipients by priority class, moves supply to a better class),
+    lp_avoided_per_eur
+    (shortfall avoided per euro of capex), and the share of the option the optimal plan
+    builds and the first month.
     Sorted by end item, then eur_per_end_unit_month and eur_per_unit_month.
     """
     if not 0 <= decide_month < scenario.months:
@@ -186,14 +208,15 @@ def efficiency(
     )
     if lp:
         values = _lp_values(model, scenario, options, decide_month)
-        value = values["lp_value_eur"].to_numpy()
-        frame["lp_value_eur"] = np.where(np.abs(value) < 1e-3, 0.0, value)  # solver round-off
+        for col in ("lp_shortfall_avoided", "lp_cost_saved_eur"):  # solver round-off, EUR
+            frame[col] = values[col].mask(values[col].abs() < 1.0, 0.0).to_numpy()
+        value = frame["lp_shortfall_avoided"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            frame["lp_value_per_eur"] = np.where(capex > 0, frame["lp_value_eur"] / capex, np.nan)
+            frame["lp_avoided_per_eur"] = np.where(capex > 0, value / capex, np.nan)
         frame["lp_built_share"] = values["lp_built_share"].to_numpy()
         frame["lp_built_month"] = values["lp_built_month"].to_numpy()
     else:
-        for col in ("lp_value_eur", "lp_value_per_eur", "lp_built_share", "lp_built_month"):
+        for col in COLUMNS[COLUMNS.index("lp_shortfall_avoided") :]:
             frame[col] = np.nan
     frame = frame.sort_values(
         ["end_item", "eur_per_end_unit_month", "eur_per_unit_month"],

@@ -287,7 +287,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "rank_high": "rank p90",
                 "lost_share": "lost",
                 "lost_share_half": "lost (half)",
-                "dual_value_eur": "dual EUR",
+                "capacity_value": "capacity value",
                 "single_source": "single",
                 "worst_item": "worst hit",
             },
@@ -359,7 +359,8 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "unmet_share": "unmet",
                 "cost_eur": "cost EUR",
                 "extra_unmet": "+unmet",
-                "extra_objective_eur": "+objective EUR",
+                "extra_weighted_shortfall": "+weighted shortfall",
+                "extra_cost_eur": "+cost EUR",
             },
         ),
         AnalysisSpec(
@@ -483,7 +484,7 @@ REGISTRY: dict[str, AnalysisSpec] = {
                 "end_item": "end item",
                 "end_gain_per_month": "gain/month",
                 "eur_per_end_unit_month": "EUR per end/month",
-                "lp_value_per_eur": "LP value/EUR",
+                "lp_avoided_per_eur": "avoided/EUR",
             },
         ),
     )

@@ -135,7 +135,6 @@ def simulate(
         from materiel.io.dataset import load_dataset
         from materiel.io.results import SUFFIXES
         from materiel.model.compiled import compile_model
-        from materiel.model.plan import Plan
         from materiel.scenario import load_scenario
         from materiel.simulation import simulate_to_file
         from materiel.simulation.limits import parse_size
@@ -162,11 +161,9 @@ def simulate(
         horizon = months or scen.months
         plan = None
         if plan_file is not None:
-            from materiel.optimize.io import load_plan
+            from materiel.optimize.io import replay_plan
 
-            plan = load_plan(plan_file, model, scen.name, horizon)
-            if not with_orders:
-                plan = Plan(plan.expansion, plan.month, plan.scale)
+            plan = replay_plan(plan_file, model, scen.name, horizon, with_orders)
         totals = DrawTotals(actor, means=CONFIDENCE_INPUTS)
         backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
         if backend.dask or draws >= LARGE_RUN:

@@ -121,7 +121,13 @@ HEADLINES = (
     ("unmet_share_mean", "unmet_share", "mean", "unmet (mean over items)", "pct"),
     ("p_short_max", "p_short", "max", "P(short) worst item", "pct"),
     ("cost_mean_eur", "cost_mean", "mean", "cost", "bn"),
-    ("objective_eur", "objective", "mean", "objective", "bn"),
+    (
+        "weighted_shortfall_eur",
+        "expected_weighted_shortfall_eur",
+        "mean",
+        "weighted shortfall",
+        "bn",
+    ),
     ("capex_eur", "capex_eur", "mean", "capex", "bn"),
     ("fire_ratio_p50", "fire_ratio_p50", "mean", "fire ratio p50", "num"),
 )

@@ -8,7 +8,7 @@ See docs/methodology-optimiser.md for the formulation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from materiel.model.compiled import Model
@@ -37,8 +37,9 @@ __all__ = [
 
 
 DRAWS = 5
-"""Default parameter draws per future of the sample average approximation (see
-docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 2 minutes on 2 cores)."""
+"""Default parameter draws per future of :func:`saa_data` and the most ``materiel plan`` takes
+per scenario (it takes fewer with several scenarios, about 12 rows in all; see
+docs/methodology-optimiser.md: 4 futures x 5 draws solve in about 24 s of CPU on 2 cores)."""
 
 
 def saa_data(
@@ -90,6 +91,7 @@ def plan(
     lumpy: bool = False,
     draws: int = 0,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
     **solver_options: Any,
 ) -> PlanResult:
     """Optimise investments (shared, first stage) and monthly production, shipments and
@@ -102,9 +104,16 @@ def plan(
     more in the objective; ``extra`` hooks ``f(lp, data)`` add policy constraints before
     solving. ``lumpy``: whole modules (a HiGHS MIP) with capex paid over the lead time; the
     duals are then those of the LP with the builds fixed.
+    ``progress`` is called with a line before each step (data, build, solve).
     Raises :class:`PlanError` if HiGHS does not report an optimal solution.
     """
+    say = progress or (lambda _line: None)
+    rows = len(scenarios) * max(draws, 1)
+    basis = "central values" if draws == 0 else f"{draws} draws"
+    say(f"preparing {rows} scenario row(s) ({basis} x {len(scenarios)} scenario(s)) ...")
     data = saa_data(model, scenarios, months, budget, draws, seed, decay, tiebreak)
+    say("building the LP ...")
     lp = build_problem(data, extra, lumpy=lumpy)
+    say(f"solving the LP with HiGHS ({lp.nvars:,} variables, {lp.ncons:,} constraints) ...")
     objective = (solve_lumpy if lumpy else solve)(lp, log=log, **solver_options)
     return collect(data, lp, objective)

@@ -163,3 +163,36 @@ def load_plan(
             n = min(horizon, len(values))
             orders[:n, model.facilities.get_loc(facility)] = values[:n]
     return Plan(expansion=expansion, month=month, scale=np.minimum(scale, 1.0), orders=orders)
+
+
+def replay_plan(
+    plan: Plan | PlanResult | str | Path,
+    model: Model,
+    scenario: str,
+    months: int,
+    with_orders: bool = False,
+) -> Plan:
+    """The simulator :class:`Plan` that replays ``plan`` on ``scenario`` over ``months``: the
+    one path behind ``materiel simulate --plan`` and ``materiel.simulate(plan=...)``.
+
+    A plan is a policy: its builds apply and production follows the simulator's own ordering
+    rule, reacting to each draw. ``with_orders``: also impose the plan's orders for
+    ``scenario`` (units/month, NaN beyond the plan's horizon; none when the plan was made for
+    other scenarios) as production floors. ``plan``: a :class:`PlanResult`, a plan file
+    written by ``materiel plan`` or a simulator :class:`Plan`.
+    """
+    if isinstance(plan, str | Path):
+        chosen = load_plan(Path(plan), model, scenario if with_orders else None, months)
+    elif isinstance(plan, PlanResult):
+        mine = scenario in plan.scenarios or scenario in plan.futures
+        chosen = plan.plan_for(scenario if mine else None)
+        if not mine:
+            chosen = Plan(chosen.expansion, chosen.month, chosen.scale)
+    else:
+        chosen = plan
+    if not with_orders or chosen.orders is None:
+        return Plan(chosen.expansion, chosen.month, chosen.scale)
+    orders = np.full((months, chosen.orders.shape[1]), np.nan)
+    n = min(months, chosen.orders.shape[0])
+    orders[:n] = chosen.orders[:n]
+    return Plan(chosen.expansion, chosen.month, chosen.scale, orders)

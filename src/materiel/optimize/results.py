@@ -7,7 +7,7 @@ per unit short) x the priority factor x the decay) per unit of the resource.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -411,6 +411,51 @@ def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | boo
         "shortfall_avoided_eur_per_eur_m": (ws0 - ws1) * 1e6 / step,
         "extra_cost_eur": cost1 - cost0,
     }
+
+
+def capacity_change_values(
+    result: PlanResult, changes: Sequence[FloatArray], fix_builds: bool = False
+) -> list[tuple[float, float]]:
+    """For each change (S, M, F) of the capacity rows' right-hand sides (units/month), the
+    expected weighted shortfall avoided (unserved fixed orders at item weight, EUR-equivalent
+    over the horizon) and the extra expected cost (EUR), re-solving the solved LP warm from
+    its optimal basis (``fix_builds``: with the plan's builds held); the LP is restored
+    afterwards."""
+    lp = result.lp
+    h = lp.solver_model
+    if h is None:
+        raise ValueError("the plan's LP has no solver instance to re-solve")
+    build = lp.variables["build"]
+    held = build.labels.to_numpy() >= 0
+    cols = _positions(np.asarray(lp.matrices.vlabels), build.labels.to_numpy()[held])
+    if fix_builds and len(cols):
+        x = np.asarray(h.getSolution().col_value)[cols]
+        h.changeColsBounds(len(cols), cols, x, x)
+    con = lp.constraints["capacity"]
+    labels = con.labels.to_numpy()
+    ok = labels >= 0
+    rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
+    base = con.rhs.to_numpy()[ok]
+    lower = np.full(len(rows), -np.inf)
+    measure = _measure(result)
+    out = []
+    with _quiet(h):
+        _, ws0, cost0 = measure()
+        for change in changes:
+            delta = np.asarray(change, dtype=float)[ok]
+            if not np.any(delta):
+                out.append((0.0, 0.0))
+                continue
+            h.changeRowsBounds(len(rows), rows, lower, base + delta)
+            h.run()
+            _, ws, cost = measure()
+            out.append((ws0 - ws, cost - cost0))
+        h.changeRowsBounds(len(rows), rows, lower, base)
+        if fix_builds and len(cols):
+            upper = np.broadcast_to(build.upper.to_numpy(), held.shape)[held]
+            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), upper.astype(float))
+        h.run()
+    return out
 
 
 def _measure(result: PlanResult) -> Any:

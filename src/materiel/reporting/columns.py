@@ -155,9 +155,10 @@ VIEWS: dict[str, View] = {
                 ),
                 Col("lost_share_half", "half cut", "the same when half its capacity is cut"),
                 Col(
-                    "dual_value_eur",
-                    "LP value",
-                    "optimiser's value of the node's capacity over the horizon (EUR)",
+                    "capacity_value",
+                    "capacity value",
+                    "weighted shortfall its capacity avoids at the margin over the horizon "
+                    "(EUR-equivalent; optimiser, finite differences)",
                 ),
                 Col("single_source", "single", "yes if it is the only source of an input"),
                 Col("worst_item", "worst hit", "end item that loses the largest share"),
@@ -208,10 +209,12 @@ VIEWS: dict[str, View] = {
                 Col("cost_eur", "cost", "purchases (EUR)"),
                 Col("extra_unmet", "extra unmet", "unmet demand above pooled (item units)"),
                 Col(
-                    "extra_objective_eur",
-                    "extra objective",
-                    "objective (costs + shortfall penalty) above pooled (EUR)",
+                    "extra_weighted_shortfall",
+                    "extra weighted shortfall",
+                    "priority-weighted shortfall above pooled (EUR-equivalent: unmet x "
+                    "item weight)",
                 ),
+                Col("extra_cost_eur", "extra cost", "purchases and capex above pooled (EUR)"),
             ),
         ),
         View(
@@ -284,9 +287,10 @@ VIEWS: dict[str, View] = {
                     "capex per end item per month gained (EUR)",
                 ),
                 Col(
-                    "lp_value_per_eur",
-                    "LP value per EUR",
-                    "optimiser's value of the option per euro of capex",
+                    "lp_avoided_per_eur",
+                    "shortfall avoided per EUR",
+                    "weighted shortfall (EUR-equivalent) the option avoids on top of the "
+                    "optimal plan, per euro of capex",
                     "ratio",
                 ),
             ),
@@ -379,7 +383,11 @@ EXTRA_VIEWS = (
                 "the highest probability of a short month over the items",
             ),
             Col("cost_mean_eur", "cost", "mean cost (EUR)"),
-            Col("objective_eur", "objective", "LP objective: costs + shortfall penalty (EUR)"),
+            Col(
+                "weighted_shortfall_eur",
+                "weighted shortfall",
+                "expected priority-weighted shortfall (EUR-equivalent: unmet x item weight)",
+            ),
             Col("capex_eur", "capex", "investment chosen by the LP (EUR)"),
             Col("fire_ratio_p50", "fire ratio p50", "Ukraine:Russia fire ratio, median"),
             Col("status", "status", "ok, or why the case failed"),

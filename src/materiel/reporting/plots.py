@@ -147,9 +147,9 @@ def plot_chokepoints(table: pd.DataFrame, top: int = 10) -> go.Figure:
                     opacity=opacity,
                     marker_color=NODE_COLOURS[node_type],
                     customdata=np.stack(
-                        [part["dual_value_eur"].fillna(0), part["worst_item"]], axis=-1
+                        [part["capacity_value"].fillna(0), part["worst_item"]], axis=-1
                     ),
-                    hovertemplate="%{y}: %{x:.1%} lost<br>dual value EUR %{customdata[0]:,.3s}"
+                    hovertemplate="%{y}: %{x:.1%} lost<br>value of capacity %{customdata[0]:,.3s}"
                     "<br>worst hit: %{customdata[1]}",
                 ),
                 row=1,
@@ -289,8 +289,8 @@ def plot_dependencies(table: pd.DataFrame) -> go.Figure:
 
 
 def plot_coordination(table: pd.DataFrame) -> go.Figure:
-    """Unmet share of each demanded item under each structure; the extra objective of the
-    national structures over pooled in the title."""
+    """Unmet share of each demanded item under each structure; the extra weighted shortfall
+    (EUR-equivalent) of the national structures over pooled in the title."""
     items = table[table["item"] != "total"]
     if items.empty:
         return empty_figure("Coordination", "no demand")
@@ -309,7 +309,7 @@ def plot_coordination(table: pd.DataFrame) -> go.Figure:
         )
     totals = table[table["item"] == "total"].set_index("structure")
     extra = ", ".join(
-        f"{s}: +EUR {totals.loc[s, 'extra_objective_eur'] / 1e9:,.1f} bn"
+        f"{s}: +{totals.loc[s, 'extra_weighted_shortfall'] / 1e9:,.1f} bn"
         for s in totals.index
         if s != "pooled"
     )
@@ -317,7 +317,7 @@ def plot_coordination(table: pd.DataFrame) -> go.Figure:
         barmode="group",
         template=TEMPLATE,
         height=460,
-        title=f"Unmet need: pooled vs national procurement (objective {extra})",
+        title=f"Unmet need: pooled vs national procurement (extra weighted shortfall {extra})",
         yaxis={"title": "share of need unmet", "tickformat": ".0%"},
         legend={"orientation": "h", "y": -0.25},
     )

@@ -4,7 +4,9 @@ Summary keys shared by both kinds (used to compare runs): ``actor``, ``shortfall
 total shortfall over the horizon, item units; the median for simulations), ``shortfall_share``
 (item -> unmet share of need), ``cost_eur`` (total over the horizon; mean for simulations).
 Simulations add ``fire_ratio_p50`` (mean of the monthly median) and ``fire_ratio_final_p50``;
-plans add ``objective``, ``capex_eur`` and ``builds``.
+plans add ``weighted_shortfall`` (expected priority-weighted shortfall, EUR-equivalent: unmet x
+item weight), ``capex_eur``, ``builds`` and ``budget_shortfall_avoided_per_eur_m``; no figure in
+the LP's penalty units is stored or shown.
 """
 
 from __future__ import annotations
@@ -151,12 +153,19 @@ def avoided_table(baseline: xr.Dataset, planned: xr.Dataset, actor: str) -> pd.D
     return frame.reset_index().sort_values("avoided", ascending=False, kind="stable")
 
 
+CAPACITY_VALUES = 5
+"""Facilities (top by the LP's dual) whose value of capacity a plan run measures."""
+
+
 def plan_outputs(
     result: Any, actor: str, avoided: pd.DataFrame | None = None
 ) -> tuple[dict[str, Any], Tables]:
     """Summary and tables of a solved plan (:class:`materiel.optimize.PlanResult`), with the
-    shortfall it avoids against the baseline (:func:`avoided_table`) when given."""
+    shortfall it avoids against the baseline (:func:`avoided_table`) when given. The value of
+    capacity and of budget are in planner units (:func:`materiel.optimize.results.dual_check`,
+    :func:`~materiel.optimize.results.budget_value`), never the LP's duals."""
     from materiel.optimize.io import plan_document
+    from materiel.optimize.results import budget_value, dual_check
 
     short = result.shortfall_by_item()
     mine = short[short["actor"] == actor].set_index("item")
@@ -174,12 +183,16 @@ def plan_outputs(
         "shortfall_share": {str(k): _num(v) for k, v in mine["unmet_share"].items()},
         "units": {str(k): str(v) for k, v in mine["unit"].items()},
         "cost_eur": _num(result.summary["capex_eur"] + result.summary["expected_purchases_eur"]),
-        "objective": _num(result.objective),
+        "weighted_shortfall": _num(result.summary["expected_weighted_shortfall_eur"]),
         "capex_eur": _num(result.summary["capex_eur"]),
         "expected_purchases_eur": _num(result.summary["expected_purchases_eur"]),
         "builds": len(doc["builds"]),
         "scenarios": result.scenarios,
     }
+    budget = budget_value(result)
+    summary["budget_shortfall_avoided_per_eur_m"] = _num(
+        float(budget["shortfall_avoided_eur_per_eur_m"])
+    )
     if avoided is not None:
         summary["shortfall_avoided"] = {
             str(k): _num(v) for k, v in zip(avoided["item"], avoided["avoided"], strict=True)
@@ -188,8 +201,8 @@ def plan_outputs(
         "investments": records(result.investments),
         "shortfall": records(short),
         "shortfall_by_month": records(by_month_table),
-        "capacity_duals": records(result.capacity_duals),
-        "budget_duals": records(result.budget_duals),
+        "capacity_duals": records(dual_check(result, CAPACITY_VALUES)),
+        "budget_duals": records(result.budget_duals.drop(columns="value_eur_per_eur")),
         "plan": [doc],
     }
     if avoided is not None:
@@ -206,8 +219,9 @@ TABLE_TITLES = {
     "investments": "Investments chosen",
     "shortfall": "Expected unmet demand by actor and item",
     "shortfall_by_month": "Unmet demand by month",
-    "capacity_duals": "Marginal value of capacity",
-    "budget_duals": "Marginal value of budget",
+    "capacity_duals": "Value of capacity: weighted shortfall avoided (EUR-equivalent) and "
+    "extra cost (EUR) per extra unit/month",
+    "budget_duals": "Budget and spending per scenario and year (EUR)",
     "plan": "Plan document",
     "avoided": "Shortfall avoided vs the baseline (central replay, item units)",
 }

@@ -177,14 +177,17 @@ class Runner:
     @staticmethod
     def _avoided(job: Job, result: Any) -> Any:
         """The first scenario replayed in the simulator with central values, without and
-        with the plan (its builds and orders): the shortfall the plan avoids."""
+        with the plan (its builds as a policy, as ``simulate --plan`` replays them): the
+        shortfall the plan avoids."""
+        from materiel.optimize.io import replay_plan
         from materiel.service.results import avoided_table
         from materiel.simulation import simulate
 
         months, scenario = int(job.params["months"]), job.scenarios[0]
         common: dict[str, Any] = {"draws": 1, "months": months, "uncertain": False}
         baseline = simulate(job.model, scenario, **common)
-        planned = simulate(job.model, scenario, plan=result.plan_for(scenario.name), **common)
+        policy = replay_plan(result, job.model, scenario.name, months)
+        planned = simulate(job.model, scenario, plan=policy, **common)
         return avoided_table(baseline, planned, str(job.params["actor"]))
 
     def wait(self, run_id: int, timeout: float | None = None) -> None:

@@ -133,20 +133,20 @@ class ReusableLP:
 
 
 def plan_summary(result: PlanResult) -> xr.Dataset:
-    """Per-case figures of a plan: the objective and its parts (EUR), the expected unmet
-    demand per item over the horizon (item units) and its share of what was wanted."""
+    """Per-case figures of a plan in planner units: capex and expected purchases (EUR), the
+    expected priority-weighted shortfall (EUR-equivalent), the expected unmet demand per item
+    over the horizon (item units) and its share of what was wanted. Nothing in the LP's
+    penalty units (its objective, penalty or duals) is kept."""
     table = result.shortfall_by_item().groupby("item").sum(numeric_only=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(table["wanted"] > 0, table["unmet"] / table["wanted"], 0.0)
-    budget = result.budget_duals
-    dual = float(budget["value_eur_per_eur"].mean()) if len(budget) else np.nan
+    kept = ("capex_eur", "expected_purchases_eur", "expected_weighted_shortfall_eur")
     return xr.Dataset(
         {
-            **{k: xr.DataArray(float(v)) for k, v in result.summary.items()},
+            **{k: xr.DataArray(float(result.summary[k])) for k in kept},
             "unmet": ("item", table["unmet"].to_numpy(dtype=float)),
             "wanted": ("item", table["wanted"].to_numpy(dtype=float)),
             "unmet_share": ("item", share),
-            "budget_value_eur_per_eur": xr.DataArray(dual),
         },
         coords={"item": table.index.to_numpy()},
     )

@@ -157,7 +157,7 @@ def graph(
     table = spec.run(model, scen, draws=1, seed=0, duals=False)
     figure = graph_figure(model, table, end_item)
     shown = chain(model, table, end_item)
-    columns = [c for c in spec.terminal or {} if c in shown and c != "dual_value_eur"]
+    columns = [c for c in spec.terminal or {} if c in shown and c != "capacity_value"]
     return render(
         request,
         ctx,
