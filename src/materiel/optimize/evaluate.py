@@ -78,8 +78,13 @@ def outcome(
     seed: int,
     months: int | None = None,
 ) -> Outcome:
-    """Simulate ``plan`` (builds only; None = baseline) on ``draws`` draws of every future."""
-    from materiel.simulation import simulate
+    """Simulate ``plan`` (builds only; None = baseline) on ``draws`` draws of every future.
+
+    Draws are simulated chunk by chunk and each chunk is reduced to per-draw totals at once,
+    so memory does not grow with the months or the size of the model's results."""
+    import xarray as xr
+
+    from materiel.simulation import iter_chunks
 
     weights = np.array([s.probability for s in scenarios], dtype=float)
     weights = weights / weights.sum()
@@ -89,10 +94,17 @@ def outcome(
     per_draw_eur: list[pd.DataFrame] = []
     policy = None if plan is None else Plan(plan.expansion, plan.month, plan.scale)
     for w, sc in zip(weights, scenarios, strict=True):
-        res = simulate(model, sc, draws=draws, seed=seed, months=months, plan=policy)
-        weighted += w * res["weighted_shortfall"].sum("month").to_numpy()
-        cost += w * res["cost"].sum("month").to_numpy()
-        short = res["shortfall"].sum("month")  # (draw, pair)
+        totals = [
+            (
+                chunk["weighted_shortfall"].sum("month").to_numpy(),
+                chunk["cost"].sum("month").to_numpy(),
+                chunk["shortfall"].sum("month"),  # (draw, pair)
+            )
+            for chunk in iter_chunks(model, sc, draws, seed, months, policy)
+        ]
+        weighted += w * np.concatenate([t[0] for t in totals])
+        cost += w * np.concatenate([t[1] for t in totals])
+        short = xr.concat([t[2] for t in totals], "draw")
         actor = short["actor"].to_numpy()
         item = short["item"].to_numpy()
         ours = np.isin(
