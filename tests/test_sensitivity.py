@@ -85,6 +85,7 @@ def test_bad_requests_are_value_errors(model: Model) -> None:
         sensitivity_analysis(model, scenario, method="fast")
 
 
+@pytest.mark.slow
 def test_cli_sensitivity_json_and_plot(dominated: Path, tmp_path: Path) -> None:
     scenario = tmp_path / "stop.yaml"
     scenario.write_text(json.dumps(SCENARIO))

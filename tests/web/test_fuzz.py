@@ -47,6 +47,7 @@ def fuzz_app(tmp_path: Path, web_dataset: Path) -> Iterator[FastAPI]:
         yield app
 
 
+@pytest.mark.slow
 def test_no_input_gives_a_server_error(fuzz_app: FastAPI) -> None:
     """Every operation of the spec, with generated valid and invalid input."""
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", fuzz_app)
