@@ -438,8 +438,7 @@ def compile_inputs(
     )
     level = sc.order_level
     if plan.orders is not None:
-        share = order_share(model, sc, plan)
-        level = np.where(np.isnan(share), level, share)
+        level = rules.override(level, order_share(model, sc, plan))
     x = sc.transfers
     monthly = kernel.Monthly(
         intensity=_float64(sc.intensity),

@@ -39,7 +39,7 @@ def _total(rows: FloatArray) -> FloatArray:
 
 def _rate(base: FloatArray, factor: FloatArray, absolute: FloatArray) -> FloatArray:
     """A sampled base rate (n, D) times its month's factor (n,), or the absolute rate (n,)."""
-    return np.where(np.isnan(absolute)[:, None], base * factor[:, None], absolute[:, None])
+    return rules.scaled_rate(base, factor[:, None], absolute[:, None])
 
 
 def run_numpy_reference(
@@ -132,12 +132,8 @@ def run_numpy_reference(
             sc.consumption_rate[t],
         )
         needs = rules.need(sustain_use, wanted, stock[lay.use_pair])
-        share = np.where(
-            np.isnan(sc.claim_share[t])[:, None], pt["claim_share"], sc.claim_share[t][:, None]
-        )
-        fixed = np.where(
-            np.isnan(sc.claim_rate[t])[:, None], pt["claim_rate"], sc.claim_rate[t][:, None]
-        )
+        share = rules.override(pt["claim_share"], sc.claim_share[t][:, None])
+        fixed = rules.override(pt["claim_rate"], sc.claim_rate[t][:, None])
         need_q = np.where(has_use, needs[claim_use], 0.0)
         claims = (share * need_q + fixed) * sc.claim_factor[t][:, None]
         # 3. requirements: claims split over the lines that can serve them, by capacity
@@ -149,7 +145,7 @@ def run_numpy_reference(
         required = link_to_line(link_req)
         level = sc.order_level[t]
         if floor_share is not None:
-            level = np.where(np.isnan(floor_share[t]), level, floor_share[t])
+            level = rules.override(level, floor_share[t])
         if not np.isnan(level).all():
             required = np.maximum(required, np.nan_to_num(level)[:, None] * capacity)
         inventory = stock[held_pair]
