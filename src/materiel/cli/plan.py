@@ -23,6 +23,14 @@ from materiel.cli.app import (
     user_errors,
 )
 from materiel.cli.output import CsvOption, IdsOption, check_csv, print_table, write_csv
+from materiel.cli.plan_evaluation import (
+    evaluate_plan,
+    evaluation_by_item,
+    fmt,
+    plan_verdict,
+    print_evaluation,
+    records,
+)
 from materiel.reporting.columns import VIEWS
 
 if TYPE_CHECKING:
@@ -37,11 +45,6 @@ DEFAULT_ROWS = 12
 """Scenario rows (draws x scenarios) the default --draws aims at with several scenarios: 4
 futures x 3 draws solve in about 20 s on 2 cores (docs/methodology-optimiser.md)."""
 PLAN_VIEWS = ("investments", "plan_shortfall", "capacity_value", "budget")
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
-    return records
 
 
 @app.command(epilog=" ".join(VIEWS[v].epilog() for v in PLAN_VIEWS))
@@ -208,14 +211,14 @@ def plan(
             capacity_value = dual_check(result, check_duals)
             say("measuring the value of budget ...")
             budget_info = budget_value(result)
-            evaluation = _evaluate(
+            evaluation = evaluate_plan(
                 model, chosen, result, months, budget, seed, eval_draws, evpi_draws, say
             )
         except PlanError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
         by_item = result.shortfall_by_item()
-        verdict = _verdict(result, evaluation)
+        verdict = plan_verdict(result, evaluation)
         say("replaying the plan for the data-confidence share ...")
         assumptions = _assumption_share(model, chosen[0], result, months)
         say("done")
@@ -242,21 +245,21 @@ def plan(
             "evaluation": None if evaluation is None else evaluation.as_dict(),
             "evaluation_draws": 0 if evaluation is None else evaluation.draws,
             "evaluation_seed": None if evaluation is None else evaluation.seed,
-            "evaluation_by_item": None if evaluation is None else _by_item(evaluation),
+            "evaluation_by_item": None if evaluation is None else evaluation_by_item(evaluation),
             "verdict": verdict,
             "assumption_share": assumptions,
             "summary": {k: v for k, v in result.summary.items() if k not in HIDDEN_SUMMARY},
-            "investments": _records(result.investments),
-            "shortfall": _records(by_item),
-            "shortfall_monthly": _records(result.shortfall),
-            "production": _records(result.production),
-            "capacity_duals": _records(capacity_value),
-            "capacity_ranking": _records(
+            "investments": records(result.investments),
+            "shortfall": records(by_item),
+            "shortfall_monthly": records(result.shortfall),
+            "production": records(result.production),
+            "capacity_duals": records(capacity_value),
+            "capacity_ranking": records(
                 result.capacity_duals.query("months_binding > 0")[["facility", "item", "unit"]]
             ),
-            "budget_duals": _records(result.budget_duals.drop(columns="value_eur_per_eur")),
+            "budget_duals": records(result.budget_duals.drop(columns="value_eur_per_eur")),
             "budget_value": budget_info,
-            "binding": _records(result.binding()),
+            "binding": records(result.binding()),
         }
         if inverse is not None:
             payload["target"] = _target_record(inverse)
@@ -267,7 +270,7 @@ def plan(
     if inverse is not None:
         _print_target(inverse)
     if evaluation is not None:
-        _print_evaluation(evaluation)
+        print_evaluation(evaluation)
     if verdict:
         out.print(verdict, highlight=False)
     out.print(
@@ -320,7 +323,7 @@ def _tables(
         "production": result.production,
         "capacity_duals": capacity_value,
         "budget_duals": result.budget_duals.drop(columns="value_eur_per_eur"),
-    } | ({} if evaluation is None else {"evaluation": pd.DataFrame(_by_item(evaluation))})
+    } | ({} if evaluation is None else {"evaluation": pd.DataFrame(evaluation_by_item(evaluation))})
 
 
 def _print(
@@ -382,13 +385,9 @@ def _print(
         out.print(
             f"The budget {state}; it is spent in full in {spent_all} of {len(frame)} "
             "scenario-years; one more EUR m per year avoids EUR "
-            f"{_fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
+            f"{fmt(float(budget_info['shortfall_avoided_eur_per_eur_m']))} of weighted "
             "shortfall (EUR-equivalent, finite difference)"
         )
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2f}"
 
 
 def _rows(frame: pd.DataFrame) -> list[Any]:
@@ -406,127 +405,6 @@ def _assumption_share(model: Any, scenario: Any, result: Any, months: int | None
         model, scenario, draws=1, months=months, plan=result.builds(), uncertain=False
     )
     return float(assumption_share(model, replay)["overall"])  # type: ignore[arg-type]
-
-
-def _evaluate(
-    model: Any,
-    chosen: list[Any],
-    result: Any,
-    months: int | None,
-    budget: float | None,
-    seed: int,
-    eval_draws: int,
-    evpi_draws: int,
-    say: Any,
-) -> Any:
-    """The out-of-sample evaluation (None with ``eval_draws`` = 0)."""
-    if eval_draws == 0:
-        return None
-    from materiel.optimize import plan as optimise
-    from materiel.optimize.evaluate import EVAL_OFFSET, evaluate, perfect_information
-
-    central = None
-    if result.data.draws > 0:
-        say("solving the central-value plan (value of the stochastic solution) ...")
-        central = optimise(model, chosen, months=months, budget=budget).builds()
-    eval_seed = seed + EVAL_OFFSET
-    say(f"evaluating baseline and plan on {eval_draws} fresh draws (seed {eval_seed}) ...")
-    ev = evaluate(model, chosen, result.builds(), eval_draws, eval_seed, months, central)
-    if central is None:
-        ev.vss = {"mean": 0.0, "ci90_low": 0.0, "ci90_high": 0.0, "note": "central-value plan"}
-    if evpi_draws > 0:
-        say(f"estimating the value of perfect information on {evpi_draws} draws ...")
-        build = result.lp.solution["build"].fillna(0.0).to_numpy()
-        ev.evpi = perfect_information(model, chosen, build, evpi_draws, eval_seed, months, budget)
-    return ev
-
-
-def _verdict(result: Any, evaluation: Any) -> str:
-    if evaluation is None:
-        return ""
-    inv = result.investments
-    months = len(result.data.coords["month"])
-    arriving = int((inv["first_output_month"] < months).sum()) if len(inv) else 0
-    return str(evaluation.verdict(len(inv), arriving))
-
-
-def _by_item(evaluation: Any) -> list[dict[str, Any]]:
-    base = evaluation.baseline.by_item.set_index(["item", "unit"])
-    ours = evaluation.plan.by_item.set_index(["item", "unit"])
-    table = base.merge(
-        ours, how="outer", left_index=True, right_index=True, suffixes=("_baseline", "_plan")
-    )
-    table = table.reset_index()
-    return _records(table)
-
-
-def _m(x: float) -> str:
-    """EUR as EUR m."""
-    return f"{x / 1e6:,.0f}"
-
-
-def _print_evaluation(ev: Any) -> None:
-    import pandas as pd
-
-    from materiel.cli.output import print_table
-
-    rows = [
-        {
-            "item": r["item"],
-            "unit": r["unit"],
-            "baseline": _fmt(r["shortfall_baseline"]),
-            "plan": _fmt(r["shortfall_plan"]),
-            "base_eur": f"{_m(r['weighted_shortfall_baseline'])} [{_m(r['ci90_low_baseline'])}"
-            f"-{_m(r['ci90_high_baseline'])}]",
-            "plan_eur": f"{_m(r['weighted_shortfall_plan'])} [{_m(r['ci90_low_plan'])}-"
-            f"{_m(r['ci90_high_plan'])}]",
-        }
-        for r in _by_item(ev)
-    ]
-    d = ev.as_dict()
-    b, p = d["baseline"]["weighted_shortfall"], d["plan"]["weighted_shortfall"]
-    rows.append(
-        {
-            "item": "total",
-            "unit": "",
-            "baseline": "",
-            "plan": "",
-            "base_eur": f"{_m(b['mean'])} [{_m(b['ci90_low'])}-{_m(b['ci90_high'])}]",
-            "plan_eur": f"{_m(p['mean'])} [{_m(p['ci90_low'])}-{_m(p['ci90_high'])}]",
-        }
-    )
-    headers = {
-        "item": "item",
-        "unit": "unit",
-        "baseline": "short, baseline",
-        "plan": "short, plan",
-        "base_eur": "baseline EUR m [90 % CI]",
-        "plan_eur": "plan EUR m [90 % CI]",
-    }
-    print_table(
-        pd.DataFrame(rows),
-        f"Out of sample ({ev.draws} fresh draws, seed {ev.seed}): shortfall and weighted "
-        "shortfall (EUR m equivalent)",
-        headers=headers,
-    )
-    out.print(
-        f"Cost (purchases + capex): baseline EUR {_m(d['baseline']['cost_eur'])} m, plan "
-        f"EUR {_m(d['plan']['cost_eur'])} m"
-    )
-    if ev.vss:
-        v = ev.vss
-        out.print(
-            f"Value of the stochastic solution (weighted shortfall of the central-value plan "
-            f"minus this plan's): EUR {_m(v['mean'])} m [{_m(v['ci90_low'])}-"
-            f"{_m(v['ci90_high'])}]"
-        )
-    if ev.evpi:
-        e = ev.evpi
-        out.print(
-            f"Expected value of perfect information (estimate on {e['draws']} draws, LP "
-            f"weighted shortfall): EUR {_m(e['mean'])} m [{_m(e['ci90_low'])}-"
-            f"{_m(e['ci90_high'])}]"
-        )
 
 
 def _inverse(
@@ -559,7 +437,7 @@ def _target_record(inverse: Any) -> dict[str, Any]:
         "budget_eur_per_year": inverse.budget_eur,
         "need_eur": inverse.need_eur,
         "covered": inverse.covered,
-        "binding": _records(inverse.binding()),
+        "binding": records(inverse.binding()),
     }
 
 
