@@ -18,6 +18,7 @@ def materiel(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_plan_json_then_simulate_the_plan(tmp_path: Path) -> None:
     # The tiny chain without Germany's orders and with a budget that does not bind: the
     # conditions under which the simulator replays the LP exactly (tests/test_optimize.py).
@@ -109,6 +110,7 @@ def test_plan_prints_tables(tiny_dir: Path, tmp_path: Path) -> None:
         assert title in proc.stdout
 
 
+@pytest.mark.slow
 def test_plan_user_errors_exit_2(tiny_dir: Path, tmp_path: Path) -> None:
     bad_out = materiel("plan", "imposed-deal", "--data", str(tiny_dir), "--out", "p.txt")
     assert bad_out.returncode == 2 and ".json" in bad_out.stderr
