@@ -7,8 +7,7 @@ per unit short) x the priority factor x the decay) per unit of the resource.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from materiel.model import rules
 from materiel.model.compiled import FloatArray, month_labels
 from materiel.model.plan import Plan
 from materiel.optimize.data import PlanData
+from materiel.optimize.resolve import HighsResolver, Resolver
 
 BUILD_TOL = 1e-9
 """Builds below this share of an option are dropped from plans."""
@@ -51,6 +51,9 @@ class PlanResult:
     budget_duals: pd.DataFrame
     claims: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, float] = field(default_factory=dict)
+    decomposition: Resolver | None = None
+    """The scenario decomposition the plan was solved by, if it was (it re-solves for the
+    finite-difference values); None when the LP was solved whole."""
 
     @property
     def scenarios(self) -> list[str]:
@@ -264,8 +267,10 @@ def budget_duals(d: PlanData, lp: linopy.Model) -> pd.DataFrame:
     )[keep].reset_index(drop=True)
 
 
-def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
-    """All tables of a solved LP."""
+def collect(
+    d: PlanData, lp: linopy.Model, objective: float, decomposition: Resolver | None = None
+) -> PlanResult:
+    """All tables of a solved LP (``decomposition``: the one it was solved by, if any)."""
     sol = lp.solution
     build = sol["build"].fillna(0.0).to_numpy()
     w = d.weight.to_numpy()
@@ -290,6 +295,7 @@ def collect(d: PlanData, lp: linopy.Model, objective: float) -> PlanResult:
         budget_duals=budget_duals(d, lp),
         claims=claims_table(d, lp),
         summary=summary,
+        decomposition=decomposition,
     )
 
 
@@ -314,7 +320,7 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
     (the upward value), value_low, value_high, cost_eur_per_unit_month, unique.
     """
     d, lp = result.data, result.lp
-    h = lp.solver_model
+    h = resolver(result)
     columns = [
         "facility",
         "item",
@@ -333,53 +339,52 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
     rhs = con.rhs.to_numpy()
     measure = _measure(result)
 
-    with _quiet(h):
-        obj0, ws0, cost0 = measure()
-        table = result.capacity_duals
-        duals = dict(
-            zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True)
-        )
-        fac = [str(f) for f in table["facility"].head(top)]
-        out = []
-        for name in fac:
-            f = d.coords["facility"].get_loc(name)
-            ok = labels[..., f] >= 0
-            rows = _positions(rows_all, labels[..., f][ok])
-            avail = d.availability.to_numpy()[..., f][ok]
-            base = rhs[..., f][ok]
-            delta = max(1.0, step * float(np.mean(d.capacity.to_numpy()[..., f])))
-            sides = {}
-            for sign in (1.0, -1.0):
-                if sign < 0 and np.any(base - delta * avail < 0):
-                    continue
-                new = base + sign * delta * avail
-                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), new)
-                h.run()
-                obj, ws, cost = measure()
-                sides[sign] = ((obj0 - obj) * sign, (ws0 - ws) * sign, (cost - cost0) * sign)
-                h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
+    obj0, ws0, cost0 = measure()
+    table = result.capacity_duals
+    duals = dict(
+        zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True)
+    )
+    fac = [str(f) for f in table["facility"].head(top)]
+    out = []
+    for name in fac:
+        f = d.coords["facility"].get_loc(name)
+        ok = labels[..., f] >= 0
+        rows = _positions(rows_all, labels[..., f][ok])
+        avail = d.availability.to_numpy()[..., f][ok]
+        base = rhs[..., f][ok]
+        delta = max(1.0, step * float(np.mean(d.capacity.to_numpy()[..., f])))
+        sides = {}
+        for sign in (1.0, -1.0):
+            if sign < 0 and np.any(base - delta * avail < 0):
+                continue
+            new = base + sign * delta * avail
+            h.set_row_bounds(rows, np.full(len(rows), -np.inf), new)
             h.run()
-            up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
-            dual = duals[name]
-            if -1.0 in sides:
-                down_obj, down_ws = sides[-1.0][0] / delta, sides[-1.0][1] / delta
-            else:  # convert the dual with the upward exchange rate of objective to shortfall
-                down_obj = dual
-                down_ws = up_ws * dual / up_obj if up_obj > 0 else up_ws
-            unique = abs(down_obj - up_obj) <= 5e-3 * max(abs(up_obj), abs(down_obj), 1e-9)
-            item = d.model.items[d.model.facility_item[f]]
-            out.append(
-                {
-                    "facility": name,
-                    "item": item,
-                    "unit": str(d.model.item_unit[item]),
-                    "value_eur_per_unit_month": up_ws,
-                    "value_low": min(up_ws, down_ws),
-                    "value_high": max(up_ws, down_ws),
-                    "cost_eur_per_unit_month": up_cost,
-                    "unique": bool(unique),
-                }
-            )
+            obj, ws, cost = measure()
+            sides[sign] = ((obj0 - obj) * sign, (ws0 - ws) * sign, (cost - cost0) * sign)
+            h.set_row_bounds(rows, np.full(len(rows), -np.inf), base)
+        h.run()
+        up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
+        dual = duals[name]
+        if -1.0 in sides:
+            down_obj, down_ws = sides[-1.0][0] / delta, sides[-1.0][1] / delta
+        else:  # convert the dual with the upward exchange rate of objective to shortfall
+            down_obj = dual
+            down_ws = up_ws * dual / up_obj if up_obj > 0 else up_ws
+        unique = abs(down_obj - up_obj) <= 5e-3 * max(abs(up_obj), abs(down_obj), 1e-9)
+        item = d.model.items[d.model.facility_item[f]]
+        out.append(
+            {
+                "facility": name,
+                "item": item,
+                "unit": str(d.model.item_unit[item]),
+                "value_eur_per_unit_month": up_ws,
+                "value_low": min(up_ws, down_ws),
+                "value_high": max(up_ws, down_ws),
+                "cost_eur_per_unit_month": up_cost,
+                "unique": bool(unique),
+            }
+        )
     return pd.DataFrame(out, columns=columns)
 
 
@@ -389,7 +394,7 @@ def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | boo
     ``step`` EUR on the solved LP (HiGHS warm start). ``binding``: some budget row has a
     non-zero dual."""
     lp = result.lp
-    h = lp.solver_model
+    h = resolver(result)
     if "budget" not in lp.constraints or h is None:
         return {"binding": False, "shortfall_avoided_eur_per_eur_m": 0.0, "extra_cost_eur": 0.0}
     con = lp.constraints["budget"]
@@ -399,13 +404,12 @@ def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | boo
     rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
     base = con.rhs.to_numpy()[ok]
     measure = _measure(result)
-    with _quiet(h):
-        _, ws0, cost0 = measure()
-        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base + step)
-        h.run()
-        _, ws1, cost1 = measure()
-        h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), base)
-        h.run()
+    _, ws0, cost0 = measure()
+    h.set_row_bounds(rows, np.full(len(rows), -np.inf), base + step)
+    h.run()
+    _, ws1, cost1 = measure()
+    h.set_row_bounds(rows, np.full(len(rows), -np.inf), base)
+    h.run()
     return {
         "binding": bool(np.any(np.abs(dual) > 1e-12)),
         "shortfall_avoided_eur_per_eur_m": (ws0 - ws1) * 1e6 / step,
@@ -422,15 +426,15 @@ def capacity_change_values(
     its optimal basis (``fix_builds``: with the plan's builds held); the LP is restored
     afterwards."""
     lp = result.lp
-    h = lp.solver_model
+    h = resolver(result)
     if h is None:
         raise ValueError("the plan's LP has no solver instance to re-solve")
     build = lp.variables["build"]
     held = build.labels.to_numpy() >= 0
     cols = _positions(np.asarray(lp.matrices.vlabels), build.labels.to_numpy()[held])
     if fix_builds and len(cols):
-        x = np.asarray(h.getSolution().col_value)[cols]
-        h.changeColsBounds(len(cols), cols, x, x)
+        x = h.col_value()[cols]
+        h.set_col_bounds(cols, x, x)
     con = lp.constraints["capacity"]
     labels = con.labels.to_numpy()
     ok = labels >= 0
@@ -439,22 +443,21 @@ def capacity_change_values(
     lower = np.full(len(rows), -np.inf)
     measure = _measure(result)
     out = []
-    with _quiet(h):
-        _, ws0, cost0 = measure()
-        for change in changes:
-            delta = np.asarray(change, dtype=float)[ok]
-            if not np.any(delta):
-                out.append((0.0, 0.0))
-                continue
-            h.changeRowsBounds(len(rows), rows, lower, base + delta)
-            h.run()
-            _, ws, cost = measure()
-            out.append((ws0 - ws, cost - cost0))
-        h.changeRowsBounds(len(rows), rows, lower, base)
-        if fix_builds and len(cols):
-            upper = np.broadcast_to(build.upper.to_numpy(), held.shape)[held]
-            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), upper.astype(float))
+    _, ws0, cost0 = measure()
+    for change in changes:
+        delta = np.asarray(change, dtype=float)[ok]
+        if not np.any(delta):
+            out.append((0.0, 0.0))
+            continue
+        h.set_row_bounds(rows, lower, base + delta)
         h.run()
+        _, ws, cost = measure()
+        out.append((ws0 - ws, cost - cost0))
+    h.set_row_bounds(rows, lower, base)
+    if fix_builds and len(cols):
+        upper = np.broadcast_to(build.upper.to_numpy(), held.shape)[held]
+        h.set_col_bounds(cols, np.zeros(len(cols)), upper.astype(float))
+    h.run()
     return out
 
 
@@ -462,7 +465,9 @@ def _measure(result: PlanResult) -> Any:
     """A function returning (objective, expected weighted shortfall with unserved fixed
     orders at item weight, expected cost) of the solver's current solution."""
     d, lp = result.data, result.lp
-    h = lp.solver_model
+    h = resolver(result)
+    if h is None:
+        raise ValueError("the plan's LP has no solver instance to re-solve")
     cols_all = np.asarray(lp.matrices.vlabels)
     w = d.weight.to_numpy()
     weight = d.shortfall_weight.to_numpy()
@@ -482,17 +487,19 @@ def _measure(result: PlanResult) -> Any:
     capex = np.broadcast_to(d.capex.to_numpy()[:, None], build_lab.shape)[build_ok]
 
     def measure() -> tuple[float, float, float]:
-        x = np.asarray(h.getSolution().col_value)
+        x = h.col_value()
         ws = float(w @ (x[unmet_col] * weight).sum(axis=(1, 2)))
         ws += float(w @ (x[short_col] * order_weight).sum(axis=(1, 2)))
         cost = float(w @ (x[prod_col] * price).sum(axis=(1, 2)) + x[build_col] @ capex)
-        return float(h.getInfo().objective_function_value), ws, cost
+        return h.objective(), ws, cost
 
     return measure
 
 
-@contextmanager
-def _quiet(h: Any) -> Iterator[None]:
-    """Silence HiGHS while re-solving."""
-    h.setOptionValue("output_flag", False)
-    yield
+def resolver(result: PlanResult) -> Resolver | None:
+    """How to re-solve the plan's LP: its decomposition, or its HiGHS instance (None if it
+    has neither)."""
+    if result.decomposition is not None:
+        return result.decomposition
+    h = result.lp.solver_model
+    return HighsResolver(h) if h is not None else None
