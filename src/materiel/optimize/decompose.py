@@ -349,10 +349,12 @@ class Decomposition:
         c = np.asarray(mat.c, dtype=float)
         lb, ub = np.asarray(mat.lb, dtype=float), np.asarray(mat.ub, dtype=float)
         first = parts.first_cols
+        self.vlabels, self.clabels = np.asarray(mat.vlabels), np.asarray(mat.clabels)
+        self.col_owner, self.col_local = _owners(parts.cols, first, len(self.vlabels))
         top = a[parts.first_rows]
-        if top[:, np.setdiff1d(np.arange(a.shape[1]), first)].nnz:
+        if (self.col_owner[top.indices] >= 0).any():
             raise PlanError("a first-stage row involves a scenario row's variable")
-        self.first_a = top[:, first]
+        self.first_a = _columns(top, self.col_owner < 0, self.col_local, len(first))
         self.first_bounds = (lower[parts.first_rows], upper[parts.first_rows])
         self.c_first = c[first]
         self.x_bounds = (lb[first], ub[first])
@@ -360,20 +362,17 @@ class Decomposition:
         self.master_options = highs_options(False, **options)
         self.rows: list[Subproblem] = []
         budget = memory
-        for cols, rows in zip(parts.cols, parts.rows, strict=True):
+        for s, (cols, rows) in enumerate(zip(parts.cols, parts.rows, strict=True)):
             block = a[rows]
             size = INSTANCE_BYTES * (len(cols) + len(rows))
             keep = _highs(self.options) if size <= budget else None
             budget -= size if keep is not None else 0
+            own = _columns(block, self.col_owner == s, self.col_local, len(cols))
+            link = _columns(block, self.col_owner < 0, self.col_local, len(first))
             bounds = (lower[rows], upper[rows])
-            y_bounds = (lb[cols], ub[cols])
-            sub = Subproblem(
-                block[:, cols], block[:, first], bounds, c[cols], y_bounds, self.options, keep
-            )
+            sub = Subproblem(own, link, bounds, c[cols], (lb[cols], ub[cols]), self.options, keep)
             self.rows.append(sub)
-        self.vlabels, self.clabels = np.asarray(mat.vlabels), np.asarray(mat.clabels)
         self.row_owner, self.row_local = _owners(parts.rows, parts.first_rows, len(self.clabels))
-        self.col_owner, self.col_local = _owners(parts.cols, first, len(self.vlabels))
         self.workers, self.gap, self.say = workers, gap, progress or (lambda _line: None)
         self.x = np.zeros(len(first))
         self.value = np.nan
@@ -517,6 +516,17 @@ class Decomposition:
         status = Status(SolverStatus.ok, TerminationCondition.optimal)
         solution = Solution(primal, dual, self.objective())
         lp.assign_result(Result(status, solution, solver_name="highs"))
+
+
+def _columns(m: sp.csr_array, keep: np.ndarray, local: IntArray, width: int) -> sp.csr_array:
+    """The columns of ``m`` where ``keep`` (over all columns) is True, renumbered by
+    ``local`` into ``width`` columns (one pass over the entries: scipy's column indexing
+    would scan every column of the whole LP for each row)."""
+    take = keep[m.indices]
+    row = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[take], minlength=m.shape[0]))])
+    out = sp.csr_array((m.data[take], local[m.indices[take]], indptr), shape=(m.shape[0], width))
+    return out
 
 
 def _owners(parts: list[IntArray], first: IntArray, size: int) -> tuple[IntArray, IntArray]:
