@@ -83,7 +83,7 @@ def test_budget_rows_with_first_stage_only() -> None:
     )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     demand=st.lists(st.floats(0, 50), min_size=1, max_size=4),
     base=st.lists(st.floats(0, 20), min_size=2, max_size=2),
