@@ -440,8 +440,8 @@ class Decomposition:
                 x_master, bound = master.solve()
                 closed = best - bound <= self.gap * max(abs(best), 1.0)
                 self.say(
-                    f"iteration {k}: plan {best:,.6g}, bound {bound:,.6g}, gap "
-                    f"{max(best - bound, 0.0) / max(abs(best), 1.0):.1e} "
+                    f"decomposition iteration {k}: best plan within "
+                    f"{max(best - bound, 0.0) / max(abs(best), 1.0):.1e} of the optimum "
                     f"({time.perf_counter() - start:.0f} s)"
                 )
                 if closed:
