@@ -8,12 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import fig, row, tiny_tables
 from materiel.analysis import chokepoints
+from materiel.analysis.chokepoints import MIN_OUTPUT
 from materiel.model.compiled import Model, Uncertain
+from materiel.model.events import compile_scenario
+from materiel.model.sampling import sample
+from materiel.simulation.engine import run
 from test_analysis_common import facility, item, model_of, scenario
 
 
@@ -87,11 +91,20 @@ capacities = st.lists(st.floats(0.0, 25_000.0), min_size=5, max_size=5)
 utilisations = st.lists(st.floats(0.1, 1.0), min_size=5, max_size=5)
 
 
+# Found by hypothesis: 5e-43 fuzes a month (359.7 float32 steps of 2**-149) bind; split
+# 1:6 over the shell lines each month's output is stored as 51 + 308 = 359 steps, on one
+# line as 360: without the output floor removing a line "raised" output by 1/359 (the
+# full-removal case), and at 1:3 (90 + 270 = 360) the half cut lost 1/360 (51 + 308).
+@example(caps=[0.0, 1.0, 5.040183058347278e-43, 1.0, 6.0], use=[1.0] * 5)
+@example(caps=[0.0, 1.0, 5.040183058347278e-43, 1.0, 3.0], use=[1.0] * 5)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(caps=capacities, use=utilisations)
 def test_removing_a_node_never_raises_output(
     chain_model: Model, caps: list[float], use: list[float]
 ) -> None:
+    """Cutting capacity never raises the end-item output, and a full cut loses at least
+    what half of it does (within ``TOL``); outputs too small for the engine's float32
+    results to resolve (below ``MIN_OUTPUT``) count as none, so their shares are NaN."""
     # powder in t/month: scale the draws so the two inputs and the lines all bind sometimes
     scale = np.array([0.01, 0.01, 1.0, 1.0, 1.0])
     cap = np.array(caps) * scale
@@ -105,6 +118,62 @@ def test_removing_a_node_never_raises_output(
     assert (table["lost_share_half"].fillna(0) >= -1e-6).all()
     # a full removal loses at least as much as half of it
     assert (table["lost_share"].fillna(0) >= table["lost_share_half"].fillna(0) - 1e-6).all()
+
+
+ULP = 2.0**-149
+"""float32's smallest subnormal: below 2**-126 the engine's results are multiples of it."""
+
+
+def two_lines(rate: float) -> dict:
+    """Germany orders ``rate`` shells a month (priority 1) from two German lines of 10
+    rounds/month each; the only input (acid) is unlimited, so the order binds."""
+    t = tiny_tables()
+    t["recipes"] = [row(item="shell", input="acid", quantity=fig(1.0), unit="t/round")]
+    t["facilities"] = [
+        facility("line_a", "shell", "DEU", 10.0, "round/month"),
+        facility("line_b", "shell", "DEU", 10.0, "round/month"),
+    ]
+    t["expansions"] = []
+    t["allocations"] = [
+        row(
+            supplier="DEU",
+            recipient="DEU",
+            item="shell",
+            priority=1,
+            share=fig(0.0),
+            rate=fig(rate),
+            rate_unit="round/month",
+        )
+    ]
+    return t
+
+
+def test_removing_a_slack_line_loses_nothing(tmp_path: Path) -> None:
+    # 5 rounds a month split by capacity: 2.5 on each line; without line_a line_b makes
+    # all 5 (nothing lost), half of each line (5 + 5 = 10) still covers the order; without
+    # Germany nothing is made
+    model = model_of(tmp_path, two_lines(5.0))
+    table = chokepoints(model, scenario(2), duals=False).set_index("node")
+    assert table.loc["line_a", "lost_share"] == 0.0
+    assert table.loc["line_a", "lost_share_half"] == 0.0
+    assert table.loc["DEU", "lost_share"] == pytest.approx(1.0)
+    assert table.loc["DEU", "lost_share_half"] == 0.0
+
+
+def test_output_below_float32_resolution_is_no_output(tmp_path: Path) -> None:
+    # an order of 5 x 2**-149 rounds a month: each line makes 2.5 steps, stored in the
+    # float32 results as 2 (round half to even), 4 in all; without line_a line_b makes and
+    # stores all 5. Counted as output, removing line_a would "lose" (4 - 5) / 4 = -25 %;
+    # such output is float32 round-off, counted as none: no share (NaN), no value lost
+    model = model_of(tmp_path, two_lines(5 * ULP))
+    out = run(
+        model, compile_scenario(model, scenario(2)), sample(model, 1, seed=0, uncertain=False)
+    )
+    assert (out["production"][0] == np.float32(2 * ULP)).all()  # (month, line)
+    assert 4 * ULP * 2 < MIN_OUTPUT  # the base: 4 steps a month over 2 months
+    table = chokepoints(model, scenario(2), duals=False).set_index("node")
+    assert table[["lost_share", "lost_share_half"]].isna().all().all()
+    assert (table["lost_value_eur"] == 0.0).all()
 
 
 def uncertain_chain() -> dict:

@@ -46,6 +46,13 @@ STABILITY = (10.0, 90.0)
 """Percentiles of a node's rank across draws reported as its rank range."""
 TOL = 1e-6
 """Shares and duals below this are round-off (the engine works in float32) and shown as 0."""
+MIN_OUTPUT = float(np.finfo(np.float32).tiny) / TOL
+"""End-item output over the horizon below this (1.2e-32 item units) counts as none. The
+engine stores each facility-month's output as float32, to within 6e-8 of itself above
+float32's smallest normal number (1.2e-38) but only to within a fixed 7e-46 below it: an
+output of 5e-43 rounds split over two lines loses a unit of that last place to rounding
+that the same output on one line does not, a 0.3 % "loss" that no removal causes. Above this
+bound the round-off stays far below ``TOL`` of the output."""
 
 
 def _nodes(model: Model, working: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -92,9 +99,10 @@ def _removal(
     fractions: tuple[float, ...],
     params: dict[str, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """End-item output over the horizon (item units) with no node removed, shape (I,), and
-    with each node cut by each fraction, shape (len(fractions), N, I); and the weighted
-    shortfall over the horizon each cut adds (EUR-equivalent), shape (len(fractions), N).
+    """End-item output over the horizon (item units; below ``MIN_OUTPUT``: 0) with no node
+    removed, shape (I,), and with each node cut by each fraction, shape (len(fractions), N,
+    I); and the weighted shortfall over the horizon each cut adds (EUR-equivalent), shape
+    (len(fractions), N).
     One vectorised run: draw 0 is the base, then one draw per (fraction, node), all with the
     parameters of ``params`` (one draw, each array (1, n); default: central values)."""
     n = len(member)
@@ -108,7 +116,7 @@ def _removal(
     p["added_capacity"] = p["added_capacity"] * (1.0 - cut[:, model.expansion_facility])
     out = run(model, compile_scenario(model, scenario), p)
     made = item_output(model, out["production"].sum(axis=1))  # (rows, I)
-    made = made * end_item_mask(model)[None, :]
+    made = np.where(made < MIN_OUTPUT, 0.0, made) * end_item_mask(model)[None, :]
     weighted = out["weighted_shortfall"].astype(float).sum(axis=1)  # (rows,)
     added = (weighted[1:] - weighted[0]).reshape(len(fractions), n)
     return made[0], made[1:].reshape(len(fractions), n, -1), added
@@ -249,8 +257,9 @@ def chokepoints(
     Output is counted over the horizon; lost_share is the lost end-item output valued at
     each end item's mean unit cost, as a share of the base value; lost_share_half the same
     with half the node's capacity cut (it separates items whose full removal stops every end
-    item alike). A removal can raise another end item's output when lines compete for a
-    shared input; the loss then comes out negative for that item.
+    item alike); both NaN when there is no output (below ``MIN_OUTPUT``: float32 round-off).
+    A removal can raise another end item's output when lines compete for a shared input;
+    the loss then comes out negative for that item.
 
     Stability: with ``draws`` > 1 the removal is repeated on that many sampled draws
     (``seed``; same seed, same table) and each node's rank in every draw gives rank_low and
