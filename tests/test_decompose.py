@@ -23,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from materiel.optimize import solve
-from materiel.optimize.decompose import solve_decomposed, split
+from materiel.optimize.blocks import split
+from materiel.optimize.decompose import solve_decomposed
 
 
 def two_stage(

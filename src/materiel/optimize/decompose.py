@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import highspy
@@ -40,6 +39,7 @@ import scipy.sparse as sp
 from linopy.constants import Result, Solution, SolverStatus, Status, TerminationCondition
 
 from materiel.model.compiled import FloatArray, IntArray
+from materiel.optimize.blocks import columns, owners, row_bounds, split
 from materiel.optimize.solve import (
     COST_TARGET,
     PLAIN,
@@ -64,74 +64,11 @@ MASTER_SIZE = 1e4
 that no cut coefficient falls under HiGHS's ``small_matrix_value`` (1e-9; a dropped
 coefficient would make a cut claim too much), small enough to keep the master well scaled."""
 IN_OUT = 0.5
+"""Weight of the best plan so far in the point evaluated next (0: plain L-shaped)."""
 STALL = 0.1
 """When the lower bound rose by less than this share of the gap in an iteration, the next
 plan evaluated is the master's own point (no in-out step): near the optimum the stabilised
 step would only halve the gap each time."""
-"""Weight of the best plan so far in the separation point (0: plain L-shaped)."""
-
-
-@dataclass(frozen=True)
-class Split:
-    """Positions (in ``lp.matrices``' columns and rows) of the first stage and of each
-    scenario row's own columns and rows."""
-
-    first_cols: IntArray
-    first_rows: IntArray
-    cols: list[IntArray]
-    rows: list[IntArray]
-
-
-def _scenario_of(items: Any, positions: Callable[[IntArray], IntArray], size: int) -> IntArray:
-    """(size,) the scenario row of each column or row (-1: no scenario dim)."""
-    out = np.full(size, -1, dtype=np.int64)
-    for item in items:
-        lab = np.asarray(item.labels.values)
-        if "scenario" not in item.labels.dims:
-            continue
-        axis = list(item.labels.dims).index("scenario")
-        scen = np.broadcast_to(
-            np.arange(lab.shape[axis]).reshape([-1 if i == axis else 1 for i in range(lab.ndim)]),
-            lab.shape,
-        )
-        ok = lab >= 0
-        out[positions(lab[ok])] = scen[ok]
-    return out
-
-
-def _positions(all_labels: IntArray) -> Callable[[IntArray], IntArray]:
-    order = np.argsort(all_labels)
-
-    def find(wanted: IntArray) -> IntArray:
-        return np.asarray(order[np.searchsorted(all_labels, wanted, sorter=order)])
-
-    return find
-
-
-def split(lp: linopy.Model, mat: Any = None) -> Split:
-    """The block structure of the plan LP: columns and rows without a ``scenario`` dim are
-    the first stage; every other column and row belongs to one scenario row. ``mat``:
-    ``lp.matrices`` if already at hand."""
-    mat = mat if mat is not None else lp.matrices
-    vlabels, clabels = np.asarray(mat.vlabels), np.asarray(mat.clabels)
-    col_s = _scenario_of(lp.variables.data.values(), _positions(vlabels), len(vlabels))
-    row_s = _scenario_of(lp.constraints.data.values(), _positions(clabels), len(clabels))
-    n_s = int(max(col_s.max(initial=-1), row_s.max(initial=-1))) + 1
-    c_order, r_order = np.argsort(col_s, kind="stable"), np.argsort(row_s, kind="stable")
-    c_cut = np.searchsorted(col_s[c_order], np.arange(-1, n_s + 1))
-    r_cut = np.searchsorted(row_s[r_order], np.arange(-1, n_s + 1))
-    return Split(
-        first_cols=c_order[c_cut[0] : c_cut[1]],
-        first_rows=r_order[r_cut[0] : r_cut[1]],
-        cols=[c_order[c_cut[s + 1] : c_cut[s + 2]] for s in range(n_s)],
-        rows=[r_order[r_cut[s + 1] : r_cut[s + 2]] for s in range(n_s)],
-    )
-
-
-def _bounds(sense: np.ndarray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
-    lower = np.where(sense != "<", b, -np.inf)
-    upper = np.where(sense != ">", b, np.inf)
-    return lower, upper
 
 
 def _highs(options: dict[str, Any]) -> Any:
@@ -345,16 +282,16 @@ class Decomposition:
             raise PlanError("the decomposition solves LPs only (integer builds: solve whole)")
         self.parts = parts = split(lp, mat)
         a = sp.csr_array(mat.A)
-        lower, upper = _bounds(np.asarray(mat.sense), np.asarray(mat.b, dtype=float))
+        lower, upper = row_bounds(np.asarray(mat.sense), np.asarray(mat.b, dtype=float))
         c = np.asarray(mat.c, dtype=float)
         lb, ub = np.asarray(mat.lb, dtype=float), np.asarray(mat.ub, dtype=float)
         first = parts.first_cols
         self.vlabels, self.clabels = np.asarray(mat.vlabels), np.asarray(mat.clabels)
-        self.col_owner, self.col_local = _owners(parts.cols, first, len(self.vlabels))
+        self.col_owner, self.col_local = owners(parts.cols, first, len(self.vlabels))
         top = a[parts.first_rows]
         if (self.col_owner[top.indices] >= 0).any():
             raise PlanError("a first-stage row involves a scenario row's variable")
-        self.first_a = _columns(top, self.col_owner < 0, self.col_local, len(first))
+        self.first_a = columns(top, self.col_owner < 0, self.col_local, len(first))
         self.first_bounds = (lower[parts.first_rows], upper[parts.first_rows])
         self.c_first = c[first]
         self.x_bounds = (lb[first], ub[first])
@@ -367,12 +304,12 @@ class Decomposition:
             size = INSTANCE_BYTES * (len(cols) + len(rows))
             keep = _highs(self.options) if size <= budget else None
             budget -= size if keep is not None else 0
-            own = _columns(block, self.col_owner == s, self.col_local, len(cols))
-            link = _columns(block, self.col_owner < 0, self.col_local, len(first))
+            own = columns(block, self.col_owner == s, self.col_local, len(cols))
+            link = columns(block, self.col_owner < 0, self.col_local, len(first))
             bounds = (lower[rows], upper[rows])
             sub = Subproblem(own, link, bounds, c[cols], (lb[cols], ub[cols]), self.options, keep)
             self.rows.append(sub)
-        self.row_owner, self.row_local = _owners(parts.rows, parts.first_rows, len(self.clabels))
+        self.row_owner, self.row_local = owners(parts.rows, parts.first_rows, len(self.clabels))
         self.workers, self.gap, self.say = workers, gap, progress or (lambda _line: None)
         self.x = np.zeros(len(first))
         self.value = np.nan
@@ -516,29 +453,6 @@ class Decomposition:
         status = Status(SolverStatus.ok, TerminationCondition.optimal)
         solution = Solution(primal, dual, self.objective())
         lp.assign_result(Result(status, solution, solver_name="highs"))
-
-
-def _columns(m: sp.csr_array, keep: np.ndarray, local: IntArray, width: int) -> sp.csr_array:
-    """The columns of ``m`` where ``keep`` (over all columns) is True, renumbered by
-    ``local`` into ``width`` columns (one pass over the entries: scipy's column indexing
-    would scan every column of the whole LP for each row)."""
-    take = keep[m.indices]
-    row = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[take], minlength=m.shape[0]))])
-    out = sp.csr_array((m.data[take], local[m.indices[take]], indptr), shape=(m.shape[0], width))
-    return out
-
-
-def _owners(parts: list[IntArray], first: IntArray, size: int) -> tuple[IntArray, IntArray]:
-    """(size,) the scenario row owning each position (-1: first stage) and its position
-    within its owner."""
-    owner = np.full(size, -1, dtype=np.int64)
-    local = np.zeros(size, dtype=np.int64)
-    local[first] = np.arange(len(first))
-    for s, positions in enumerate(parts):
-        owner[positions] = s
-        local[positions] = np.arange(len(positions))
-    return owner, local
 
 
 def solve_decomposed(

@@ -341,9 +341,7 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
 
     obj0, ws0, cost0 = measure()
     table = result.capacity_duals
-    duals = dict(
-        zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True)
-    )
+    duals = dict(zip(map(str, table["facility"]), table["value_eur_per_unit_month"], strict=True))
     fac = [str(f) for f in table["facility"].head(top)]
     out = []
     for name in fac:
