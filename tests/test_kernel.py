@@ -106,6 +106,21 @@ def test_kernel_equals_numpy_reference_on_synthetic_chains(seed: int) -> None:
     assert_identical(model, sc, sample(model, 16, seed))
 
 
+def test_a_dataset_without_recipes(tmp_path: Path) -> None:
+    # Germany orders 5 rounds a month from two German lines of 10 a month each and no line
+    # needs an input: each line makes 2.5 a month (split by capacity), in both engines
+    from test_analysis_chokepoints import two_lines
+    from test_analysis_common import model_of, scenario
+
+    tables = two_lines(5.0)
+    tables["recipes"] = []
+    model = model_of(tmp_path, tables)
+    sc = compile_scenario(model, scenario(2))
+    p = sample(model, 1, seed=0, uncertain=False)
+    assert_identical(model, sc, p)
+    assert run(model, sc, p)["production"][0] == pytest.approx(np.full((2, 2), 2.5))
+
+
 def test_progress_counts_every_draw_month(default: Model) -> None:
     sc = compile_scenario(default, load_scenario("imposed-deal"), 6)
     seen: list[int] = []

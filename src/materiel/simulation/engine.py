@@ -113,8 +113,17 @@ class Tier:
 
     def quantity(self, recipe_quantity: FloatArray) -> FloatArray:
         """(Fk, K, D) input per unit of output of each slot (0 for padding)."""
-        q = np.where(self.slot_row[..., None] >= 0, recipe_quantity[self.slot_row], 0.0)
-        return np.ascontiguousarray(q)
+        return np.ascontiguousarray(_at(recipe_quantity, self.slot_row, 0.0))
+
+
+def _at(values: np.ndarray, index: IntArray, fill: float) -> np.ndarray:
+    """``values[index]`` (along the first axis) where ``index`` >= 0, else ``fill``; also
+    when ``values`` is empty (a dataset without recipes)."""
+    shape = index.shape + values.shape[1:]
+    if len(values) == 0:
+        return np.full(shape, fill, dtype=values.dtype)
+    ok = (index >= 0).reshape(index.shape + (1,) * (values.ndim - 1))
+    return np.where(ok, values[np.maximum(index, 0)], fill)
 
 
 def tiers(model: Model) -> list[Tier]:
@@ -132,7 +141,7 @@ def tiers(model: Model) -> list[Tier]:
             if not own[fac[j]]:
                 slot_row[j, : len(r)] = r
         pad = slot_row < 0
-        inputs = np.where(pad, n_items, model.recipe_input[slot_row])
+        inputs = _at(model.recipe_input, slot_row, n_items)
         limited = model.item_limited[np.minimum(inputs, n_items - 1)]
         inputs = np.where(pad | ~limited, n_items, inputs)
         slot_row = np.where(inputs == n_items, -1, slot_row)
