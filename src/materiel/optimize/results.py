@@ -361,7 +361,6 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
             obj, ws, cost = measure()
             sides[sign] = ((obj0 - obj) * sign, (ws0 - ws) * sign, (cost - cost0) * sign)
             h.set_row_bounds(rows, np.full(len(rows), -np.inf), base)
-        h.run()
         up_obj, up_ws, up_cost = (x / delta for x in sides[1.0])
         dual = duals[name]
         if -1.0 in sides:
@@ -383,6 +382,7 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
                 "unique": bool(unique),
             }
         )
+    h.run()  # back at the plan (each change above was solved from the previous one's optimum)
     return pd.DataFrame(out, columns=columns)
 
 
