@@ -227,8 +227,9 @@ def _activity(m: sp.csr_array, lo: FloatArray, hi: FloatArray) -> tuple[FloatArr
     unbounded)."""
     coo = m.tocoo()
     a, col = coo.data, coo.col
-    least = np.where(a > 0, a * lo[col], a * hi[col])
-    most = np.where(a > 0, a * hi[col], a * lo[col])
+    with np.errstate(invalid="ignore"):  # 0 x inf of stored zeros, discarded below
+        least = np.where(a > 0, a * lo[col], np.where(a < 0, a * hi[col], 0.0))
+        most = np.where(a > 0, a * hi[col], np.where(a < 0, a * lo[col], 0.0))
     n = m.shape[0]
     return (
         np.bincount(coo.row, weights=least, minlength=n),
