@@ -16,7 +16,13 @@ import xarray as xr
 import materiel
 from materiel.analysis.confidence import assumption_share
 from materiel.io.atomic import atomic_path, check_writable, remove_stale, temp_path, write_text
-from materiel.io.results import ResultWriter, load_result, netcdf_compression, save_result
+from materiel.io.results import (
+    ZSTD_LEVEL,
+    ResultWriter,
+    load_result,
+    netcdf_compression,
+    save_result,
+)
 from materiel.model.compiled import Model
 from materiel.scenario import Scenario, load_scenario
 from materiel.simulation import chunk_size, iter_chunks, simulate, simulate_to_file, spans
@@ -134,11 +140,11 @@ def test_netcdf_is_compressed_with_zstd(full: xr.Dataset, tmp_path: Path) -> Non
     with netCDF4.Dataset(tmp_path / "r.nc") as nc:
         filters = nc["fired"].filters()
     expected = netcdf_compression()["compression"]
-    assert filters[expected] and filters["complevel"] == 1
+    assert filters[expected]
     if getattr(netCDF4, "__has_zstandard_support__", False):
-        assert filters["zstd"]
+        assert filters["zstd"] and filters["complevel"] == ZSTD_LEVEL
     else:
-        assert filters["zlib"] and filters["shuffle"]
+        assert filters["zlib"] and filters["shuffle"] and filters["complevel"] == 1
 
 
 def test_parquet_streamed_equals_one_shot(
@@ -194,6 +200,50 @@ def test_draw_totals_keeps_only_the_means_asked_for(
     direct = assumption_share(model, full_means(full), "UKR")
     assert streamed["overall"] == pytest.approx(direct["overall"], rel=1e-9)
     assert streamed["items"] == pytest.approx(direct["items"], rel=1e-9)
+
+
+@pytest.mark.parametrize("means", [None, ("wanted", "shortfall", "production", "served")])
+def test_draw_totals_from_engine_arrays_equal_the_labelled_chunks(
+    model: Model, scenario: Scenario, tmp_path: Path, means: tuple[str, ...] | None
+) -> None:
+    """``DrawTotals.add`` (NumPy on the engine's arrays, reused from chunk to chunk, as the
+    CLI runs) keeps bit for bit what calling it with each labelled chunk keeps."""
+    labelled, raw = DrawTotals("UKR", means=means), DrawTotals("UKR", means=means)
+    a_nc, b_nc = tmp_path / "a.nc", tmp_path / "b.nc"
+    simulate_to_file(model, scenario, a_nc, draws=150, seed=5, chunk=32, on_chunk=labelled)
+    simulate_to_file(
+        model, scenario, b_nc, draws=150, seed=5, chunk=32, on_raw=raw.add, background=True
+    )
+    assert raw.draws == 150
+    for a, b in [
+        (labelled.totals(), raw.totals()),
+        (labelled.per_month(), raw.per_month()),
+        (labelled.draw_means(), raw.draw_means()),
+    ]:
+        assert_bit_identical(a, b)
+    pd.testing.assert_frame_equal(labelled.summary(), raw.summary())
+    pd.testing.assert_frame_equal(labelled.fire_ratio(), raw.fire_ratio())
+    assert_bit_identical(load_result(a_nc), load_result(b_nc))
+
+
+def test_file_chunk_is_the_labelled_chunk_in_file_layout(
+    model: Model, scenario: Scenario, full: xr.Dataset
+) -> None:
+    from materiel.io.results import to_file_layout
+    from materiel.model.events import compile_scenario
+    from materiel.simulation import to_file_chunk
+    from materiel.simulation.engine import Layout
+
+    raw = full[["capacity", "production", "stock", "delivered", "served"]]
+    arrays = {str(k): v.to_numpy() for k, v in raw.data_vars.items()}
+    layout = Layout.of(model, compile_scenario(model, scenario))
+    uses = layout.use_pair
+    for name in ("wanted", "fired"):
+        arrays[name] = full[name].to_numpy()[:, :, uses]
+    for name in ("weighted_shortfall", "cost", "fire_ratio"):
+        arrays[name] = full[name].to_numpy()
+    stored = to_file_chunk(model, arrays, 0, dict(full.attrs), layout)
+    assert_bit_identical(stored, to_file_layout(full))
 
 
 def full_means(full: xr.Dataset) -> xr.Dataset:

@@ -175,7 +175,7 @@ def simulate(
             if client is None:
                 simulate_to_file(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
-                    memory=budget, progress=advance, on_chunk=totals,
+                    memory=budget, progress=advance, on_raw=totals.add,
                     background=core_to_spare(default_workers()),
                 )  # fmt: skip
             else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ import xarray as xr
 from materiel import __version__
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, Model, month_labels
-from materiel.model.events import compile_scenario
+from materiel.model.events import ScenarioArrays, compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK, sample
 from materiel.scenario import Scenario
@@ -29,12 +31,14 @@ from materiel.simulation.engine import (
 from materiel.simulation.summary import summarize
 
 __all__ = [
+    "RawChunk",
     "chunk_size",
     "iter_chunks",
     "simulate",
     "simulate_to_file",
     "spans",
     "summarize",
+    "to_file_chunk",
     "to_xarray",
 ]
 
@@ -80,40 +84,122 @@ def to_xarray(
     and ``item``), so ``result["fired"].sel(actor="RUS", item="shell_152")`` selects by
     name; ``shortfall`` = wanted - fired is derived here, not stored by the engine.
     """
+    data = _variables(arrays, layout)
     d, m = arrays["cost"].shape
+    data["shortfall"] = xr.Variable(  # per use, then spread: 0 - 0 = 0 elsewhere
+        DIMS["wanted"],
+        on_pairs(arrays["wanted"] - arrays["fired"], layout),
+        attrs={"units": UNITS["shortfall"]},
+    )
     pair = pd.MultiIndex.from_arrays(
         [model.actors[layout.pair_actor], model.items[layout.pair_item]], names=["actor", "item"]
     )
-    claim = rules.claim_labels(model)
-
-    def on_pairs(values: FloatArray) -> FloatArray:
-        """A per-use array spread onto the pair dim (zero where no use)."""
-        spread = np.zeros((d, m, layout.pairs), dtype=values.dtype)
-        spread[:, :, layout.use_pair] = values
-        return spread
-
-    data: dict[str, xr.Variable] = {}
-    for name, values in arrays.items():
-        labelled = on_pairs(values) if name in PER_USE else values
-        data[name] = xr.Variable(DIMS[name], labelled, attrs={"units": UNITS[name]})
-    data["shortfall"] = xr.Variable(  # per use, then spread: 0 - 0 = 0 elsewhere
-        DIMS["wanted"],
-        on_pairs(arrays["wanted"] - arrays["fired"]),
-        attrs={"units": UNITS["shortfall"]},
-    )
     coords = xr.Coordinates.from_pandas_multiindex(pair, "pair")
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
-    return ds.assign_coords(
-        draw=np.arange(first_draw, first_draw + d),
-        month=np.arange(m),
-        date=("month", month_labels(model.start, m)),
-        facility=model.facilities.to_numpy(),
-        claim=claim,
-        supplier=("claim", model.claim_supplier.astype(str)),
-        recipient=("claim", model.actors[model.claim_recipient].to_numpy()),
-        claimed_item=("claim", model.items[model.claim_item].to_numpy()),
-        unit=("pair", model.item_unit.to_numpy()[layout.pair_item]),
-    )
+    return ds.assign_coords(_coords(model, layout, first_draw, d, m))
+
+
+def to_file_chunk(
+    model: Model,
+    arrays: dict[str, FloatArray],
+    first_draw: int,
+    attrs: dict[str, str | int | float],
+    layout: Layout,
+    spread: dict[str, FloatArray] | None = None,
+) -> xr.Dataset:
+    """Engine arrays as results files store them: ``to_file_layout(to_xarray(...))`` without
+    deriving ``shortfall`` or building the ``pair`` MultiIndex (``actor`` and ``item`` are
+    plain coordinates on ``pair``).
+
+    ``spread``: zeroed (D, M, P) arrays for ``wanted`` and ``fired`` on the pair dim to
+    reuse (their columns without a use stay zero); by default they are allocated here.
+    """
+    data = _variables(arrays, layout, spread)
+    d, m = arrays["cost"].shape
+    coords = {
+        "actor": ("pair", model.actors[layout.pair_actor].to_numpy()),
+        "item": ("pair", model.items[layout.pair_item].to_numpy()),
+        **_coords(model, layout, first_draw, d, m),
+    }
+    return xr.Dataset(data, attrs=attrs).assign_coords(coords)
+
+
+def on_pairs(values: FloatArray, layout: Layout, out: FloatArray | None = None) -> FloatArray:
+    """A per-use array (D, M, C) spread onto the pair dim (D, M, P), zero where no use.
+
+    ``out``: a zeroed (D, M, P) array to fill (only the use columns are written)."""
+    d, m = values.shape[:2]
+    spread = np.zeros((d, m, layout.pairs), dtype=values.dtype) if out is None else out
+    spread[:, :, layout.use_pair] = values
+    return spread
+
+
+def _variables(
+    arrays: dict[str, FloatArray], layout: Layout, spread: dict[str, FloatArray] | None = None
+) -> dict[str, xr.Variable]:
+    """The engine's arrays as variables with dims and units, per-use ones spread on pairs."""
+    data: dict[str, xr.Variable] = {}
+    for name, values in arrays.items():
+        if name in PER_USE:
+            values = on_pairs(values, layout, None if spread is None else spread[name])
+        data[name] = xr.Variable(DIMS[name], values, attrs={"units": UNITS[name]})
+    return data
+
+
+def _coords(model: Model, layout: Layout, first_draw: int, d: int, m: int) -> dict[str, Any]:
+    """Coordinates of a chunk of ``d`` draws from ``first_draw``, ``m`` months."""
+    return {
+        "draw": np.arange(first_draw, first_draw + d),
+        "month": np.arange(m),
+        "date": ("month", month_labels(model.start, m)),
+        "facility": model.facilities.to_numpy(),
+        "claim": rules.claim_labels(model),
+        "supplier": ("claim", model.claim_supplier.astype(str)),
+        "recipient": ("claim", model.actors[model.claim_recipient].to_numpy()),
+        "claimed_item": ("claim", model.items[model.claim_item].to_numpy()),
+        "unit": ("pair", model.item_unit.to_numpy()[layout.pair_item]),
+    }
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """One chunk of draws as the engine wrote it (arrays of :func:`engine.output_arrays`
+    for draws ``first_draw ..``, ``wanted`` and ``fired`` per consumption row), before
+    labelling: what :func:`simulate_to_file` hands to ``on_raw``."""
+
+    model: Model
+    layout: Layout
+    first_draw: int
+    arrays: dict[str, FloatArray]
+    attrs: dict[str, str | int | float]
+
+    @property
+    def draws(self) -> int:
+        return int(self.arrays["cost"].shape[0])
+
+    def labelled(self, draws: int | None = None) -> xr.Dataset:
+        """The chunk (its first ``draws`` draws, default all) as :func:`to_xarray` labels it
+        (the arrays not spread onto pairs are the chunk's own, not copies)."""
+        arrays = self.arrays if draws is None else {k: v[:draws] for k, v in self.arrays.items()}
+        return to_xarray(self.model, arrays, self.first_draw, self.attrs, self.layout)
+
+    def monthly(self) -> xr.Dataset:
+        """The variables on (draw, month) only (e.g. cost, fire ratio), labelled as in
+        :meth:`labelled`; copies."""
+        d, m = self.arrays["cost"].shape
+        return xr.Dataset(
+            {
+                k: xr.Variable(DIMS[k], v.copy(), {"units": UNITS[k]})
+                for k, v in self.arrays.items()
+                if v.ndim == 2
+            },
+            coords={
+                "draw": np.arange(self.first_draw, self.first_draw + d),
+                "month": np.arange(m),
+                "date": ("month", month_labels(self.model.start, m)),
+            },
+            attrs=self.attrs,
+        )
 
 
 DEFAULT_MEMORY = 256 * 2**20
@@ -188,6 +274,38 @@ def _run_span(
     in_threads([block(lo, hi) for lo, hi in itertools.pairwise(cuts)], progress)
 
 
+def _raw_chunks(
+    model: Model,
+    scenario: Scenario,
+    sc: ScenarioArrays,
+    draws: int,
+    seed: int,
+    plan: Plan | None,
+    uncertain: bool,
+    first_draw: int,
+    size: int,
+    progress: Callable[[int], None] | None,
+    buffers: int = 0,
+) -> Iterator[RawChunk]:
+    """Simulate draws ``first_draw ..`` in chunks of ``size``; yield each as the engine wrote it.
+
+    ``buffers``: how many sets of output arrays to fill in turn (a chunk's arrays are then
+    overwritten ``buffers`` chunks later); 0 allocates new arrays for every chunk.
+    """
+    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
+    layout = Layout.of(model, sc)
+    prepared = prepare(model, sc, plan)
+    ring = [output_arrays(model, sc, min(size, draws)) for _ in range(buffers)]
+    for k, (lo, n) in enumerate(spans(draws, size, first_draw)):
+        if ring:
+            arrays = {name: v[:n] for name, v in ring[k % len(ring)].items()}
+        else:
+            arrays = output_arrays(model, sc, n)
+        _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
+        yield RawChunk(model, layout, lo, arrays, attrs)
+        del arrays  # hold no chunk of its own while the next one runs
+
+
 def iter_chunks(
     model: Model,
     scenario: Scenario,
@@ -209,14 +327,11 @@ def iter_chunks(
     """
     sc = compile_scenario(model, scenario, months)
     size = chunk or chunk_size(model, sc.months, memory)
-    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
-    layout = Layout.of(model, sc)
-    prepared = prepare(model, sc, plan)
-    for lo, n in spans(draws, size, first_draw):
-        arrays = output_arrays(model, sc, n)
-        _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
-        part = to_xarray(model, arrays, lo, attrs, layout)
-        del arrays  # hold no chunk while the next one runs (peak memory: one chunk, not two)
+    for raw in _raw_chunks(
+        model, scenario, sc, draws, seed, plan, uncertain, first_draw, size, progress
+    ):
+        part = raw.labelled()
+        del raw  # peak memory: one chunk, not two
         yield part
         del part
 
@@ -274,17 +389,21 @@ def simulate_to_file(
     progress: Callable[[int], None] | None = None,
     on_chunk: Callable[[xr.Dataset], None] | None = None,
     background: bool = False,
+    on_raw: Callable[[RawChunk], None] | None = None,
 ) -> Path:
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
 
     Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
     atomically: until the last chunk is written the target is untouched (absent, or an
-    earlier complete result). ``on_chunk`` sees every chunk (e.g.
+    earlier complete result). ``on_chunk`` sees every chunk labelled (e.g.
     :class:`~materiel.simulation.totals.DrawTotals` for a summary without re-reading the
-    file). The file equals ``save_result(simulate(...), path)``. ``background=True``
-    writes each chunk from a thread while the next one is computed (faster with a free
-    core; two chunks of half the ``memory`` each, see
-    :class:`~materiel.io.results.ResultWriter`). Raises
+    file); ``on_raw`` sees every chunk as the engine wrote it (:class:`RawChunk`, e.g.
+    ``DrawTotals.add``: the same summary, cheaper), before the next chunk is computed.
+    Without ``on_chunk`` no chunk is labelled and the output arrays are reused from chunk to
+    chunk, so an ``on_raw`` callback must copy what it keeps. The file equals
+    ``save_result(simulate(...), path)``. ``background=True`` writes each chunk from a
+    thread while the next one is computed (faster with a free core; two chunks of half the
+    ``memory`` each, see :class:`~materiel.io.results.ResultWriter`). Raises
     :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
     the time would exceed a limit.
     """
@@ -293,15 +412,30 @@ def simulate_to_file(
 
     sc = compile_scenario(model, scenario, months)
     check_limits(model, sc.months, draws, streamed=True)
-    if background:  # two chunks in flight (one written, one computed) share the budget
-        memory //= 2
-    chunks = iter_chunks(
-        model, scenario, draws, seed, months, plan, uncertain, 0, chunk, memory, progress
+    in_flight = 2 if background else 1  # chunks held at once: one written, one computed
+    size = chunk or chunk_size(model, sc.months, memory // in_flight)
+    reuse = 0 if on_chunk is not None else in_flight
+    pairs = Layout.of(model, sc).pairs
+    spreads = [
+        {name: np.zeros((min(size, draws), sc.months, pairs), np.float32) for name in PER_USE}
+        for _ in range(reuse)
+    ]
+    chunks = _raw_chunks(
+        model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse
     )
     with ResultWriter(Path(path), draws, background=background) as writer:
-        for part in chunks:
-            writer.write(part)
-            if on_chunk is not None:
+        for k, raw in enumerate(chunks):
+            if on_chunk is None:
+                spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
+                writer.write(
+                    to_file_chunk(model, raw.arrays, raw.first_draw, raw.attrs, raw.layout, spread)
+                )
+            else:
+                part = raw.labelled()
+                writer.write(part)
                 on_chunk(part)
-            del part  # freed before the next chunk is computed
+                del part  # freed before the next chunk is computed
+            if on_raw is not None:
+                on_raw(raw)
+            del raw
     return Path(path)
