@@ -246,6 +246,35 @@ def test_file_chunk_is_the_labelled_chunk_in_file_layout(
     assert_bit_identical(stored, to_file_layout(full))
 
 
+def test_simulate_saves_the_summary_variables_unless_full(tmp_path: Path) -> None:
+    """The CLI's default file holds what its summary reads (selectable by name, with
+    dates); ``--full`` every variable, the same values."""
+    from typer.testing import CliRunner
+
+    from materiel.cli import app
+    from materiel.simulation import SUMMARY_VARIABLES
+
+    files = {"default": tmp_path / "d.nc", "full": tmp_path / "f.nc"}
+    for mode, out in files.items():
+        args = ["simulate", "imposed-deal", "--draws", "40", "--months", "6", "--out", str(out)]
+        result = CliRunner().invoke(app, [*args, *(["--full"] if mode == "full" else [])])
+        assert result.exit_code == 0, result.output
+    default, full = load_result(files["default"]), load_result(files["full"])
+    assert set(default.data_vars) == {*SUMMARY_VARIABLES, "shortfall"}
+    others = {"capacity", "production", "stock", "delivered", "served"}
+    assert set(full.data_vars) == set(default.data_vars) | others
+    assert_bit_identical(default, full[list(default.data_vars)])
+    fired = default["fired"].sel(actor="RUS", item="shell_152")
+    assert fired.dims == ("draw", "month")
+    assert list(fired["date"].to_numpy()[:2]) == ["2027-01", "2027-02"]
+    with pytest.raises(ValueError, match="unknown result variable"):
+        simulate_to_file(
+            materiel.load_model(), load_scenario("imposed-deal"), tmp_path / "x.nc",
+            draws=2, variables=["fired", "stocks"],
+        )  # fmt: skip
+    assert not (tmp_path / "x.nc").exists()
+
+
 def full_means(full: xr.Dataset) -> xr.Dataset:
     """Every variable's mean over draws, as a one-draw result (what DrawTotals keeps)."""
     means = full.isel(draw=[0]).copy()

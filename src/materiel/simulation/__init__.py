@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,14 @@ from materiel.simulation.engine import (
 from materiel.simulation.summary import summarize
 
 __all__ = [
+    "SUMMARY_VARIABLES",
     "RawChunk",
     "chunk_size",
     "iter_chunks",
     "simulate",
     "simulate_to_file",
     "spans",
+    "stored_variables",
     "summarize",
     "to_file_chunk",
     "to_xarray",
@@ -69,6 +71,24 @@ UNITS = {
 }
 PER_USE = ("wanted", "fired")
 """Engine arrays per consumption row, spread onto the pair dim when labelled."""
+SUMMARY_VARIABLES = ("wanted", "fired", "weighted_shortfall", "cost", "fire_ratio")
+"""What ``materiel simulate`` saves unless asked for everything (``--full``): what its
+summary, per-month table and fire ratio read (``shortfall`` = wanted - fired is rebuilt on
+load). The other variables (capacity, production, stock, delivered, served) are four fifths
+of the bytes."""
+
+
+def stored_variables(ds: xr.Dataset, variables: Collection[str] | None) -> xr.Dataset:
+    """``ds`` with only the data variables in ``variables`` (all if None) and the
+    coordinates they use. Raises ValueError naming an unknown variable."""
+    if variables is None:
+        return ds
+    unknown = sorted(set(variables) - set(DIMS) - {"shortfall"})
+    if unknown:
+        raise ValueError(
+            f"unknown result variable(s) {', '.join(unknown)}; choose from {', '.join(DIMS)}"
+        )
+    return ds[[str(k) for k in ds.data_vars if k in variables]]
 
 
 def to_xarray(
@@ -115,7 +135,7 @@ def to_file_chunk(
     reuse (their columns without a use stay zero); by default they are allocated here.
     """
     data = _variables(arrays, layout, spread)
-    d, m = arrays["cost"].shape
+    d, m = next(iter(arrays.values())).shape[:2]
     coords = {
         "actor": ("pair", model.actors[layout.pair_actor].to_numpy()),
         "item": ("pair", model.items[layout.pair_item].to_numpy()),
@@ -390,8 +410,12 @@ def simulate_to_file(
     on_chunk: Callable[[xr.Dataset], None] | None = None,
     background: bool = False,
     on_raw: Callable[[RawChunk], None] | None = None,
+    variables: Collection[str] | None = None,
 ) -> Path:
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
+
+    ``variables``: the variables to save (e.g. :data:`SUMMARY_VARIABLES`; ``shortfall`` is
+    rebuilt on load from wanted and fired); default every one.
 
     Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
     atomically: until the last chunk is written the target is untouched (absent, or an
@@ -412,14 +436,13 @@ def simulate_to_file(
 
     sc = compile_scenario(model, scenario, months)
     check_limits(model, sc.months, draws, streamed=True)
+    stored_variables(xr.Dataset(), variables)  # unknown names fail before any work
+    keep = [n for n in DIMS if variables is None or n in variables]
     in_flight = 2 if background else 1  # chunks held at once: one written, one computed
     size = chunk or chunk_size(model, sc.months, memory // in_flight)
     reuse = 0 if on_chunk is not None else in_flight
-    pairs = Layout.of(model, sc).pairs
-    spreads = [
-        {name: np.zeros((min(size, draws), sc.months, pairs), np.float32) for name in PER_USE}
-        for _ in range(reuse)
-    ]
+    shape = (min(size, draws), sc.months, Layout.of(model, sc).pairs)
+    spreads = [{n: np.zeros(shape, np.float32) for n in PER_USE if n in keep} for _ in range(reuse)]
     chunks = _raw_chunks(
         model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse
     )
@@ -427,12 +450,12 @@ def simulate_to_file(
         for k, raw in enumerate(chunks):
             if on_chunk is None:
                 spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
-                writer.write(
-                    to_file_chunk(model, raw.arrays, raw.first_draw, raw.attrs, raw.layout, spread)
-                )
+                arrays = {n: v for n, v in raw.arrays.items() if n in keep}
+                stored = to_file_chunk(model, arrays, raw.first_draw, raw.attrs, raw.layout, spread)
+                writer.write(stored_variables(stored, variables))
             else:
                 part = raw.labelled()
-                writer.write(part)
+                writer.write(stored_variables(part, variables))
                 on_chunk(part)
                 del part  # freed before the next chunk is computed
             if on_raw is not None:
