@@ -14,7 +14,7 @@ import xarray as xr
 
 from materiel import __version__
 from materiel.model import rules
-from materiel.model.compiled import FloatArray, Model, month_labels
+from materiel.model.compiled import FloatArray, IntArray, Model, month_labels
 from materiel.model.events import ScenarioArrays, compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK, sample
@@ -78,9 +78,17 @@ load). The other variables (capacity, production, stock, delivered, served) are 
 of the bytes."""
 
 
-def stored_variables(ds: xr.Dataset, variables: Collection[str] | None) -> xr.Dataset:
+PAIR_STOCKS = ("stock", "delivered")
+"""The variables on every tracked (actor, item) pair: donors' and producers' stocks too."""
+
+
+def stored_variables(
+    ds: xr.Dataset, variables: Collection[str] | None, model: Model | None = None
+) -> xr.Dataset:
     """``ds`` with only the data variables in ``variables`` (all if None) and the
-    coordinates they use. Raises ValueError naming an unknown variable."""
+    coordinates they use. Without :data:`PAIR_STOCKS` among them, only the (actor, item)
+    pairs that ``model``'s users consume are kept (wanted and fired are zero on the others).
+    Raises ValueError naming an unknown variable."""
     if variables is None:
         return ds
     unknown = sorted(set(variables) - set(DIMS) - {"shortfall"})
@@ -88,7 +96,13 @@ def stored_variables(ds: xr.Dataset, variables: Collection[str] | None) -> xr.Da
         raise ValueError(
             f"unknown result variable(s) {', '.join(unknown)}; choose from {', '.join(DIMS)}"
         )
-    return ds[[str(k) for k in ds.data_vars if k in variables]]
+    kept = ds[[str(k) for k in ds.data_vars if k in variables]]
+    if model is None or "pair" not in kept.dims or set(PAIR_STOCKS) & set(variables):
+        return kept
+    users, items = model.actors[model.consumption_actor], model.items[model.consumption_item]
+    uses = set(zip(users, items, strict=True))
+    pairs = zip(kept["actor"].to_numpy(), kept["item"].to_numpy(), strict=True)
+    return kept.isel(pair=np.array([pair in uses for pair in pairs], dtype=bool))
 
 
 def to_xarray(
@@ -126,6 +140,7 @@ def to_file_chunk(
     attrs: dict[str, str | int | float],
     layout: Layout,
     spread: dict[str, FloatArray] | None = None,
+    pairs: IntArray | None = None,
 ) -> xr.Dataset:
     """Engine arrays as results files store them: ``to_file_layout(to_xarray(...))`` without
     deriving ``shortfall`` or building the ``pair`` MultiIndex (``actor`` and ``item`` are
@@ -133,35 +148,64 @@ def to_file_chunk(
 
     ``spread``: zeroed (D, M, P) arrays for ``wanted`` and ``fired`` on the pair dim to
     reuse (their columns without a use stay zero); by default they are allocated here.
+    ``pairs``: the positions (ascending) of the pairs to keep, every consumed pair among
+    them (default: all).
     """
-    data = _variables(arrays, layout, spread)
+    data = _variables(arrays, layout, spread, pairs)
     d, m = next(iter(arrays.values())).shape[:2]
+    at = slice(None) if pairs is None else pairs
     coords = {
-        "actor": ("pair", model.actors[layout.pair_actor].to_numpy()),
-        "item": ("pair", model.items[layout.pair_item].to_numpy()),
+        "actor": ("pair", model.actors[layout.pair_actor[at]].to_numpy()),
+        "item": ("pair", model.items[layout.pair_item[at]].to_numpy()),
         **_coords(model, layout, first_draw, d, m),
+        "unit": ("pair", model.item_unit.to_numpy()[layout.pair_item[at]]),
     }
-    return xr.Dataset(data, attrs=attrs).assign_coords(coords)
+    used = {dim for var in data.values() for dim in var.dims}
+    coords = {k: v for k, v in coords.items() if (v[0] if isinstance(v, tuple) else k) in used}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def on_pairs(values: FloatArray, layout: Layout, out: FloatArray | None = None) -> FloatArray:
-    """A per-use array (D, M, C) spread onto the pair dim (D, M, P), zero where no use.
+def consumed_pairs(layout: Layout) -> IntArray:
+    """Positions (ascending) of the pairs some consumption row uses."""
+    return np.unique(layout.use_pair)
+
+
+def on_pairs(
+    values: FloatArray,
+    layout: Layout,
+    out: FloatArray | None = None,
+    pairs: IntArray | None = None,
+) -> FloatArray:
+    """A per-use array (D, M, C) spread onto the pair dim (D, M, P), zero where no use
+    (onto ``pairs`` only if given, a superset of the consumed pairs: when they are the
+    consumption rows in order, ``values`` itself).
 
     ``out``: a zeroed (D, M, P) array to fill (only the use columns are written)."""
+    width = layout.pairs if pairs is None else len(pairs)
+    at = layout.use_pair if pairs is None else np.searchsorted(pairs, layout.use_pair)
+    if width == len(at) and np.array_equal(at, np.arange(width)):
+        return values
     d, m = values.shape[:2]
-    spread = np.zeros((d, m, layout.pairs), dtype=values.dtype) if out is None else out
-    spread[:, :, layout.use_pair] = values
+    spread = np.zeros((d, m, width), dtype=values.dtype) if out is None else out
+    spread[:, :, at] = values
     return spread
 
 
 def _variables(
-    arrays: dict[str, FloatArray], layout: Layout, spread: dict[str, FloatArray] | None = None
+    arrays: dict[str, FloatArray],
+    layout: Layout,
+    spread: dict[str, FloatArray] | None = None,
+    pairs: IntArray | None = None,
 ) -> dict[str, xr.Variable]:
-    """The engine's arrays as variables with dims and units, per-use ones spread on pairs."""
+    """The engine's arrays as variables with dims and units, per-use ones spread on pairs
+    (on ``pairs`` only, if given)."""
     data: dict[str, xr.Variable] = {}
     for name, values in arrays.items():
         if name in PER_USE:
-            values = on_pairs(values, layout, None if spread is None else spread[name])
+            out = None if spread is None else spread.get(name)
+            values = on_pairs(values, layout, out, pairs)
+        elif pairs is not None and DIMS[name][-1] == "pair":
+            values = values[:, :, pairs]
         data[name] = xr.Variable(DIMS[name], values, attrs={"units": UNITS[name]})
     return data
 
@@ -441,7 +485,10 @@ def simulate_to_file(
     in_flight = 2 if background else 1  # chunks held at once: one written, one computed
     size = chunk or chunk_size(model, sc.months, memory // in_flight)
     reuse = 0 if on_chunk is not None else in_flight
-    shape = (min(size, draws), sc.months, Layout.of(model, sc).pairs)
+    layout = Layout.of(model, sc)
+    pairs = None if variables is None or set(PAIR_STOCKS) & set(keep) else consumed_pairs(layout)
+    width = layout.pairs if pairs is None else len(pairs)
+    shape = (min(size, draws), sc.months, width)
     spreads = [{n: np.zeros(shape, np.float32) for n in PER_USE if n in keep} for _ in range(reuse)]
     chunks = _raw_chunks(
         model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse
@@ -451,11 +498,13 @@ def simulate_to_file(
             if on_chunk is None:
                 spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
                 arrays = {n: v for n, v in raw.arrays.items() if n in keep}
-                stored = to_file_chunk(model, arrays, raw.first_draw, raw.attrs, raw.layout, spread)
+                stored = to_file_chunk(
+                    model, arrays, raw.first_draw, raw.attrs, raw.layout, spread, pairs
+                )
                 writer.write(stored_variables(stored, variables))
             else:
                 part = raw.labelled()
-                writer.write(stored_variables(part, variables))
+                writer.write(stored_variables(part, variables, model))
                 on_chunk(part)
                 del part  # freed before the next chunk is computed
             if on_raw is not None:

@@ -194,7 +194,7 @@ def stream_distributed(
             part = fut.result()
             fut.release()
             part.attrs["draws"] = draws
-            writer.write(stored_variables(part, variables))
+            writer.write(stored_variables(part, variables, model))
             if on_chunk is not None:
                 on_chunk(part)
             if progress is not None:
