@@ -74,8 +74,8 @@ PER_USE = ("wanted", "fired")
 SUMMARY_VARIABLES = ("wanted", "fired", "weighted_shortfall", "cost", "fire_ratio")
 """What ``materiel simulate`` saves unless asked for everything (``--full``): what its
 summary, per-month table and fire ratio read (``shortfall`` = wanted - fired is rebuilt on
-load). The other variables (capacity, production, stock, delivered, served) are four fifths
-of the bytes."""
+load), wanted and fired on the (actor, item) pairs someone consumes only. For 10k draws x 36
+months: 59 MB of arrays instead of 1.2 GB."""
 
 
 PAIR_STOCKS = ("stock", "delivered")
@@ -459,7 +459,8 @@ def simulate_to_file(
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
 
     ``variables``: the variables to save (e.g. :data:`SUMMARY_VARIABLES`; ``shortfall`` is
-    rebuilt on load from wanted and fired); default every one.
+    rebuilt on load from wanted and fired), on the consumed pairs only unless stock or
+    delivered is among them (see :func:`stored_variables`); default every one.
 
     Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
     atomically: until the last chunk is written the target is untouched (absent, or an
