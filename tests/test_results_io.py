@@ -27,7 +27,6 @@ from materiel.model.compiled import Model
 from materiel.scenario import Scenario, load_scenario
 from materiel.simulation import (
     SUMMARY_VARIABLES,
-    RawChunk,
     chunk_size,
     iter_chunks,
     simulate,
@@ -239,28 +238,6 @@ def test_draw_totals_from_engine_arrays_equal_the_labelled_chunks(
     pd.testing.assert_frame_equal(labelled.summary(), raw.summary())
     pd.testing.assert_frame_equal(labelled.fire_ratio(), raw.fire_ratio())
     assert_bit_identical(load_result(a_nc), load_result(b_nc))
-
-
-@pytest.mark.parametrize("background", [False, True])
-def test_an_error_while_storing_a_chunk_stops_the_run_and_keeps_the_target(
-    model: Model, scenario: Scenario, tmp_path: Path, background: bool
-) -> None:
-    """``on_raw`` runs in the storing thread with ``background``: its error still stops
-    the run, and no file is left."""
-    seen: list[int] = []
-
-    def fail_third(raw: RawChunk) -> None:
-        seen.append(raw.first_draw)
-        if len(seen) == 3:
-            raise RuntimeError("boom")
-
-    target = tmp_path / "r.nc"
-    with pytest.raises(RuntimeError, match="boom"):
-        simulate_to_file(
-            model, scenario, target, draws=150, seed=5, chunk=20, on_raw=fail_third,
-            background=background,
-        )  # fmt: skip
-    assert seen[:3] == [0, 20, 40] and not list(tmp_path.iterdir())
 
 
 def test_file_chunk_is_the_labelled_chunk_in_file_layout(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,6 +247,24 @@ class RawChunk:
         arrays = self.arrays if draws is None else {k: v[:draws] for k, v in self.arrays.items()}
         return to_xarray(self.model, arrays, self.first_draw, self.attrs, self.layout)
 
+    def monthly(self) -> xr.Dataset:
+        """The variables on (draw, month) only (e.g. cost, fire ratio), labelled as in
+        :meth:`labelled`; copies."""
+        d, m = self.arrays["cost"].shape
+        return xr.Dataset(
+            {
+                k: xr.Variable(DIMS[k], v.copy(), {"units": UNITS[k]})
+                for k, v in self.arrays.items()
+                if v.ndim == 2
+            },
+            coords={
+                "draw": np.arange(self.first_draw, self.first_draw + d),
+                "month": np.arange(m),
+                "date": ("month", month_labels(self.model.start, m)),
+            },
+            attrs=self.attrs,
+        )
+
 
 DEFAULT_MEMORY = 256 * 2**20
 """Memory budget of one chunk of draws (bytes): results plus the engine's working arrays."""
@@ -452,11 +469,10 @@ def simulate_to_file(
     file); ``on_raw`` sees every chunk as the engine wrote it (:class:`RawChunk`, e.g.
     ``DrawTotals.add``: the same summary, cheaper), before the next chunk is computed.
     Without ``on_chunk`` no chunk is labelled and the output arrays are reused from chunk to
-    chunk, so an ``on_raw`` callback must copy what it keeps. With every variable the file
-    equals ``save_result(simulate(...), path)``. ``background=True`` writes each chunk (and,
-    without ``on_chunk``, calls ``on_raw``) from a thread while the next one is computed
-    (faster with a free core; two chunks of half the ``memory`` each, see
-    :class:`~materiel.io.results.ResultWriter`). Raises
+    chunk, so an ``on_raw`` callback must copy what it keeps. The file equals
+    ``save_result(simulate(...), path)``. ``background=True`` writes each chunk from a
+    thread while the next one is computed (faster with a free core; two chunks of half the
+    ``memory`` each, see :class:`~materiel.io.results.ResultWriter`). Raises
     :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
     the time would exceed a limit.
     """
@@ -478,52 +494,21 @@ def simulate_to_file(
     chunks = _raw_chunks(
         model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse
     )
-    if on_chunk is not None:  # labelled chunks, new arrays each (the callback may keep them)
-        with ResultWriter(Path(path), draws, background=background) as writer:
-            for raw in chunks:
+    with ResultWriter(Path(path), draws, background=background) as writer:
+        for k, raw in enumerate(chunks):
+            if on_chunk is None:
+                spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
+                arrays = {n: v for n, v in raw.arrays.items() if n in keep}
+                stored = to_file_chunk(
+                    model, arrays, raw.first_draw, raw.attrs, raw.layout, spread, pairs
+                )
+                writer.write(stored_variables(stored, variables))
+            else:
                 part = raw.labelled()
                 writer.write(stored_variables(part, variables, model))
                 on_chunk(part)
-                if on_raw is not None:
-                    on_raw(raw)
-                del part, raw  # freed before the next chunk is computed
-        return Path(path)
-
-    def store(k: int, raw: RawChunk) -> None:
-        """Write chunk ``k`` (from the arrays the engine wrote) and hand it to ``on_raw``."""
-        spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
-        arrays = {n: v for n, v in raw.arrays.items() if n in keep}
-        stored = to_file_chunk(model, arrays, raw.first_draw, raw.attrs, layout, spread, pairs)
-        writer.write(stored_variables(stored, variables))
-        if on_raw is not None:
-            on_raw(raw)
-
-    with ResultWriter(Path(path), draws) as writer:
-        _pipeline(chunks, store, background)
+                del part  # freed before the next chunk is computed
+            if on_raw is not None:
+                on_raw(raw)
+            del raw
     return Path(path)
-
-
-def _pipeline(
-    chunks: Iterator[RawChunk], store: Callable[[int, RawChunk], None], overlap: bool
-) -> None:
-    """``store(k, chunk)`` for each chunk in order. With ``overlap``, in one thread while the
-    next chunk is computed (the engine's own threads release the GIL): chunk ``k + 2`` is
-    computed only once chunk ``k`` is stored, so two sets of output arrays suffice. A
-    storing error is raised here, after the chunk being stored is done."""
-    if not overlap:
-        for k, raw in enumerate(chunks):
-            store(k, raw)
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="materiel-store") as worker:
-        previous: Future[None] | None = None
-        for k, raw in enumerate(chunks):
-            job = worker.submit(store, k, raw)
-            if previous is not None:
-                try:
-                    previous.result()  # chunk k - 1 is stored: its arrays are free for k + 1
-                except BaseException:
-                    job.cancel()  # unless already started
-                    raise
-            previous = job
-        if previous is not None:
-            previous.result()
