@@ -27,6 +27,7 @@ from materiel.model.compiled import Model
 from materiel.scenario import Scenario, load_scenario
 from materiel.simulation import (
     SUMMARY_VARIABLES,
+    RawChunk,
     chunk_size,
     iter_chunks,
     simulate,
@@ -238,6 +239,25 @@ def test_draw_totals_from_engine_arrays_equal_the_labelled_chunks(
     pd.testing.assert_frame_equal(labelled.summary(), raw.summary())
     pd.testing.assert_frame_equal(labelled.fire_ratio(), raw.fire_ratio())
     assert_bit_identical(load_result(a_nc), load_result(b_nc))
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_an_error_in_on_raw_stops_the_run_and_leaves_no_file(
+    model: Model, scenario: Scenario, tmp_path: Path, background: bool
+) -> None:
+    seen: list[int] = []
+
+    def fail_third(raw: RawChunk) -> None:
+        seen.append(raw.first_draw)
+        if len(seen) == 3:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        simulate_to_file(
+            model, scenario, tmp_path / "r.nc", draws=150, seed=5, chunk=20, on_raw=fail_third,
+            background=background,
+        )  # fmt: skip
+    assert seen == [0, 20, 40] and not list(tmp_path.iterdir())
 
 
 def test_file_chunk_is_the_labelled_chunk_in_file_layout(
