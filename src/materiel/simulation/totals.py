@@ -20,7 +20,7 @@ import xarray as xr
 from materiel.simulation.summary import SHORT, fire_ratio, short_of
 
 if TYPE_CHECKING:
-    from materiel.simulation import RawChunk
+    from materiel.simulation.labels import RawChunk
 
 SUMMARY_COLUMNS = (
     "unit",
