@@ -188,6 +188,7 @@ def simulate(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
                     memory=budget, progress=advance, on_raw=totals.add,
                     background=core_to_spare(default_workers()), variables=variables,
+                    outputs=CONFIDENCE_INPUTS,
                 )  # fmt: skip
             else:
                 from materiel.sweep.montecarlo import stream_distributed

@@ -135,24 +135,35 @@ def _raw_chunks(
     size: int,
     progress: Callable[[int], None] | None,
     buffers: int = 0,
+    outputs: Collection[str] | None = None,
 ) -> Iterator[RawChunk]:
     """Simulate draws ``first_draw ..`` in chunks of ``size``; yield each as the engine wrote it.
 
     ``buffers``: how many sets of output arrays to fill in turn (a chunk's arrays are then
     overwritten ``buffers`` chunks later); 0 allocates new arrays for every chunk.
+    ``outputs``: the engine outputs to store (default all); the per-month ones (cost...)
+    always are, the others are left out of the chunks.
     """
     attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
     layout = Layout.of(model, sc)
     prepared = prepare(model, sc, plan)
-    ring = [output_arrays(model, sc, min(size, draws)) for _ in range(buffers)]
+
+    def allocate(n: int) -> dict[str, FloatArray]:
+        """Output arrays for ``n`` draws; (n, M, 0) for an output not stored."""
+        arrays = output_arrays(model, sc, n)
+        stored = arrays if outputs is None else outputs
+        return {
+            name: v if v.ndim < 3 or name in stored else np.zeros((n, sc.months, 0), v.dtype)
+            for name, v in arrays.items()
+        }
+
+    ring = [allocate(min(size, draws)) for _ in range(buffers)]
     for k, (lo, n) in enumerate(spans(draws, size, first_draw)):
-        if ring:
-            arrays = {name: v[:n] for name, v in ring[k % len(ring)].items()}
-        else:
-            arrays = output_arrays(model, sc, n)
+        arrays = {name: v[:n] for name, v in ring[k % len(ring)].items()} if ring else allocate(n)
         _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
-        yield RawChunk(model, layout, lo, arrays, attrs)
-        del arrays  # hold no chunk of its own while the next one runs
+        kept = {name: v for name, v in arrays.items() if v.ndim < 3 or v.shape[2]}
+        yield RawChunk(model, layout, lo, kept, attrs)
+        del arrays, kept  # hold no chunk of its own while the next one runs
 
 
 def iter_chunks(
@@ -240,12 +251,15 @@ def simulate_to_file(
     background: bool = False,
     on_raw: Callable[[RawChunk], None] | None = None,
     variables: Collection[str] | None = None,
+    outputs: Collection[str] | None = None,
 ) -> Path:
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
 
     ``variables``: the variables to save (e.g. :data:`SUMMARY_VARIABLES`; ``shortfall`` is
     rebuilt on load from wanted and fired), on the consumed pairs only unless stock or
-    delivered is among them (see :func:`stored_variables`); default every one.
+    delivered is among them (see :func:`stored_variables`); default every one. ``outputs``:
+    the engine outputs ``on_raw`` needs besides them (default every one; without
+    ``on_chunk``, the others are not stored, which saves time).
 
     Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
     atomically: until the last chunk is written the target is untouched (absent, or an
@@ -276,8 +290,9 @@ def simulate_to_file(
     width = layout.pairs if pairs is None else len(pairs)
     shape = (min(size, draws), sc.months, width)
     spreads = [{n: np.zeros(shape, np.float32) for n in PER_USE if n in keep} for _ in range(reuse)]
+    needed = None if outputs is None or on_chunk is not None else {*outputs, *keep}
     chunks = _raw_chunks(
-        model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse
+        model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse, needed
     )
     with ResultWriter(Path(path), draws, background=background) as writer:
         for k, raw in enumerate(chunks):
