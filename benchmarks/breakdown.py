@@ -67,6 +67,8 @@ PHASES = [
     ("materiel.io.results", "ResultWriter.write", "write"),
     ("materiel.io.results", "ResultWriter.__exit__", "write"),
     ("materiel.simulation.totals", "DrawTotals.__call__", "summary"),
+    ("materiel.simulation.totals", "DrawTotals.add", "summary"),
+    ("materiel.simulation", "to_file_chunk", "label"),
     ("materiel.simulation.totals", "DrawTotals.summary", "summary"),
     ("materiel.simulation.totals", "DrawTotals.fire_ratio", "summary"),
     ("materiel.simulation.totals", "DrawTotals.draw_means", "summary"),

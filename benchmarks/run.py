@@ -8,7 +8,8 @@ Rows, all measured in this run on this machine (default dataset, imposed-deal, 3
   and the per-draw Python oracle (timed on a subset);
 - the chunked engine at 100k draws (memory-bounded chunks, no file): draws/s;
 - whole commands as fresh processes, min/median/max over ``--runs`` runs: ``materiel
-  --help``, ``simulate`` at 1k and 10k draws (results saved) and ``plan``;
+  --help``, ``simulate`` at 1k and 10k draws (results saved: the default file, the summary
+  variables), at 10k draws with ``--full`` (every variable saved) and ``plan``;
 - peak RSS of ``materiel simulate`` (results saved) at 1k, 10k and 100k draws.
 Targets from the issue are printed next to each measurement with pass or FAIL. Timings on a
 shared machine are noisy: the median is quoted; the min-max range shows the noise.
@@ -188,6 +189,9 @@ def command_rows(runs: int, big: int, cwd: Path) -> list[Row]:
     rows.append(
         Row("simulate 10k draws, peak RSS (MB)", spread(peaks, "{:.0f}"), "< 600", peak < 600)
     )
+    times, peaks = command_stats([*sim, "--draws", "10000", "--full"], runs, cwd)
+    rows.append(Row("simulate 10k draws --full, saved (s)", spread(times)))
+    rows.append(Row("simulate 10k draws --full, peak RSS (MB)", spread(peaks, "{:.0f}")))
     times, _ = command_stats(
         [*MATERIEL, "plan", "imposed-deal", "--json", "--out", str(cwd / "p.json")], runs, cwd
     )

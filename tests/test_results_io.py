@@ -16,10 +16,24 @@ import xarray as xr
 import materiel
 from materiel.analysis.confidence import assumption_share
 from materiel.io.atomic import atomic_path, check_writable, remove_stale, temp_path, write_text
-from materiel.io.results import ResultWriter, load_result, netcdf_compression, save_result
+from materiel.io.results import (
+    ZSTD_LEVEL,
+    ResultWriter,
+    load_result,
+    netcdf_compression,
+    save_result,
+)
 from materiel.model.compiled import Model
 from materiel.scenario import Scenario, load_scenario
-from materiel.simulation import chunk_size, iter_chunks, simulate, simulate_to_file, spans
+from materiel.simulation import (
+    SUMMARY_VARIABLES,
+    RawChunk,
+    chunk_size,
+    iter_chunks,
+    simulate,
+    simulate_to_file,
+    spans,
+)
 from materiel.simulation.limits import (
     LimitError,
     Limits,
@@ -134,11 +148,11 @@ def test_netcdf_is_compressed_with_zstd(full: xr.Dataset, tmp_path: Path) -> Non
     with netCDF4.Dataset(tmp_path / "r.nc") as nc:
         filters = nc["fired"].filters()
     expected = netcdf_compression()["compression"]
-    assert filters[expected] and filters["complevel"] == 1
+    assert filters[expected]
     if getattr(netCDF4, "__has_zstandard_support__", False):
-        assert filters["zstd"]
+        assert filters["zstd"] and filters["complevel"] == ZSTD_LEVEL
     else:
-        assert filters["zlib"] and filters["shuffle"]
+        assert filters["zlib"] and filters["shuffle"] and filters["complevel"] == 1
 
 
 def test_parquet_streamed_equals_one_shot(
@@ -194,6 +208,108 @@ def test_draw_totals_keeps_only_the_means_asked_for(
     direct = assumption_share(model, full_means(full), "UKR")
     assert streamed["overall"] == pytest.approx(direct["overall"], rel=1e-9)
     assert streamed["items"] == pytest.approx(direct["items"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("means", "variables"),
+    [(None, None), (("wanted", "shortfall", "production", "served"), SUMMARY_VARIABLES)],
+)
+def test_draw_totals_from_engine_arrays_equal_the_labelled_chunks(
+    model: Model,
+    scenario: Scenario,
+    tmp_path: Path,
+    means: tuple[str, ...] | None,
+    variables: tuple[str, ...] | None,
+) -> None:
+    """``DrawTotals.add`` (NumPy on the engine's arrays, reused from chunk to chunk, only the
+    outputs it needs stored, as the CLI runs) keeps bit for bit what calling it with each
+    labelled chunk keeps; the file is the same either way."""
+    labelled, raw = DrawTotals("UKR", means=means), DrawTotals("UKR", means=means)
+    a_nc, b_nc = tmp_path / "a.nc", tmp_path / "b.nc"
+    kw = {"draws": 150, "seed": 5, "chunk": 32, "variables": variables}
+    simulate_to_file(model, scenario, a_nc, on_chunk=labelled, **kw)
+    # the engine stores only what is saved or summed (all of it without ``means``)
+    simulate_to_file(model, scenario, b_nc, on_raw=raw.add, background=True, outputs=means, **kw)
+    assert raw.draws == 150
+    for a, b in [
+        (labelled.totals(), raw.totals()),
+        (labelled.per_month(), raw.per_month()),
+        (labelled.draw_means(), raw.draw_means()),
+    ]:
+        assert_bit_identical(a, b)
+    pd.testing.assert_frame_equal(labelled.summary(), raw.summary())
+    pd.testing.assert_frame_equal(labelled.fire_ratio(), raw.fire_ratio())
+    assert_bit_identical(load_result(a_nc), load_result(b_nc))
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_an_error_in_on_raw_stops_the_run_and_leaves_no_file(
+    model: Model, scenario: Scenario, tmp_path: Path, background: bool
+) -> None:
+    seen: list[int] = []
+
+    def fail_third(raw: RawChunk) -> None:
+        seen.append(raw.first_draw)
+        if len(seen) == 3:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        simulate_to_file(
+            model, scenario, tmp_path / "r.nc", draws=150, seed=5, chunk=20, on_raw=fail_third,
+            background=background,
+        )  # fmt: skip
+    assert seen == [0, 20, 40] and not list(tmp_path.iterdir())
+
+
+def test_file_chunk_is_the_labelled_chunk_in_file_layout(
+    model: Model, scenario: Scenario, full: xr.Dataset
+) -> None:
+    from materiel.io.results import to_file_layout
+    from materiel.model.events import compile_scenario
+    from materiel.simulation import to_file_chunk
+    from materiel.simulation.engine import Layout
+
+    raw = full[["capacity", "production", "stock", "delivered", "served"]]
+    arrays = {str(k): v.to_numpy() for k, v in raw.data_vars.items()}
+    layout = Layout.of(model, compile_scenario(model, scenario))
+    uses = layout.use_pair
+    for name in ("wanted", "fired"):
+        arrays[name] = full[name].to_numpy()[:, :, uses]
+    for name in ("weighted_shortfall", "cost", "fire_ratio"):
+        arrays[name] = full[name].to_numpy()
+    stored = to_file_chunk(model, arrays, 0, dict(full.attrs), layout)
+    assert_bit_identical(stored, to_file_layout(full))
+
+
+def test_simulate_saves_the_summary_variables_unless_full(tmp_path: Path) -> None:
+    """The CLI's default file holds what its summary reads (selectable by name, with
+    dates); ``--full`` every variable, the same values."""
+    from typer.testing import CliRunner
+
+    from materiel.cli import app
+
+    files = {"default": tmp_path / "d.nc", "full": tmp_path / "f.nc"}
+    for mode, out in files.items():
+        args = ["simulate", "imposed-deal", "--draws", "40", "--months", "6", "--out", str(out)]
+        result = CliRunner().invoke(app, [*args, *(["--full"] if mode == "full" else [])])
+        assert result.exit_code == 0, result.output
+    default, full = load_result(files["default"]), load_result(files["full"])
+    assert set(default.data_vars) == {*SUMMARY_VARIABLES, "shortfall"}
+    others = {"capacity", "production", "stock", "delivered", "served"}
+    assert set(full.data_vars) == set(default.data_vars) | others
+    consumed = full.indexes["pair"].isin(default.indexes["pair"])  # pairs someone uses
+    assert 0 < consumed.sum() < len(consumed)
+    assert_bit_identical(default, full[list(default.data_vars)].isel(pair=consumed))
+    assert not full[["wanted", "fired"]].isel(pair=~consumed).to_array().any()
+    fired = default["fired"].sel(actor="RUS", item="shell_152")
+    assert fired.dims == ("draw", "month")
+    assert list(fired["date"].to_numpy()[:2]) == ["2027-01", "2027-02"]
+    with pytest.raises(ValueError, match="unknown result variable"):
+        simulate_to_file(
+            materiel.load_model(), load_scenario("imposed-deal"), tmp_path / "x.nc",
+            draws=2, variables=["fired", "stocks"],
+        )  # fmt: skip
+    assert not (tmp_path / "x.nc").exists()
 
 
 def full_means(full: xr.Dataset) -> xr.Dataset:

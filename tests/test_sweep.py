@@ -538,6 +538,13 @@ def test_streamed_from_dask_equals_in_process(
         model, scenario, tmp_path / "there.nc", 3 * BLOCK, 4, client, chunk=BLOCK
     )
     xr.testing.assert_identical(xr.load_dataset(here), xr.load_dataset(there))
+    kept = ("wanted", "fired", "cost")  # the same subset of variables either way
+    here = simulate_to_file(model, scenario, tmp_path / "h.nc", 2 * BLOCK, 4, variables=kept)
+    there = stream_distributed(
+        model, scenario, tmp_path / "t.nc", 2 * BLOCK, 4, client, chunk=BLOCK, variables=kept
+    )
+    assert set(xr.load_dataset(there).data_vars) == set(kept)
+    xr.testing.assert_identical(xr.load_dataset(here), xr.load_dataset(there))
 
 
 def test_the_local_dashboard_listens_on_loopback_only(client: Client) -> None:

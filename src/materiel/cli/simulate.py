@@ -116,6 +116,14 @@ def simulate(
             help=f"No Dask (the default on <= 2 cores or < {LARGE_RUN:,} draws).",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Save every variable (capacity, production, stock, deliveries, claims "
+            "served), not only wanted and fired, weighted shortfall, cost and fire ratio.",
+        ),
+    ] = False,
     data: DataOption = None,
     csv: CsvOption = None,
     xlsx: XlsxOption = None,
@@ -125,10 +133,12 @@ def simulate(
 
     Prints, per item the actor uses: the need and the shortfall over the
     horizon (item units: rounds, missiles, ...), the probability of a short
-    month and the months sustained. Saves every variable per draw and month
-    to the results file (.nc or .parquet). With --plan FILE it replays the
-    plan's builds as a policy (production follows the simulator's demand
-    pull) and writes materiel-results/SCENARIO-FILE.nc, never the baseline's.
+    month and the months sustained. Saves what it summarises per draw and
+    month (wanted, fired, shortfall, weighted shortfall, cost, fire ratio;
+    --full: every variable) to the results file (.nc or .parquet). With
+    --plan FILE it replays the plan's builds as a policy (production follows
+    the simulator's demand pull) and writes materiel-results/SCENARIO-FILE.nc,
+    never the baseline's.
     """
     with user_errors():
         from materiel.io.atomic import check_writable
@@ -136,7 +146,7 @@ def simulate(
         from materiel.io.results import SUFFIXES
         from materiel.model.compiled import compile_model
         from materiel.scenario import load_scenario
-        from materiel.simulation import simulate_to_file
+        from materiel.simulation import SUMMARY_VARIABLES, simulate_to_file
         from materiel.simulation.limits import parse_size
         from materiel.simulation.summary import weighted_shortfall
         from materiel.simulation.totals import DrawTotals
@@ -165,6 +175,7 @@ def simulate(
 
             plan = replay_plan(plan_file, model, scen.name, horizon, with_orders)
         totals = DrawTotals(actor, means=CONFIDENCE_INPUTS)
+        variables = None if full else SUMMARY_VARIABLES
         backend = choose_backend(scheduler, in_process, workers, small=draws < LARGE_RUN)
         if backend.dask or draws >= LARGE_RUN:
             err.print(backend.describe(f"simulating {draws:,} draws"), highlight=False)
@@ -175,8 +186,9 @@ def simulate(
             if client is None:
                 simulate_to_file(
                     model, scen, target, draws=draws, seed=seed, months=months, plan=plan,
-                    memory=budget, progress=advance, on_chunk=totals,
-                    background=core_to_spare(default_workers()),
+                    memory=budget, progress=advance, on_raw=totals.add,
+                    background=core_to_spare(default_workers()), variables=variables,
+                    outputs=CONFIDENCE_INPUTS,
                 )  # fmt: skip
             else:
                 from materiel.sweep.montecarlo import stream_distributed
@@ -184,6 +196,7 @@ def simulate(
                 stream_distributed(
                     model, scen, target, draws, seed, client, months=months, plan=plan,
                     progress=lambda n: advance(n * horizon), on_chunk=totals,
+                    variables=variables,
                 )  # fmt: skip
         table = totals.summary()
         ratio = totals.fire_ratio()

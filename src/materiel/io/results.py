@@ -4,10 +4,10 @@ Every file is written atomically (:mod:`materiel.io.atomic`): to a temporary fil
 target, renamed over it only once complete. Results can be written in chunks of draws
 (:class:`ResultWriter`), so a run never holds all its draws in memory.
 
-Compression (see docs/results-files.md): netCDF variables with Zstandard level 1 when the
-installed netCDF library has the zstd filter, else zlib level 1 after the byte-shuffle
-filter; Parquet columns with Zstandard level 1. Both are lossless: a file reads back bit
-for bit.
+Compression (see docs/results-files.md): netCDF variables with Zstandard at a fast level
+(:data:`ZSTD_LEVEL`) when the installed netCDF library has the zstd filter, else zlib level 1
+after the byte-shuffle filter; Parquet columns with Zstandard level 1. Both are lossless: a
+file reads back bit for bit.
 """
 
 from __future__ import annotations
@@ -60,9 +60,15 @@ def from_file_layout(stored: xr.Dataset) -> xr.Dataset:
     return result
 
 
+ZSTD_LEVEL = -3
+"""Zstandard level of netCDF variables: a fast (negative) level. Measured writing 3,000
+draws x 36 months (372 MB raw): level -3 took 0.33 s of CPU for 66 MB, level 1 0.48 s for
+63 MB, no compression 0.22 s; any zstd decoder reads every level."""
+
+
 def netcdf_compression() -> dict[str, Any]:
-    """Encoding for compressed netCDF variables: zstd level 1 if available, else zlib
-    level 1 with shuffle.
+    """Encoding for compressed netCDF variables: zstd level :data:`ZSTD_LEVEL` if
+    available, else zlib level 1 with shuffle.
 
     netCDF4-python applies the shuffle filter only with zlib; zstd without it was measured
     smaller (23 MB for 2,000 draws x 36 months, 215 MB raw) than blosc-zstd with shuffle
@@ -71,7 +77,7 @@ def netcdf_compression() -> dict[str, Any]:
     import netCDF4
 
     if getattr(netCDF4, "__has_zstandard_support__", False):
-        return {"compression": "zstd", "complevel": 1, "shuffle": False}
+        return {"compression": "zstd", "complevel": ZSTD_LEVEL, "shuffle": False}
     return {"compression": "zlib", "complevel": 1, "shuffle": True}
 
 

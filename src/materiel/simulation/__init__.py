@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from materiel import __version__
-from materiel.model import rules
-from materiel.model.compiled import FloatArray, Model, month_labels
-from materiel.model.events import compile_scenario
+from materiel.model.compiled import FloatArray, Model
+from materiel.model.events import ScenarioArrays, compile_scenario
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK, sample
 from materiel.scenario import Scenario
@@ -26,95 +24,32 @@ from materiel.simulation.engine import (
     prepare,
     simulate_block,
 )
+from materiel.simulation.labels import (
+    DIMS,
+    PAIR_STOCKS,
+    PER_USE,
+    SUMMARY_VARIABLES,
+    RawChunk,
+    consumed_pairs,
+    stored_variables,
+    to_file_chunk,
+    to_xarray,
+)
 from materiel.simulation.summary import summarize
 
 __all__ = [
+    "SUMMARY_VARIABLES",
+    "RawChunk",
     "chunk_size",
     "iter_chunks",
     "simulate",
     "simulate_to_file",
     "spans",
+    "stored_variables",
     "summarize",
+    "to_file_chunk",
     "to_xarray",
 ]
-
-DIMS = {
-    "capacity": ("draw", "month", "facility"),
-    "production": ("draw", "month", "facility"),
-    "stock": ("draw", "month", "pair"),
-    "delivered": ("draw", "month", "pair"),
-    "served": ("draw", "month", "claim"),
-    "wanted": ("draw", "month", "pair"),
-    "fired": ("draw", "month", "pair"),
-    "weighted_shortfall": ("draw", "month"),
-    "cost": ("draw", "month"),
-    "fire_ratio": ("draw", "month"),
-}
-UNITS = {
-    "capacity": "item unit/month",
-    "production": "item unit/month",
-    "stock": "item unit",
-    "delivered": "item unit/month",
-    "served": "item unit/month",
-    "wanted": "item unit/month",
-    "fired": "item unit/month",
-    "shortfall": "item unit/month",
-    "weighted_shortfall": "EUR-equivalent/month",
-    "cost": "EUR/month",
-    "fire_ratio": "Ukraine:Russia artillery rounds fired",
-}
-PER_USE = ("wanted", "fired")
-"""Engine arrays per consumption row, spread onto the pair dim when labelled."""
-
-
-def to_xarray(
-    model: Model,
-    arrays: dict[str, FloatArray],
-    first_draw: int,
-    attrs: dict[str, str | int | float],
-    layout: Layout,
-) -> xr.Dataset:
-    """Label engine arrays with dims and coordinates.
-
-    Per (actor, item) variables share the dim ``pair`` (a MultiIndex with levels ``actor``
-    and ``item``), so ``result["fired"].sel(actor="RUS", item="shell_152")`` selects by
-    name; ``shortfall`` = wanted - fired is derived here, not stored by the engine.
-    """
-    d, m = arrays["cost"].shape
-    pair = pd.MultiIndex.from_arrays(
-        [model.actors[layout.pair_actor], model.items[layout.pair_item]], names=["actor", "item"]
-    )
-    claim = rules.claim_labels(model)
-
-    def on_pairs(values: FloatArray) -> FloatArray:
-        """A per-use array spread onto the pair dim (zero where no use)."""
-        spread = np.zeros((d, m, layout.pairs), dtype=values.dtype)
-        spread[:, :, layout.use_pair] = values
-        return spread
-
-    data: dict[str, xr.Variable] = {}
-    for name, values in arrays.items():
-        labelled = on_pairs(values) if name in PER_USE else values
-        data[name] = xr.Variable(DIMS[name], labelled, attrs={"units": UNITS[name]})
-    data["shortfall"] = xr.Variable(  # per use, then spread: 0 - 0 = 0 elsewhere
-        DIMS["wanted"],
-        on_pairs(arrays["wanted"] - arrays["fired"]),
-        attrs={"units": UNITS["shortfall"]},
-    )
-    coords = xr.Coordinates.from_pandas_multiindex(pair, "pair")
-    ds = xr.Dataset(data, coords=coords, attrs=attrs)
-    return ds.assign_coords(
-        draw=np.arange(first_draw, first_draw + d),
-        month=np.arange(m),
-        date=("month", month_labels(model.start, m)),
-        facility=model.facilities.to_numpy(),
-        claim=claim,
-        supplier=("claim", model.claim_supplier.astype(str)),
-        recipient=("claim", model.actors[model.claim_recipient].to_numpy()),
-        claimed_item=("claim", model.items[model.claim_item].to_numpy()),
-        unit=("pair", model.item_unit.to_numpy()[layout.pair_item]),
-    )
-
 
 DEFAULT_MEMORY = 256 * 2**20
 """Memory budget of one chunk of draws (bytes): results plus the engine's working arrays."""
@@ -188,6 +123,49 @@ def _run_span(
     in_threads([block(lo, hi) for lo, hi in itertools.pairwise(cuts)], progress)
 
 
+def _raw_chunks(
+    model: Model,
+    scenario: Scenario,
+    sc: ScenarioArrays,
+    draws: int,
+    seed: int,
+    plan: Plan | None,
+    uncertain: bool,
+    first_draw: int,
+    size: int,
+    progress: Callable[[int], None] | None,
+    buffers: int = 0,
+    outputs: Collection[str] | None = None,
+) -> Iterator[RawChunk]:
+    """Simulate draws ``first_draw ..`` in chunks of ``size``; yield each as the engine wrote it.
+
+    ``buffers``: how many sets of output arrays to fill in turn (a chunk's arrays are then
+    overwritten ``buffers`` chunks later); 0 allocates new arrays for every chunk.
+    ``outputs``: the engine outputs to store (default all); the per-month ones (cost...)
+    always are, the others are left out of the chunks.
+    """
+    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
+    layout = Layout.of(model, sc)
+    prepared = prepare(model, sc, plan)
+
+    def allocate(n: int) -> dict[str, FloatArray]:
+        """Output arrays for ``n`` draws; (n, M, 0) for an output not stored."""
+        arrays = output_arrays(model, sc, n)
+        stored = arrays if outputs is None else outputs
+        return {
+            name: v if v.ndim < 3 or name in stored else np.zeros((n, sc.months, 0), v.dtype)
+            for name, v in arrays.items()
+        }
+
+    ring = [allocate(min(size, draws)) for _ in range(buffers)]
+    for k, (lo, n) in enumerate(spans(draws, size, first_draw)):
+        arrays = {name: v[:n] for name, v in ring[k % len(ring)].items()} if ring else allocate(n)
+        _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
+        kept = {name: v for name, v in arrays.items() if v.ndim < 3 or v.shape[2]}
+        yield RawChunk(model, layout, lo, kept, attrs)
+        del arrays, kept  # hold no chunk of its own while the next one runs
+
+
 def iter_chunks(
     model: Model,
     scenario: Scenario,
@@ -209,14 +187,11 @@ def iter_chunks(
     """
     sc = compile_scenario(model, scenario, months)
     size = chunk or chunk_size(model, sc.months, memory)
-    attrs = _attrs(model, scenario, seed, draws, uncertain, plan)
-    layout = Layout.of(model, sc)
-    prepared = prepare(model, sc, plan)
-    for lo, n in spans(draws, size, first_draw):
-        arrays = output_arrays(model, sc, n)
-        _run_span(model, prepared, seed, uncertain, lo, arrays, progress)
-        part = to_xarray(model, arrays, lo, attrs, layout)
-        del arrays  # hold no chunk while the next one runs (peak memory: one chunk, not two)
+    for raw in _raw_chunks(
+        model, scenario, sc, draws, seed, plan, uncertain, first_draw, size, progress
+    ):
+        part = raw.labelled()
+        del raw  # peak memory: one chunk, not two
         yield part
         del part
 
@@ -274,17 +249,29 @@ def simulate_to_file(
     progress: Callable[[int], None] | None = None,
     on_chunk: Callable[[xr.Dataset], None] | None = None,
     background: bool = False,
+    on_raw: Callable[[RawChunk], None] | None = None,
+    variables: Collection[str] | None = None,
+    outputs: Collection[str] | None = None,
 ) -> Path:
     """Simulate and stream the results to ``path`` (.nc or .parquet) chunk by chunk.
 
+    ``variables``: the variables to save (e.g. :data:`SUMMARY_VARIABLES`; ``shortfall`` is
+    rebuilt on load from wanted and fired), on the consumed pairs only unless stock or
+    delivered is among them (see :func:`stored_variables`); default every one. ``outputs``:
+    the engine outputs ``on_raw`` needs besides them (default every one; without
+    ``on_chunk``, the others are not stored, which saves time).
+
     Peak memory is about ``memory`` bytes whatever the number of draws. The file is written
     atomically: until the last chunk is written the target is untouched (absent, or an
-    earlier complete result). ``on_chunk`` sees every chunk (e.g.
+    earlier complete result). ``on_chunk`` sees every chunk labelled (e.g.
     :class:`~materiel.simulation.totals.DrawTotals` for a summary without re-reading the
-    file). The file equals ``save_result(simulate(...), path)``. ``background=True``
-    writes each chunk from a thread while the next one is computed (faster with a free
-    core; two chunks of half the ``memory`` each, see
-    :class:`~materiel.io.results.ResultWriter`). Raises
+    file); ``on_raw`` sees every chunk as the engine wrote it (:class:`RawChunk`, e.g.
+    ``DrawTotals.add``: the same summary, cheaper), before the next chunk is computed.
+    Without ``on_chunk`` no chunk is labelled and the output arrays are reused from chunk to
+    chunk, so an ``on_raw`` callback must copy what it keeps. The file equals
+    ``save_result(simulate(...), path)``. ``background=True`` writes each chunk from a
+    thread while the next one is computed (faster with a free core; two chunks of half the
+    ``memory`` each, see :class:`~materiel.io.results.ResultWriter`). Raises
     :class:`~materiel.simulation.limits.LimitError` before any work if the file size or
     the time would exceed a limit.
     """
@@ -293,15 +280,35 @@ def simulate_to_file(
 
     sc = compile_scenario(model, scenario, months)
     check_limits(model, sc.months, draws, streamed=True)
-    if background:  # two chunks in flight (one written, one computed) share the budget
-        memory //= 2
-    chunks = iter_chunks(
-        model, scenario, draws, seed, months, plan, uncertain, 0, chunk, memory, progress
+    stored_variables(xr.Dataset(), variables)  # unknown names fail before any work
+    keep = [n for n in DIMS if variables is None or n in variables]
+    in_flight = 2 if background else 1  # chunks held at once: one written, one computed
+    size = chunk or chunk_size(model, sc.months, memory // in_flight)
+    reuse = 0 if on_chunk is not None else in_flight
+    layout = Layout.of(model, sc)
+    pairs = None if variables is None or set(PAIR_STOCKS) & set(keep) else consumed_pairs(layout)
+    width = layout.pairs if pairs is None else len(pairs)
+    shape = (min(size, draws), sc.months, width)
+    spreads = [{n: np.zeros(shape, np.float32) for n in PER_USE if n in keep} for _ in range(reuse)]
+    needed = None if outputs is None or on_chunk is not None else {*outputs, *keep}
+    chunks = _raw_chunks(
+        model, scenario, sc, draws, seed, plan, uncertain, 0, size, progress, reuse, needed
     )
     with ResultWriter(Path(path), draws, background=background) as writer:
-        for part in chunks:
-            writer.write(part)
-            if on_chunk is not None:
+        for k, raw in enumerate(chunks):
+            if on_chunk is None:
+                spread = {n: v[: raw.draws] for n, v in spreads[k % reuse].items()}
+                arrays = {n: v for n, v in raw.arrays.items() if n in keep}
+                stored = to_file_chunk(
+                    model, arrays, raw.first_draw, raw.attrs, raw.layout, spread, pairs
+                )
+                writer.write(stored_variables(stored, variables))
+            else:
+                part = raw.labelled()
+                writer.write(stored_variables(part, variables, model))
                 on_chunk(part)
-            del part  # freed before the next chunk is computed
+                del part  # freed before the next chunk is computed
+            if on_raw is not None:
+                on_raw(raw)
+            del raw
     return Path(path)

@@ -149,7 +149,8 @@ class Monthly(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """Result arrays (float32) with a leading draw axis; see ``engine.output_arrays``."""
+    """Result arrays (float32) with a leading draw axis; see ``engine.output_arrays``. A
+    (D, M, 0) array is an output not stored (its figures are still computed)."""
 
     capacity: FloatArray  # (D, M, F)
     production: FloatArray  # (D, M, F)
@@ -495,16 +496,20 @@ def simulate(
                 for j in range(ix.plan_option.shape[0]):
                     if k.plan_month[j] == t:
                         capex += pr.capex[d, ix.plan_option[j]] * k.plan_scale[j]
-                for f in range(n_f):
+                # as many columns as each output has: one of width 0 is not stored
+                for f in range(out.capacity.shape[2]):
                     out.capacity[d, t, f] = capacity[f, b]
+                for f in range(out.production.shape[2]):
                     out.production[d, t, f] = produced[f, b]
-                for p in range(n_p):
+                for p in range(out.stock.shape[2]):
                     out.stock[d, t, p] = stock[p, b]
+                for p in range(out.delivered.shape[2]):
                     out.delivered[d, t, p] = delivered[p, b]
-                for q in range(n_q):
+                for q in range(out.served.shape[2]):
                     out.served[d, t, q] = served[q, b]
-                for c in range(n_c):
+                for c in range(out.wanted.shape[2]):
                     out.wanted[d, t, c] = wanted[c, b]
+                for c in range(out.fired.shape[2]):
                     out.fired[d, t, c] = fired[c, b]
                 out.weighted_shortfall[d, t] = shortfall[b]
                 out.cost[d, t] = cost[b] + capex

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,7 +23,7 @@ from materiel.model.compiled import Model
 from materiel.model.plan import Plan
 from materiel.model.sampling import BLOCK
 from materiel.scenario import Scenario
-from materiel.simulation import simulate
+from materiel.simulation import simulate, stored_variables
 from materiel.simulation.totals import concat_draws, draw_totals, summarize_totals
 
 __all__ = [
@@ -160,12 +160,14 @@ def stream_distributed(
     plan: Plan | None = None,
     progress: Callable[[int], None] | None = None,
     on_chunk: Callable[[xr.Dataset], None] | None = None,
+    variables: Collection[str] | None = None,
 ) -> Path:
     """:func:`materiel.simulation.simulate_to_file` with the chunks computed on ``client``.
 
     Chunks are written in draw order as they arrive, with at most two per worker in flight,
     so the client holds a bounded number of chunks whatever the number of draws. The file
-    equals the in-process one. ``progress`` is called with the draws finished.
+    equals the in-process one (of the same ``variables``: default every one). ``progress``
+    is called with the draws finished.
     """
     from collections import deque
 
@@ -173,6 +175,7 @@ def stream_distributed(
     from materiel.simulation.limits import check_limits
 
     check_limits(model, months or scenario.months, draws, streamed=True)
+    stored_variables(xr.Dataset(), variables)  # unknown names fail before any work
     shared = share_model(client, model)
     run_id = uuid.uuid4().hex[:8]
     limit = 2 * max(1, len(client.scheduler_info()["workers"]))
@@ -191,7 +194,7 @@ def stream_distributed(
             part = fut.result()
             fut.release()
             part.attrs["draws"] = draws
-            writer.write(part)
+            writer.write(stored_variables(part, variables, model))
             if on_chunk is not None:
                 on_chunk(part)
             if progress is not None:
