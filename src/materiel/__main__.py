@@ -1,3 +1,3 @@
-from materiel.cli import app
+from materiel.cli import main
 
-app()
+main()

@@ -9,5 +9,6 @@ from materiel.cli import serve as _serve  # noqa: F401  (registers serve, users)
 from materiel.cli import simulate as _simulate  # noqa: F401  (registers the command)
 from materiel.cli import sweep as _sweep  # noqa: F401  (registers sweep, sensitivity)
 from materiel.cli.app import app
+from materiel.cli.exit import main
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
