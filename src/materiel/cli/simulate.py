@@ -120,8 +120,7 @@ def simulate(
         bool,
         typer.Option(
             "--full",
-            help="Save every variable (capacity, production, stock, deliveries, claims "
-            "served), not only wanted and fired, weighted shortfall, cost and fire ratio.",
+            help="Save every variable, not only those the summary reads.",
         ),
     ] = False,
     data: DataOption = None,
