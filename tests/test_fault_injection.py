@@ -98,7 +98,8 @@ def _kill_at(args: list[str], delay: float) -> int:
 @pytest.mark.parametrize("suffix", [".nc", ".parquet"])
 def test_kill_during_simulate_never_damages_the_results_file(tmp_path: Path, suffix: str) -> None:
     target = tmp_path / f"run{suffix}"
-    base = ["simulate", "imposed-deal", "--months", "24", "--json", "--out", str(target)]
+    # --full: every variable, so that the write is long enough for kills to land in it
+    base = ["simulate", "imposed-deal", "--months", "24", "--json", "--full", "--out", str(target)]
     done = materiel(*base, "--draws", "300")
     assert done.returncode == 0, done.stderr
     earlier = target.read_bytes()
