@@ -46,7 +46,9 @@ def _scenario_of(items: Any, positions: Callable[[IntArray], IntArray], size: in
     return out
 
 
-def _positions(all_labels: IntArray) -> Callable[[IntArray], IntArray]:
+def positions_in(all_labels: IntArray) -> Callable[[IntArray], IntArray]:
+    """A function giving the positions of linopy labels (>= 0) among ``all_labels`` (the
+    solver's columns or rows)."""
     order = np.argsort(all_labels)
 
     def find(wanted: IntArray) -> IntArray:
@@ -55,14 +57,23 @@ def _positions(all_labels: IntArray) -> Callable[[IntArray], IntArray]:
     return find
 
 
+def solver_labels(lp: linopy.Model) -> tuple[IntArray, IntArray]:
+    """The linopy labels of the solver's columns and rows, in ``lp.matrices``' order (without
+    building the matrix, as ``lp.matrices`` does on every access)."""
+    return (
+        np.asarray(lp.variables.label_index.vlabels),
+        np.asarray(lp.constraints.label_index.clabels),
+    )
+
+
 def split(lp: linopy.Model, mat: Any = None) -> Split:
     """The block structure of the plan LP: columns and rows without a ``scenario`` dim are
     the first stage; every other column and row belongs to one scenario row. ``mat``:
     ``lp.matrices`` if already at hand."""
     mat = mat if mat is not None else lp.matrices
     vlabels, clabels = np.asarray(mat.vlabels), np.asarray(mat.clabels)
-    col_s = _scenario_of(lp.variables.data.values(), _positions(vlabels), len(vlabels))
-    row_s = _scenario_of(lp.constraints.data.values(), _positions(clabels), len(clabels))
+    col_s = _scenario_of(lp.variables.data.values(), positions_in(vlabels), len(vlabels))
+    row_s = _scenario_of(lp.constraints.data.values(), positions_in(clabels), len(clabels))
     n_s = int(max(col_s.max(initial=-1), row_s.max(initial=-1))) + 1
     c_order, r_order = np.argsort(col_s, kind="stable"), np.argsort(row_s, kind="stable")
     c_cut = np.searchsorted(col_s[c_order], np.arange(-1, n_s + 1))

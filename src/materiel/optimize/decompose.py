@@ -25,7 +25,6 @@ Docs: docs/methodology-optimiser.md, "Solve time".
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -41,11 +40,11 @@ from linopy.constants import Result, Solution, SolverStatus, Status, Termination
 from materiel.model.compiled import FloatArray, IntArray
 from materiel.optimize.blocks import columns, owners, row_bounds, split
 from materiel.optimize.solve import (
-    COST_TARGET,
     PLAIN,
     TUNING,
     PlanError,
     absorb_banner,
+    cost_scale,
     highs_options,
 )
 
@@ -78,11 +77,6 @@ def _highs(options: dict[str, Any]) -> Any:
     return h
 
 
-def _objective_scale(c: FloatArray) -> int:
-    big = float(np.abs(c).max()) if c.size else 0.0
-    return -max(0, math.ceil(math.log2(big / COST_TARGET))) if big > 0 else 0
-
-
 class Subproblem:
     """One scenario row's LP with the first stage as a parameter: min c.y subject to
     lower - B x <= A y <= upper - B x and the column bounds of y.
@@ -106,7 +100,7 @@ class Subproblem:
         self.options = options
         self.lower, self.upper = bounds
         self.c, self.lb, self.ub = c, *y_bounds
-        self.scale = _objective_scale(c)
+        self.scale = cost_scale(c)
         self.own = own
         self.basis: Any = None
         self.col_value: FloatArray = np.zeros(0)

@@ -18,6 +18,7 @@ import pandas as pd
 from materiel.model import rules
 from materiel.model.compiled import FloatArray, month_labels
 from materiel.model.plan import Plan
+from materiel.optimize.blocks import positions_in, solver_labels
 from materiel.optimize.data import PlanData
 from materiel.optimize.resolve import HighsResolver, Resolver
 
@@ -301,8 +302,7 @@ def collect(
 
 def _positions(all_labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Positions of linopy labels ``wanted`` (>= 0) among the solver's rows or columns."""
-    order = np.argsort(all_labels)
-    return np.asarray(order[np.searchsorted(all_labels, wanted, sorter=order)], dtype=np.int64)
+    return positions_in(all_labels)(wanted)
 
 
 def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataFrame:
@@ -333,7 +333,7 @@ def dual_check(result: PlanResult, top: int = 3, step: float = 1e-3) -> pd.DataF
     ]
     if h is None or top <= 0:
         return pd.DataFrame(columns=columns)
-    rows_all = np.asarray(lp.matrices.clabels)
+    rows_all = solver_labels(lp)[1]
     con = lp.constraints["capacity"]
     labels = con.labels.to_numpy()  # (S, M, F)
     rhs = con.rhs.to_numpy()
@@ -399,7 +399,7 @@ def budget_value(result: PlanResult, step: float = 1e6) -> dict[str, float | boo
     labels = con.labels.to_numpy()
     ok = labels >= 0
     dual = np.nan_to_num(con.dual.to_numpy()[ok])
-    rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
+    rows = _positions(solver_labels(lp)[1], labels[ok])
     base = con.rhs.to_numpy()[ok]
     measure = _measure(result)
     _, ws0, cost0 = measure()
@@ -429,14 +429,14 @@ def capacity_change_values(
         raise ValueError("the plan's LP has no solver instance to re-solve")
     build = lp.variables["build"]
     held = build.labels.to_numpy() >= 0
-    cols = _positions(np.asarray(lp.matrices.vlabels), build.labels.to_numpy()[held])
+    cols = _positions(solver_labels(lp)[0], build.labels.to_numpy()[held])
     if fix_builds and len(cols):
         x = h.col_value()[cols]
         h.set_col_bounds(cols, x, x)
     con = lp.constraints["capacity"]
     labels = con.labels.to_numpy()
     ok = labels >= 0
-    rows = _positions(np.asarray(lp.matrices.clabels), labels[ok])
+    rows = _positions(solver_labels(lp)[1], labels[ok])
     base = con.rhs.to_numpy()[ok]
     lower = np.full(len(rows), -np.inf)
     measure = _measure(result)
@@ -466,7 +466,7 @@ def _measure(result: PlanResult) -> Any:
     h = resolver(result)
     if h is None:
         raise ValueError("the plan's LP has no solver instance to re-solve")
-    cols_all = np.asarray(lp.matrices.vlabels)
+    cols_all = solver_labels(lp)[0]
     w = d.weight.to_numpy()
     weight = d.shortfall_weight.to_numpy()
     price = d.price.to_numpy()

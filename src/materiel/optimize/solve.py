@@ -70,12 +70,16 @@ COST_TARGET = 1e6
 """Largest objective coefficient HiGHS should see after its user objective scaling."""
 
 
-def objective_scale(m: linopy.Model) -> int:
-    """HiGHS ``user_objective_scale`` (a power of 2) bringing the largest objective
-    coefficient of ``m`` to at most :data:`COST_TARGET` (0 if it already is)."""
-    coeffs = np.abs(np.asarray(m.objective.coeffs.values, dtype=float))
-    big = float(coeffs.max()) if coeffs.size else 0.0
+def cost_scale(coeffs: np.ndarray) -> int:
+    """HiGHS ``user_objective_scale`` (a power of 2) bringing the largest of the objective
+    coefficients ``coeffs`` to at most :data:`COST_TARGET` (0 if it already is)."""
+    big = float(np.abs(coeffs).max()) if np.size(coeffs) else 0.0
     return -max(0, math.ceil(math.log2(big / COST_TARGET))) if big > 0 else 0
+
+
+def objective_scale(m: linopy.Model) -> int:
+    """:func:`cost_scale` of the objective of ``m``."""
+    return cost_scale(np.asarray(m.objective.coeffs.values, dtype=float))
 
 
 def highs_options(log: bool = False, **options: Any) -> dict[str, Any]:
