@@ -133,7 +133,7 @@ def plan(
     if decompose:
         from materiel.optimize.decompose import solve_decomposed
 
-        say(f"solving the LP with HiGHS by scenario decomposition ({size}) ...")
+        say(f"solving by scenario decomposition ({lp.nvars:,} variables, {lp.ncons:,} rows)")
         dec = solve_decomposed(lp, progress=say, **solver_options)
         return collect(data, lp, dec.objective(), decomposition=dec)
     say(f"solving the LP with HiGHS ({size}) ...")

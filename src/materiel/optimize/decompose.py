@@ -26,7 +26,6 @@ Docs: docs/methodology-optimiser.md, "Solve time".
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -355,7 +354,6 @@ class Decomposition:
         """Solve from the current plan (zero builds at first) to within the relative gap;
         return the optimal objective (EUR-equivalent). Each row keeps its solution at the
         plan found."""
-        start = time.perf_counter()
         x = self.x
         best, best_x, bound, previous, evaluated = np.inf, x, -np.inf, -np.inf, x
         master: Master | None = None
@@ -373,8 +371,7 @@ class Decomposition:
                 closed = best - bound <= self.gap * max(abs(best), 1.0)
                 self.say(
                     f"decomposition iteration {k}: best plan within "
-                    f"{max(best - bound, 0.0) / max(abs(best), 1.0):.1e} of the optimum "
-                    f"({time.perf_counter() - start:.0f} s)"
+                    f"{max(best - bound, 0.0) / max(abs(best), 1.0):.1e} of the optimum"
                 )
                 if closed:
                     break
@@ -470,9 +467,8 @@ def solve_decomposed(
     from materiel.simulation.engine import threads
 
     absorb_banner()
-    start = time.perf_counter()
     dec = Decomposition(lp, workers or threads(), memory, gap, progress, **options)
-    dec.say(f"{len(dec.rows)} scenario rows set up ({time.perf_counter() - start:.0f} s)")
+    dec.say(f"{len(dec.rows)} scenario rows set up")
     dec.run()
     dec.assign(lp)
     dec.say = lambda _line: None  # re-solves for finite differences run quietly
