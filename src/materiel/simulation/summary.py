@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
 import pandas as pd
 import xarray as xr
 
+T = TypeVar("T", np.ndarray, xr.DataArray)
 SHORT = 0.01
 """A month counts as short when more than this share of the wanted quantity is not fired."""
 
@@ -20,11 +24,16 @@ def short_months(result: xr.Dataset, actor: str = "UKR") -> xr.DataArray:
     return short_of(of_actor(result, actor))
 
 
+def is_short(shortfall: T, wanted: T) -> T:
+    """The short-month rule on arrays (NumPy or xarray alike): the shortfall is more than
+    :data:`SHORT` of a positive need."""
+    return (shortfall > SHORT * wanted) & (wanted > 0)
+
+
 def short_of(mine: xr.Dataset) -> xr.DataArray:
     """:func:`short_months` of one actor's variables (``wanted`` and ``shortfall`` on
     ``item``, e.g. from :func:`of_actor`)."""
-    wanted = mine["wanted"]
-    return (mine["shortfall"] > SHORT * wanted) & (wanted > 0)
+    return is_short(mine["shortfall"], mine["wanted"])
 
 
 def weighted_shortfall(result: xr.Dataset) -> dict[str, float]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from materiel.simulation.summary import SHORT, fire_ratio, short_of
+from materiel.simulation.summary import fire_ratio, is_short, short_of
 
 if TYPE_CHECKING:
     from materiel.simulation.labels import RawChunk
@@ -211,7 +211,7 @@ class DrawTotals:
         for c, j in zip(rows, np.searchsorted(pairs, lay.use_pair[rows]), strict=True):
             wanted[:, j] = a["wanted"][:, :, c]
             np.subtract(a["wanted"][:, :, c], a["fired"][:, :, c], out=shortfall[:, j])
-        short = (shortfall > SHORT * wanted) & (wanted > 0)  # as summary.short_of
+        short = is_short(shortfall, wanted)
         ever = short.any(axis=-1)
         part = {
             "draw": np.arange(raw.first_draw, raw.first_draw + d),
